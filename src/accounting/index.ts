@@ -1,0 +1,1 @@
+export type { AccountingEntry, ItemFailure, MappingResult, MinorAmount, Posting } from './types.js';

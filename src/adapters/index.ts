@@ -1,0 +1,8 @@
+export type {
+  AccountingAdapter,
+  AdapterContext,
+  RecordOutcome,
+  RecordedEntry,
+  StoredAttachment,
+  ValidationResult,
+} from './types.js';

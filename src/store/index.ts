@@ -1,0 +1,25 @@
+export type {
+  AttachmentRecord,
+  BookingRecord,
+  FailureSummary,
+  Fence,
+  FetchedItem,
+  ItemFailureFields,
+  ItemOutcome,
+  ItemRecord,
+  ItemState,
+  ItemWithPayload,
+  JobCounts,
+  JobPatch,
+  JobPhase,
+  JobRecord,
+  JobRef,
+  JobSnapshot,
+  ListedItem,
+  ReportRejection,
+  SaveFetchedPageResult,
+  SaveListedPageResult,
+  Store,
+} from './types.js';
+export { ITEM_STATES, JOB_PHASES } from './types.js';
+export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';

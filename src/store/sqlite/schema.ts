@@ -1,0 +1,75 @@
+/**
+ * SQLite schema migrations. Each entry runs once, in order, inside a transaction; the applied
+ * version is kept in `PRAGMA user_version`. Never edit an applied migration: append a new one.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE jobs (
+    company_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    pleo_status TEXT NOT NULL,
+    vendor_based_bookkeeping INTEGER NOT NULL,
+    number_of_items INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    list_cursor TEXT,
+    data_cursor TEXT,
+    final_event TEXT,
+    failure_reason TEXT,
+    failure_reason_type TEXT,
+    lease_owner TEXT,
+    fence_token INTEGER NOT NULL DEFAULT 0,
+    runs INTEGER NOT NULL DEFAULT 0,
+    discovered_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    completed_at TEXT,
+    PRIMARY KEY (company_id, job_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE items (
+    company_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    pleo_status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    seq INTEGER,
+    date TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    external_id TEXT,
+    external_url TEXT,
+    exported_at TEXT,
+    failure_reason TEXT,
+    failure_reason_type TEXT,
+    reported INTEGER NOT NULL DEFAULT 0,
+    report_attempts INTEGER NOT NULL DEFAULT 0,
+    report_error TEXT,
+    attachments TEXT,
+    prefailure TEXT,
+    payload TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (company_id, job_id, entry_id)
+  );
+  CREATE UNIQUE INDEX items_seq ON items (company_id, job_id, seq) WHERE seq IS NOT NULL;
+  CREATE INDEX items_entry ON items (entry_id);
+
+  CREATE TABLE bookings (
+    company_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    external_url TEXT,
+    exported_at TEXT NOT NULL,
+    PRIMARY KEY (company_id, entry_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,714 @@
+/* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous; `async` turns throws into rejections, as the Store port promises. */
+/**
+ * The embedded store: one SQLite file (`node:sqlite`, built into Node 22; no native addon).
+ *
+ * Durability: WAL journal. `synchronous` defaults to NORMAL, which survives any process crash
+ * (kill -9) because committed pages are in the OS cache; only a power loss can lose the last
+ * transactions. That is safe for exactly-once because every adapter must be idempotent on
+ * `record` by entry id: a lost "booking" intent means the item is recorded again *through the
+ * idempotent path*, never booked twice. Choose `durability: 'full'` to fsync every commit.
+ *
+ * node:sqlite is synchronous; the async `Store` methods wrap it so a Postgres store fits the same
+ * interface. All statements are prepared once.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+
+import { LeaseLostError } from '../../errors/index.js';
+import type {
+  AttachmentRecord,
+  BookingRecord,
+  FailureSummary,
+  Fence,
+  FetchedItem,
+  ItemFailureFields,
+  ItemOutcome,
+  ItemRecord,
+  ItemState,
+  ItemWithPayload,
+  JobCounts,
+  JobPatch,
+  JobPhase,
+  JobRecord,
+  JobRef,
+  JobSnapshot,
+  ListedItem,
+  ReportRejection,
+  SaveFetchedPageResult,
+  SaveListedPageResult,
+  Store,
+} from '../types.js';
+import { ITEM_STATES } from '../types.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or ':memory:'. */
+  path: string;
+  /** @default 'normal' */
+  durability?: 'normal' | 'full';
+  /** Clock for timestamps. @default Date.now */
+  now?: () => number;
+}
+
+const OPEN_PLEO = new Set(['pending', 'in_progress']);
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  return new SqliteStore(options);
+}
+
+class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: DatabaseSync;
+  private readonly now: () => number;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new DatabaseSync(options.path);
+    this.now = options.now ?? Date.now;
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA foreign_keys = ON');
+  }
+
+  private stmt(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.stmt(sql).run(...params).changes);
+  }
+  private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.stmt(sql).get(...params) as Row | undefined;
+  }
+  private all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.stmt(sql).all(...params) as Row[];
+  }
+
+  private tx<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  async migrate(): Promise<void> {
+    const version = Number((this.get('PRAGMA user_version') ?? {})['user_version'] ?? 0);
+    for (let i = version; i < SQLITE_MIGRATIONS.length; i++) {
+      this.tx(() => {
+        this.db.exec(SQLITE_MIGRATIONS[i] ?? '');
+        this.db.exec(`PRAGMA user_version = ${i + 1}`);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  /** Throws LeaseLostError unless `fence` is the job's current fence. */
+  private checkFence(fence: Fence): void {
+    const row = this.get(
+      'SELECT fence_token FROM jobs WHERE company_id = ? AND job_id = ?',
+      fence.companyId,
+      fence.jobId,
+    );
+    if (!row || Number(row['fence_token']) !== fence.token) {
+      throw new LeaseLostError(
+        `Job ${fence.jobId} was taken over by another worker (fence ${fence.token} is stale); stopping.`,
+      );
+    }
+  }
+
+  async upsertJob(snapshot: JobSnapshot): Promise<JobRecord> {
+    const now = this.iso();
+    this.run(
+      `INSERT INTO jobs (company_id, job_id, created_at, pleo_status, vendor_based_bookkeeping, number_of_items,
+                         phase, discovered_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'discovered', ?, ?)
+       ON CONFLICT (company_id, job_id) DO UPDATE SET pleo_status = excluded.pleo_status,
+         number_of_items = excluded.number_of_items, updated_at = excluded.updated_at`,
+      snapshot.companyId,
+      snapshot.jobId,
+      snapshot.createdAt,
+      snapshot.pleoStatus,
+      snapshot.vendorBasedBookkeeping ? 1 : 0,
+      snapshot.numberOfItems,
+      now,
+      now,
+    );
+    return this.mustGetJob(snapshot);
+  }
+
+  private mustGetJob(ref: JobRef): JobRecord {
+    const row = this.get('SELECT * FROM jobs WHERE company_id = ? AND job_id = ?', ref.companyId, ref.jobId);
+    if (!row) throw new Error(`store: job ${ref.jobId} of company ${ref.companyId} not found`);
+    return toJob(row);
+  }
+
+  async getJob(ref: JobRef): Promise<JobRecord | null> {
+    const row = this.get('SELECT * FROM jobs WHERE company_id = ? AND job_id = ?', ref.companyId, ref.jobId);
+    return row ? toJob(row) : null;
+  }
+
+  async listJobs(
+    filter: { companyId?: string; phases?: readonly JobPhase[]; limit?: number } = {},
+  ): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.companyId !== undefined) {
+      where.push('company_id = ?');
+      params.push(filter.companyId);
+    }
+    if (filter.phases && filter.phases.length > 0) {
+      where.push(`phase IN (${filter.phases.map(() => '?').join(',')})`);
+      params.push(...filter.phases);
+    }
+    params.push(filter.limit ?? 1000);
+    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+                 ORDER BY created_at, job_id LIMIT ?`;
+    return this.db
+      .prepare(sql)
+      .all(...params)
+      .map((row) => toJob(row as Row));
+  }
+
+  async acquireJob(ref: JobRef, owner: string): Promise<Fence> {
+    return this.tx(() => {
+      const changed = this.run(
+        `UPDATE jobs SET fence_token = fence_token + 1, lease_owner = ?, runs = runs + 1, updated_at = ?
+           WHERE company_id = ? AND job_id = ?`,
+        owner,
+        this.iso(),
+        ref.companyId,
+        ref.jobId,
+      );
+      if (changed !== 1) throw new Error(`store: cannot acquire unknown job ${ref.jobId}`);
+      const job = this.mustGetJob(ref);
+      return { companyId: ref.companyId, jobId: ref.jobId, token: job.fenceToken, owner };
+    });
+  }
+
+  async updateJob(fence: Fence, patch: JobPatch): Promise<JobRecord> {
+    return this.tx(() => {
+      this.checkFence(fence);
+      this.patchJob(fence, patch);
+      return this.mustGetJob(fence);
+    });
+  }
+
+  private patchJob(ref: JobRef, patch: JobPatch): void {
+    const columns: Record<keyof JobPatch, string> = {
+      phase: 'phase',
+      pleoStatus: 'pleo_status',
+      listCursor: 'list_cursor',
+      dataCursor: 'data_cursor',
+      finalEvent: 'final_event',
+      failureReason: 'failure_reason',
+      failureReasonType: 'failure_reason_type',
+      completedAt: 'completed_at',
+    };
+    const sets: string[] = ['updated_at = ?'];
+    const params: SQLInputValue[] = [this.iso()];
+    for (const [key, column] of Object.entries(columns) as [keyof JobPatch, string][]) {
+      const value = patch[key];
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(value);
+    }
+    params.push(ref.companyId, ref.jobId);
+    this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE company_id = ? AND job_id = ?`).run(...params);
+  }
+
+  async saveListedPage(
+    fence: Fence,
+    page: { items: readonly ListedItem[]; cursor: string | null; complete: boolean },
+  ): Promise<SaveListedPageResult> {
+    return this.tx(() => {
+      this.checkFence(fence);
+      const now = this.iso();
+      let inserted = 0;
+      let reconciled = 0;
+      for (const item of page.items) {
+        const open = OPEN_PLEO.has(item.status);
+        const existing = this.get(
+          'SELECT state, reported FROM items WHERE company_id = ? AND job_id = ? AND entry_id = ?',
+          fence.companyId,
+          fence.jobId,
+          item.accountingEntryId,
+        );
+        if (!existing) {
+          this.run(
+            `INSERT INTO items (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
+                                  exported_at, failure_reason, failure_reason_type, reported, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+            item.status,
+            open ? 'listed' : 'skipped',
+            item.externalId ?? null,
+            item.externalUrl ?? null,
+            item.exportedAt ?? null,
+            item.failureReason ?? null,
+            item.failureReasonType ?? null,
+            open ? 0 : 1,
+            now,
+          );
+          inserted++;
+          continue;
+        }
+        if (open) continue;
+        // Pleo holds a final status for this item. If our outcome was waiting to be reported, its
+        // report was accepted before a crash: mark it reported, never send it again. If we had not
+        // finished the item, someone else finalised it at Pleo: stop processing it.
+        const state = String(existing['state']) as ItemState;
+        if (state === 'booked' || state === 'failed') {
+          if (Number(existing['reported']) === 0) {
+            this.run(
+              `UPDATE items SET reported = 1, pleo_status = ?, updated_at = ?
+                 WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+              item.status,
+              now,
+              fence.companyId,
+              fence.jobId,
+              item.accountingEntryId,
+            );
+            reconciled++;
+          }
+        } else if (state !== 'skipped') {
+          this.run(
+            `UPDATE items SET state = 'skipped', reported = 1, pleo_status = ?, updated_at = ?
+               WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+            item.status,
+            now,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+          );
+          reconciled++;
+        }
+      }
+      const patch: JobPatch = { listCursor: page.cursor };
+      const job = this.mustGetJob(fence);
+      if (page.complete && phaseIndex(job.phase) < phaseIndex('items_listed')) patch.phase = 'items_listed';
+      this.patchJob(fence, patch);
+      return { inserted, reconciled };
+    });
+  }
+
+  async saveFetchedPage(
+    fence: Fence,
+    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
+  ): Promise<SaveFetchedPageResult> {
+    return this.tx(() => {
+      this.checkFence(fence);
+      const now = this.iso();
+      let stored = 0;
+      const unknown: string[] = [];
+      for (const item of page.items) {
+        const changed = this.run(
+          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, updated_at = ?
+             WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state = 'listed'`,
+          item.date,
+          JSON.stringify(item.payload),
+          JSON.stringify(item.attachments),
+          item.prefailure ? JSON.stringify(item.prefailure) : null,
+          now,
+          fence.companyId,
+          fence.jobId,
+          item.accountingEntryId,
+        );
+        if (changed === 1) stored++;
+        else if (
+          !this.get(
+            'SELECT 1 FROM items WHERE company_id = ? AND job_id = ? AND entry_id = ?',
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+          )
+        ) {
+          unknown.push(item.accountingEntryId);
+        }
+      }
+      const patch: JobPatch = { dataCursor: page.cursor };
+      if (page.complete) {
+        // In-scope items that the data layer never returned cannot be booked: fail them visibly.
+        this.run(
+          `UPDATE items SET prefailure = ?, date = COALESCE(date, '9999-12-31T23:59:59Z'), updated_at = ?
+             WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
+          JSON.stringify({
+            failureReasonType: 'unexpected_failure',
+            failureReason:
+              'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
+          } satisfies ItemFailureFields),
+          now,
+          fence.companyId,
+          fence.jobId,
+        );
+        // The deterministic order: oldest transaction date first, accountingEntryId as tie-break.
+        // ISO-8601 UTC strings of one format sort like the instants they denote.
+        this.run(
+          `UPDATE items SET seq = ordered.rn, state = 'planned', updated_at = ?
+             FROM (SELECT entry_id, ROW_NUMBER() OVER (ORDER BY date, entry_id) AS rn
+                   FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed') AS ordered
+             WHERE items.company_id = ? AND items.job_id = ? AND items.entry_id = ordered.entry_id`,
+          now,
+          fence.companyId,
+          fence.jobId,
+          fence.companyId,
+          fence.jobId,
+        );
+        patch.phase = 'planned';
+      }
+      this.patchJob(fence, patch);
+      return { stored, unknown };
+    });
+  }
+
+  async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
+    return this.all(
+      `SELECT * FROM items WHERE company_id = ? AND job_id = ? AND state IN ('planned', 'booking') AND seq > ?
+         ORDER BY seq LIMIT ?`,
+      ref.companyId,
+      ref.jobId,
+      afterSeq,
+      limit,
+    ).map(toItemWithPayload);
+  }
+
+  async markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void> {
+    this.tx(() => {
+      this.checkFence(fence);
+      const changed = this.run(
+        `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
+         WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
+        attempt,
+        this.iso(),
+        fence.companyId,
+        fence.jobId,
+        accountingEntryId,
+      );
+      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
+    });
+  }
+
+  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
+    this.tx(() => {
+      this.checkFence(fence);
+      const now = this.iso();
+      if (outcome.status === 'booked') {
+        this.run(
+          `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
+                  failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = ?
+           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+          outcome.externalId,
+          outcome.externalUrl,
+          outcome.exportedAt,
+          now,
+          fence.companyId,
+          fence.jobId,
+          accountingEntryId,
+        );
+        this.run(
+          `INSERT INTO bookings (company_id, entry_id, job_id, external_id, external_url, exported_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, entry_id) DO NOTHING`,
+          fence.companyId,
+          accountingEntryId,
+          fence.jobId,
+          outcome.externalId,
+          outcome.externalUrl,
+          outcome.exportedAt,
+        );
+      } else {
+        this.run(
+          `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, payload = NULL, updated_at = ?
+           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+          outcome.failureReason,
+          outcome.failureReasonType,
+          now,
+          fence.companyId,
+          fence.jobId,
+          accountingEntryId,
+        );
+      }
+    });
+  }
+
+  async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
+    const row = this.get(
+      'SELECT * FROM bookings WHERE company_id = ? AND entry_id = ?',
+      companyId,
+      accountingEntryId,
+    );
+    return row
+      ? {
+          companyId: String(row['company_id']),
+          accountingEntryId: String(row['entry_id']),
+          jobId: String(row['job_id']),
+          externalId: String(row['external_id']),
+          externalUrl: nullableString(row['external_url']),
+          exportedAt: String(row['exported_at']),
+        }
+      : null;
+  }
+
+  async unreportedOutcomes(ref: JobRef, limit: number, maxSeq?: number): Promise<ItemRecord[]> {
+    return this.all(
+      `SELECT * FROM items WHERE company_id = ? AND job_id = ? AND state IN ('booked', 'failed') AND reported = 0
+           AND seq <= ? ORDER BY seq LIMIT ?`,
+      ref.companyId,
+      ref.jobId,
+      maxSeq ?? Number.MAX_SAFE_INTEGER,
+      limit,
+    ).map(toItem);
+  }
+
+  async markReported(
+    fence: Fence,
+    accepted: readonly { accountingEntryId: string; pleoStatus: ItemRecord['pleoStatus'] }[],
+  ): Promise<void> {
+    this.tx(() => {
+      this.checkFence(fence);
+      const now = this.iso();
+      for (const item of accepted) {
+        this.run(
+          `UPDATE items SET reported = 1, pleo_status = ?, report_error = NULL, updated_at = ?
+           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+          item.pleoStatus,
+          now,
+          fence.companyId,
+          fence.jobId,
+          item.accountingEntryId,
+        );
+      }
+    });
+  }
+
+  async markReportRejected(fence: Fence, rejections: readonly ReportRejection[]): Promise<void> {
+    this.tx(() => {
+      this.checkFence(fence);
+      const now = this.iso();
+      for (const rejection of rejections) {
+        this.run(
+          `UPDATE items SET report_attempts = report_attempts + 1, report_error = ?, updated_at = ?
+           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+          rejection.message,
+          now,
+          fence.companyId,
+          fence.jobId,
+          rejection.accountingEntryId,
+        );
+      }
+    });
+  }
+
+  async lowestOpenSeq(ref: JobRef): Promise<number | null> {
+    const row = this.get(
+      `SELECT MIN(seq) AS s FROM items WHERE company_id = ? AND job_id = ? AND state IN ('planned', 'booking')`,
+      ref.companyId,
+      ref.jobId,
+    );
+    const value = row?.['s'];
+    return value === null || value === undefined ? null : Number(value);
+  }
+
+  async counts(ref: JobRef): Promise<JobCounts> {
+    const byState = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
+    let total = 0;
+    let reported = 0;
+    for (const row of this.all(
+      `SELECT state, SUM(reported) AS reported, COUNT(*) AS n FROM items WHERE company_id = ? AND job_id = ? GROUP BY state`,
+      ref.companyId,
+      ref.jobId,
+    )) {
+      const n = Number(row['n']);
+      byState[String(row['state']) as ItemState] = n;
+      total += n;
+      reported += Number(row['reported']);
+    }
+    const outcome = this.get(
+      `SELECT SUM(CASE WHEN state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful') THEN 1 ELSE 0 END) AS ok,
+              SUM(CASE WHEN state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful') THEN 1 ELSE 0 END) AS ko
+       FROM items WHERE company_id = ? AND job_id = ?`,
+      ref.companyId,
+      ref.jobId,
+    );
+    return {
+      total,
+      byState,
+      reported,
+      unreported: total - reported,
+      successful: Number(outcome?.['ok'] ?? 0),
+      failed: Number(outcome?.['ko'] ?? 0),
+    };
+  }
+
+  async topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]> {
+    return this.all(
+      `SELECT failure_reason_type AS t, failure_reason AS r, COUNT(*) AS n FROM items
+         WHERE company_id = ? AND job_id = ? AND state = 'failed'
+         GROUP BY failure_reason_type, failure_reason ORDER BY n DESC, t, r LIMIT ?`,
+      ref.companyId,
+      ref.jobId,
+      limit,
+    ).map((row) => ({
+      failureReasonType: String(row['t']) as FailureSummary['failureReasonType'],
+      failureReason: String(row['r']),
+      count: Number(row['n']),
+    }));
+  }
+
+  async listItems(
+    ref: JobRef,
+    filter: {
+      states?: readonly ItemState[];
+      pleoStatus?: ItemRecord['pleoStatus'];
+      limit?: number;
+      offset?: number;
+    } = {},
+  ): Promise<ItemRecord[]> {
+    const where = ['company_id = ?', 'job_id = ?'];
+    const params: SQLInputValue[] = [ref.companyId, ref.jobId];
+    if (filter.states && filter.states.length > 0) {
+      where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
+      params.push(...filter.states);
+    }
+    if (filter.pleoStatus !== undefined) {
+      where.push('pleo_status = ?');
+      params.push(filter.pleoStatus);
+    }
+    params.push(filter.limit ?? 1000, filter.offset ?? 0);
+    const sql = `SELECT * FROM items WHERE ${where.join(' AND ')}
+                 ORDER BY seq IS NULL, seq, entry_id LIMIT ? OFFSET ?`;
+    return this.db
+      .prepare(sql)
+      .all(...params)
+      .map((row) => toItem(row as Row));
+  }
+
+  async findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]> {
+    return this.all(
+      `SELECT items.* FROM items JOIN jobs USING (company_id, job_id) WHERE entry_id = ?
+         ORDER BY jobs.created_at DESC`,
+      accountingEntryId,
+    ).map(toItemWithPayload);
+  }
+
+  async rememberWebhook(id: string, receivedAt: string): Promise<boolean> {
+    const changed = this.run(
+      'INSERT INTO webhooks (id, received_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING',
+      id,
+      receivedAt,
+    );
+    return changed === 1;
+  }
+
+  async getValue(key: string): Promise<string | null> {
+    const row = this.get('SELECT value FROM kv WHERE key = ?', key);
+    return row ? String(row['value']) : null;
+  }
+
+  async setValue(key: string, value: string | null): Promise<void> {
+    if (value === null) this.run('DELETE FROM kv WHERE key = ?', key);
+    else
+      this.run(
+        'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        key,
+        value,
+      );
+  }
+}
+
+const PHASE_ORDER: readonly JobPhase[] = [
+  'discovered',
+  'claiming',
+  'claimed',
+  'items_listed',
+  'planned',
+  'completing',
+  'done',
+];
+function phaseIndex(phase: JobPhase): number {
+  return PHASE_ORDER.indexOf(phase);
+}
+
+function nullableString(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function toJob(row: Row): JobRecord {
+  return {
+    companyId: String(row['company_id']),
+    jobId: String(row['job_id']),
+    createdAt: String(row['created_at']),
+    pleoStatus: String(row['pleo_status']) as JobRecord['pleoStatus'],
+    vendorBasedBookkeeping: Number(row['vendor_based_bookkeeping']) === 1,
+    numberOfItems: Number(row['number_of_items']),
+    phase: String(row['phase']) as JobPhase,
+    listCursor: nullableString(row['list_cursor']),
+    dataCursor: nullableString(row['data_cursor']),
+    finalEvent: nullableString(row['final_event']) as JobRecord['finalEvent'],
+    failureReason: nullableString(row['failure_reason']),
+    failureReasonType: nullableString(row['failure_reason_type']) as JobRecord['failureReasonType'],
+    leaseOwner: nullableString(row['lease_owner']),
+    fenceToken: Number(row['fence_token']),
+    runs: Number(row['runs']),
+    discoveredAt: String(row['discovered_at']),
+    updatedAt: String(row['updated_at']),
+    completedAt: nullableString(row['completed_at']),
+  };
+}
+
+function toItem(row: Row): ItemRecord {
+  const attachments = nullableString(row['attachments']);
+  const prefailure = nullableString(row['prefailure']);
+  const seq = row['seq'];
+  return {
+    companyId: String(row['company_id']),
+    jobId: String(row['job_id']),
+    accountingEntryId: String(row['entry_id']),
+    pleoStatus: String(row['pleo_status']) as ItemRecord['pleoStatus'],
+    state: String(row['state']) as ItemState,
+    seq: seq === null || seq === undefined ? null : Number(seq),
+    date: nullableString(row['date']),
+    attempt: Number(row['attempt']),
+    externalId: nullableString(row['external_id']),
+    externalUrl: nullableString(row['external_url']),
+    exportedAt: nullableString(row['exported_at']),
+    failureReason: nullableString(row['failure_reason']),
+    failureReasonType: nullableString(row['failure_reason_type']) as ItemRecord['failureReasonType'],
+    reported: Number(row['reported']) === 1,
+    reportAttempts: Number(row['report_attempts']),
+    reportError: nullableString(row['report_error']),
+    attachments: attachments === null ? null : (JSON.parse(attachments) as AttachmentRecord[]),
+    prefailure: prefailure === null ? null : (JSON.parse(prefailure) as ItemFailureFields),
+    updatedAt: String(row['updated_at']),
+  };
+}
+
+function toItemWithPayload(row: Row): ItemWithPayload {
+  const payload = nullableString(row['payload']);
+  return {
+    ...toItem(row),
+    payload: payload === null ? null : (JSON.parse(payload) as ItemWithPayload['payload']),
+  };
+}

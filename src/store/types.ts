@@ -1,0 +1,286 @@
+/**
+ * The `Store` port: the engine's durable memory and the source of truth for progress.
+ *
+ * Terminology
+ * - **job record**: the engine's view of one Pleo export job, keyed by (companyId, jobId).
+ * - **phase**: how far the engine got with a job (below). Phases only move forward.
+ * - **item record**: one accounting entry of a job, keyed by (companyId, jobId, accountingEntryId).
+ * - **state**: how far the engine got with an item (below).
+ * - **seq**: the item's place in the deterministic processing order (oldest `date` first, then
+ *   `accountingEntryId`), assigned once when the job is planned and never changed.
+ * - **fence**: a number handed out by `acquireJob`. Every write about a job carries it; a write
+ *   with a stale fence (another worker acquired the job since) throws `LeaseLostError` and changes
+ *   nothing. In embedded mode there is one worker, and fences still guard against a stale loop.
+ * - **booking**: the fact that an entry was recorded in the accounting system; unique per
+ *   (companyId, accountingEntryId), whatever job it came in.
+ *
+ * Job phases (module-level state machine):
+ *
+ *   discovered ─► claiming ─► claimed ─► items_listed ─► planned ─► completing ─► done
+ *
+ * - `claiming`: we are about to send `started` (intent recorded first, so a lost response followed
+ *   by a 422 is recognised as our own claim).
+ * - `claimed`: the job is `in_progress` at Pleo and ours to process.
+ * - `items_listed`: every page of job items is stored (each page and its cursor in one transaction).
+ * - `planned`: the data layer is stored and every in-scope item has its `seq`.
+ * - `completing`: the final event is chosen and about to be sent (`finalEvent` says which).
+ * - `done`: the job is final at Pleo (by our event, by expiry, or by someone else).
+ *
+ * Item states:
+ *
+ *   listed ─► planned ─► booking ─► booked ─┐
+ *     │          └─────────────────► failed ─┴─► (reported = true)
+ *     └─► skipped   (already final at Pleo when listed: never processed)
+ */
+import type {
+  ExportItem,
+  ExportJobEventType,
+  ExportJobFailureReasonType,
+  ExportJobItemFailureReasonType,
+  ExportJobItemStatus,
+  ExportJobStatus,
+} from '../client/index.js';
+
+export const JOB_PHASES = [
+  'discovered',
+  'claiming',
+  'claimed',
+  'items_listed',
+  'planned',
+  'completing',
+  'done',
+] as const;
+export type JobPhase = (typeof JOB_PHASES)[number];
+
+export const ITEM_STATES = ['listed', 'skipped', 'planned', 'booking', 'booked', 'failed'] as const;
+export type ItemState = (typeof ITEM_STATES)[number];
+
+export interface JobRef {
+  companyId: string;
+  jobId: string;
+}
+
+/** A write permit for one job; see `fence` in the terminology above. */
+export interface Fence extends JobRef {
+  token: number;
+  owner: string;
+}
+
+export interface JobSnapshot extends JobRef {
+  createdAt: string;
+  pleoStatus: ExportJobStatus;
+  vendorBasedBookkeeping: boolean;
+  numberOfItems: number;
+}
+
+export interface JobRecord extends JobSnapshot {
+  phase: JobPhase;
+  /** Last committed `endCursor` of the job-items listing (null: start from the first page). */
+  listCursor: string | null;
+  /** Last committed `endCursor` of the export-items listing. */
+  dataCursor: string | null;
+  finalEvent: ExportJobEventType | null;
+  failureReason: string | null;
+  failureReasonType: ExportJobFailureReasonType | null;
+  leaseOwner: string | null;
+  fenceToken: number;
+  /** How many times a worker acquired the job (1 = never resumed). */
+  runs: number;
+  discoveredAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface JobPatch {
+  phase?: JobPhase;
+  pleoStatus?: ExportJobStatus;
+  listCursor?: string | null;
+  dataCursor?: string | null;
+  finalEvent?: ExportJobEventType | null;
+  failureReason?: string | null;
+  failureReasonType?: ExportJobFailureReasonType | null;
+  completedAt?: string | null;
+}
+
+/** A receipt downloaded and kept on disk (see adapters' StoredAttachment). */
+export interface AttachmentRecord {
+  key: string;
+  path: string;
+  name: string;
+  contentType: string;
+  size: number;
+}
+
+export interface ItemFailureFields {
+  failureReasonType: ExportJobItemFailureReasonType;
+  failureReason: string;
+}
+
+export interface ItemRecord extends JobRef {
+  accountingEntryId: string;
+  /** The item's status at Pleo, as last listed or as accepted from our report. */
+  pleoStatus: ExportJobItemStatus;
+  state: ItemState;
+  seq: number | null;
+  /** The data layer's `date` (ISO), once fetched. */
+  date: string | null;
+  attempt: number;
+  externalId: string | null;
+  externalUrl: string | null;
+  exportedAt: string | null;
+  failureReason: string | null;
+  failureReasonType: ExportJobItemFailureReasonType | null;
+  reported: boolean;
+  reportAttempts: number;
+  reportError: string | null;
+  attachments: AttachmentRecord[] | null;
+  /** A failure decided while fetching the data layer (e.g. a receipt that could not be downloaded). */
+  prefailure: ItemFailureFields | null;
+  updatedAt: string;
+}
+
+export interface ItemWithPayload extends ItemRecord {
+  payload: ExportItem | null;
+}
+
+/** One control-layer row as listed from Pleo. */
+export interface ListedItem {
+  accountingEntryId: string;
+  status: ExportJobItemStatus;
+  externalId?: string | null;
+  externalUrl?: string | null;
+  exportedAt?: string | null;
+  failureReason?: string | null;
+  failureReasonType?: ExportJobItemFailureReasonType | null;
+}
+
+export interface SaveListedPageResult {
+  /** Rows seen for the first time. */
+  inserted: number;
+  /** Local outcomes that Pleo already holds (their report was accepted before a crash). */
+  reconciled: number;
+}
+
+/** One data-layer row, with its receipts already downloaded (or the reason they could not be). */
+export interface FetchedItem {
+  accountingEntryId: string;
+  date: string;
+  payload: ExportItem;
+  attachments: AttachmentRecord[];
+  prefailure: ItemFailureFields | null;
+}
+
+export interface SaveFetchedPageResult {
+  /** Rows stored (in scope and not yet planned). */
+  stored: number;
+  /** Export items whose entry is not in the job's control layer (ignored). */
+  unknown: string[];
+}
+
+export type ItemOutcome =
+  | { status: 'booked'; externalId: string; externalUrl: string | null; exportedAt: string }
+  | ({ status: 'failed' } & ItemFailureFields);
+
+export interface BookingRecord {
+  companyId: string;
+  accountingEntryId: string;
+  jobId: string;
+  externalId: string;
+  externalUrl: string | null;
+  exportedAt: string;
+}
+
+export interface ReportRejection {
+  accountingEntryId: string;
+  message: string;
+}
+
+export interface JobCounts {
+  total: number;
+  byState: Record<ItemState, number>;
+  /** Items whose final outcome Pleo has accepted (or held before we started). */
+  reported: number;
+  unreported: number;
+  /** Among all items of the job (including skipped ones): final outcome at Pleo or locally. */
+  successful: number;
+  failed: number;
+}
+
+export interface FailureSummary {
+  failureReasonType: ExportJobItemFailureReasonType;
+  failureReason: string;
+  count: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema. Safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts the job if new; otherwise refreshes its Pleo status (the phase is never moved back). */
+  upsertJob(snapshot: JobSnapshot): Promise<JobRecord>;
+  getJob(ref: JobRef): Promise<JobRecord | null>;
+  listJobs(filter?: {
+    companyId?: string;
+    phases?: readonly JobPhase[];
+    limit?: number;
+  }): Promise<JobRecord[]>;
+  /** Takes the job for `owner`: bumps the fence token so every older fence becomes stale. */
+  acquireJob(ref: JobRef, owner: string): Promise<Fence>;
+  /** Fenced patch of the job. Throws LeaseLostError if the fence is stale. */
+  updateJob(fence: Fence, patch: JobPatch): Promise<JobRecord>;
+
+  /** Stores one page of job items and the page's cursor in one transaction (idempotent). */
+  saveListedPage(
+    fence: Fence,
+    page: { items: readonly ListedItem[]; cursor: string | null; complete: boolean },
+  ): Promise<SaveListedPageResult>;
+  /**
+   * Stores one page of export items and its cursor in one transaction. With `complete`, also plans
+   * the job in the same transaction: assigns `seq` by (date, accountingEntryId) to every in-scope
+   * item, fails in-scope items that got no data, and moves the job to `planned`.
+   */
+  saveFetchedPage(
+    fence: Fence,
+    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
+  ): Promise<SaveFetchedPageResult>;
+
+  /** In-scope items still to process (`planned` or `booking`), by seq, after `afterSeq`. */
+  itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
+  /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */
+  markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void>;
+  /** Stores an item's outcome; a booked outcome also records the booking (unique per company+entry). */
+  recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void>;
+  findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null>;
+
+  /** Outcomes not yet accepted by Pleo, by seq; with `maxSeq`, only up to it. */
+  unreportedOutcomes(ref: JobRef, limit: number, maxSeq?: number): Promise<ItemRecord[]>;
+  markReported(
+    fence: Fence,
+    accepted: readonly { accountingEntryId: string; pleoStatus: ExportJobItemStatus }[],
+  ): Promise<void>;
+  markReportRejected(fence: Fence, rejections: readonly ReportRejection[]): Promise<void>;
+  /** Lowest seq among items still `planned`/`booking` (null when none): reports never pass it. */
+  lowestOpenSeq(ref: JobRef): Promise<number | null>;
+
+  counts(ref: JobRef): Promise<JobCounts>;
+  topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]>;
+  listItems(
+    ref: JobRef,
+    filter?: {
+      states?: readonly ItemState[];
+      pleoStatus?: ExportJobItemStatus;
+      limit?: number;
+      offset?: number;
+    },
+  ): Promise<ItemRecord[]>;
+  /** Every item record of an entry across jobs (newest first), for `pleo-export show`. */
+  findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]>;
+
+  /** Remembers a webhook id; false when it was seen before (replay). */
+  rememberWebhook(id: string, receivedAt: string): Promise<boolean>;
+  /** Small durable key-value records (OAuth tokens, subscription ids), written atomically. */
+  getValue(key: string): Promise<string | null>;
+  setValue(key: string, value: string | null): Promise<void>;
+}

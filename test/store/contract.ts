@@ -1,0 +1,311 @@
+/**
+ * The Store conformance suite. Every Store implementation runs it (house style rule 3):
+ * `runStoreContract('sqlite', () => createSqliteStore({ path: ':memory:' }))`.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { ExportItem } from '../../src/client/index.js';
+import { LeaseLostError } from '../../src/errors/index.js';
+import type { FetchedItem, JobSnapshot, ListedItem, Store } from '../../src/store/index.js';
+
+const COMPANY = '11111111-1111-4111-8111-111111111111';
+const JOB = '22222222-2222-4222-8222-222222222222';
+const ref = { companyId: COMPANY, jobId: JOB };
+
+function entry(n: number): string {
+  return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+}
+
+function snapshot(overrides: Partial<JobSnapshot> = {}): JobSnapshot {
+  return {
+    companyId: COMPANY,
+    jobId: JOB,
+    createdAt: '2026-01-01T10:00:00.000Z',
+    pleoStatus: 'in_progress',
+    vendorBasedBookkeeping: false,
+    numberOfItems: 5,
+    ...overrides,
+  };
+}
+
+function fetched(id: string, date: string): FetchedItem {
+  return {
+    accountingEntryId: id,
+    date,
+    payload: { accountingEntryId: id, date } as unknown as ExportItem,
+    attachments: [],
+    prefailure: null,
+  };
+}
+
+export function runStoreContract(name: string, factory: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory();
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('migrate is idempotent', async () => {
+      await store.migrate();
+      await store.upsertJob(snapshot());
+      await store.migrate();
+      expect(await store.getJob(ref)).not.toBeNull();
+    });
+
+    it('upserts jobs without moving the phase back and lists them oldest first', async () => {
+      await store.upsertJob(snapshot({ jobId: entry(9), createdAt: '2026-01-02T00:00:00.000Z' }));
+      const created = await store.upsertJob(snapshot());
+      expect(created.phase).toBe('discovered');
+      const fence = await store.acquireJob(ref, 'w1');
+      await store.updateJob(fence, { phase: 'claimed' });
+      const again = await store.upsertJob(snapshot({ pleoStatus: 'failed' }));
+      expect(again.phase).toBe('claimed');
+      expect(again.pleoStatus).toBe('failed');
+      const jobs = await store.listJobs({ companyId: COMPANY });
+      expect(jobs.map((j) => j.jobId)).toEqual([JOB, entry(9)]);
+      expect(await store.listJobs({ phases: ['claimed'] })).toHaveLength(1);
+    });
+
+    it('fences: a stale fence changes nothing and throws LeaseLostError', async () => {
+      await store.upsertJob(snapshot());
+      const first = await store.acquireJob(ref, 'w1');
+      const second = await store.acquireJob(ref, 'w2');
+      expect(second.token).toBeGreaterThan(first.token);
+      await expect(store.updateJob(first, { phase: 'claimed' })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.saveListedPage(first, {
+          items: [{ accountingEntryId: entry(1), status: 'pending' }],
+          cursor: 'A',
+          complete: true,
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      const job = await store.getJob(ref);
+      expect(job?.phase).toBe('discovered');
+      expect(job?.listCursor).toBeNull();
+      expect(job?.leaseOwner).toBe('w2');
+      expect(job?.runs).toBe(2);
+      expect(await store.listItems(ref)).toHaveLength(0);
+    });
+
+    it('stores listed pages idempotently with their cursor; final items are skipped', async () => {
+      await store.upsertJob(snapshot());
+      const fence = await store.acquireJob(ref, 'w1');
+      const page1: ListedItem[] = [
+        { accountingEntryId: entry(1), status: 'pending' },
+        { accountingEntryId: entry(2), status: 'successful', externalId: 'X2' },
+      ];
+      expect(await store.saveListedPage(fence, { items: page1, cursor: 'AAAA', complete: false })).toEqual({
+        inserted: 2,
+        reconciled: 0,
+      });
+      expect((await store.getJob(ref))?.listCursor).toBe('AAAA');
+      expect((await store.getJob(ref))?.phase).toBe('discovered');
+      // The same page again (a crash before the cursor moved on): nothing duplicated.
+      expect(await store.saveListedPage(fence, { items: page1, cursor: 'AAAA', complete: false })).toEqual({
+        inserted: 0,
+        reconciled: 0,
+      });
+      await store.saveListedPage(fence, {
+        items: [{ accountingEntryId: entry(3), status: 'in_progress' }],
+        cursor: 'BBBB',
+        complete: true,
+      });
+      const job = await store.getJob(ref);
+      expect(job?.phase).toBe('items_listed');
+      expect(job?.listCursor).toBe('BBBB');
+      const items = await store.listItems(ref);
+      expect(items).toHaveLength(3);
+      expect(items.find((i) => i.accountingEntryId === entry(2))).toMatchObject({
+        state: 'skipped',
+        reported: true,
+        externalId: 'X2',
+      });
+      expect(items.filter((i) => i.state === 'listed')).toHaveLength(2);
+    });
+
+    it('plans in deterministic order (date, then entry id) and fails items without data', async () => {
+      await store.upsertJob(snapshot());
+      const fence = await store.acquireJob(ref, 'w1');
+      await store.saveListedPage(fence, {
+        items: [5, 4, 3, 2, 1].map((n) => ({ accountingEntryId: entry(n), status: 'pending' as const })),
+        cursor: null,
+        complete: true,
+      });
+      const r1 = await store.saveFetchedPage(fence, {
+        items: [fetched(entry(5), '2026-01-01T00:00:00.000Z'), fetched(entry(3), '2026-01-03T00:00:00.000Z')],
+        cursor: 'C1',
+        complete: false,
+      });
+      expect(r1).toEqual({ stored: 2, unknown: [] });
+      const r2 = await store.saveFetchedPage(fence, {
+        items: [
+          fetched(entry(4), '2026-01-01T00:00:00.000Z'),
+          fetched(entry(2), '2025-12-31T00:00:00.000Z'),
+          fetched(entry(77), '2025-12-31T00:00:00.000Z'),
+        ],
+        cursor: 'C2',
+        complete: true,
+      });
+      expect(r2).toEqual({ stored: 2, unknown: [entry(77)] });
+      const job = await store.getJob(ref);
+      expect(job?.phase).toBe('planned');
+      expect(job?.dataCursor).toBe('C2');
+      const todo = await store.itemsToProcess(ref, 0, 100);
+      expect(todo.map((i) => i.accountingEntryId)).toEqual([
+        entry(2),
+        entry(4),
+        entry(5),
+        entry(3),
+        entry(1),
+      ]);
+      expect(todo.map((i) => i.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(todo[0]?.payload?.accountingEntryId).toBe(entry(2));
+      expect(todo[4]?.payload).toBeNull();
+      expect(todo[4]?.prefailure?.failureReasonType).toBe('unexpected_failure');
+      expect((await store.itemsToProcess(ref, 3, 100)).map((i) => i.seq)).toEqual([4, 5]);
+    });
+
+    async function plannedJob(n: number) {
+      await store.upsertJob(snapshot());
+      const fence = await store.acquireJob(ref, 'w1');
+      const ids = Array.from({ length: n }, (_, i) => entry(i + 1));
+      await store.saveListedPage(fence, {
+        items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+        cursor: null,
+        complete: true,
+      });
+      await store.saveFetchedPage(fence, {
+        items: ids.map((id, i) => fetched(id, `2026-01-${String(i + 1).padStart(2, '0')}T00:00:00.000Z`)),
+        cursor: null,
+        complete: true,
+      });
+      return { fence, ids };
+    }
+
+    it('records intents and outcomes; a booking is unique per company and entry', async () => {
+      const { fence, ids } = await plannedJob(3);
+      await store.markBooking(fence, ids[0]!, 1);
+      let todo = await store.itemsToProcess(ref, 0, 10);
+      expect(todo[0]).toMatchObject({ state: 'booking', attempt: 1 });
+      await store.recordOutcome(fence, ids[0]!, {
+        status: 'booked',
+        externalId: 'E1',
+        externalUrl: 'file:///j#L1',
+        exportedAt: '2026-02-01T00:00:00.000Z',
+      });
+      await store.recordOutcome(fence, ids[1]!, {
+        status: 'failed',
+        failureReasonType: 'missing_configuration',
+        failureReason: 'Account 6010 missing: provide account 6010 in the configurations',
+      });
+      todo = await store.itemsToProcess(ref, 0, 10);
+      expect(todo.map((i) => i.accountingEntryId)).toEqual([ids[2]]);
+      expect(await store.findBooking(COMPANY, ids[0]!)).toMatchObject({ externalId: 'E1', jobId: JOB });
+      expect(await store.findBooking(COMPANY, ids[1]!)).toBeNull();
+      // A later job with the same entry does not create a second booking row.
+      const job2 = { companyId: COMPANY, jobId: entry(500) };
+      await store.upsertJob(snapshot(job2));
+      const f2 = await store.acquireJob(job2, 'w1');
+      await store.saveListedPage(f2, {
+        items: [{ accountingEntryId: ids[0]!, status: 'pending' }],
+        cursor: null,
+        complete: true,
+      });
+      await store.saveFetchedPage(f2, {
+        items: [fetched(ids[0]!, '2026-01-01T00:00:00.000Z')],
+        cursor: null,
+        complete: true,
+      });
+      await store.recordOutcome(f2, ids[0]!, {
+        status: 'booked',
+        externalId: 'OTHER',
+        externalUrl: null,
+        exportedAt: '2026-03-01T00:00:00.000Z',
+      });
+      expect(await store.findBooking(COMPANY, ids[0]!)).toMatchObject({ externalId: 'E1', jobId: JOB });
+      await expect(store.markBooking(fence, ids[0]!, 2)).rejects.toThrow(/not open/);
+    });
+
+    it('reports outcomes in seq order, never past the lowest open item, and reconciles on re-listing', async () => {
+      const { fence, ids } = await plannedJob(4);
+      await store.recordOutcome(fence, ids[1]!, {
+        status: 'booked',
+        externalId: 'B',
+        externalUrl: null,
+        exportedAt: 'x',
+      });
+      await store.recordOutcome(fence, ids[0]!, {
+        status: 'booked',
+        externalId: 'A',
+        externalUrl: null,
+        exportedAt: 'x',
+      });
+      await store.recordOutcome(fence, ids[3]!, {
+        status: 'booked',
+        externalId: 'D',
+        externalUrl: null,
+        exportedAt: 'x',
+      });
+      expect(await store.lowestOpenSeq(ref)).toBe(3);
+      const open = (await store.lowestOpenSeq(ref))!;
+      const batch = await store.unreportedOutcomes(ref, 100, open - 1);
+      expect(batch.map((i) => i.externalId)).toEqual(['A', 'B']);
+      await store.markReported(fence, [{ accountingEntryId: ids[0]!, pleoStatus: 'successful' }]);
+      await store.markReportRejected(fence, [{ accountingEntryId: ids[1]!, message: 'nope' }]);
+      const rows = await store.listItems(ref);
+      expect(rows.find((r) => r.accountingEntryId === ids[1])).toMatchObject({
+        reported: false,
+        reportAttempts: 1,
+        reportError: 'nope',
+      });
+      // A crash after Pleo accepted item 2's report: the re-listing shows it final and reconciles it.
+      const r = await store.saveListedPage(fence, {
+        items: [
+          { accountingEntryId: ids[1]!, status: 'successful' },
+          { accountingEntryId: ids[2]!, status: 'pending' },
+        ],
+        cursor: null,
+        complete: true,
+      });
+      expect(r).toEqual({ inserted: 0, reconciled: 1 });
+      expect((await store.unreportedOutcomes(ref, 100)).map((i) => i.externalId)).toEqual(['D']);
+      const counts = await store.counts(ref);
+      expect(counts).toMatchObject({ total: 4, reported: 2, unreported: 2, successful: 3, failed: 0 });
+      expect(counts.byState).toMatchObject({ booked: 3, planned: 1 });
+    });
+
+    it('summarises failures and finds items by entry', async () => {
+      const { fence, ids } = await plannedJob(3);
+      for (const id of ids) {
+        await store.recordOutcome(fence, id, {
+          status: 'failed',
+          failureReasonType: id === ids[0] ? 'vendor_unknown' : 'missing_configuration',
+          failureReason: id === ids[0] ? 'vendor' : 'Account 6010 missing',
+        });
+      }
+      expect(await store.topFailures(ref, 5)).toEqual([
+        { failureReasonType: 'missing_configuration', failureReason: 'Account 6010 missing', count: 2 },
+        { failureReasonType: 'vendor_unknown', failureReason: 'vendor', count: 1 },
+      ]);
+      expect(await store.listItems(ref, { states: ['failed'], limit: 1 })).toHaveLength(1);
+      const found = await store.findItemsByEntry(ids[0]!);
+      expect(found).toHaveLength(1);
+      expect(found[0]?.failureReasonType).toBe('vendor_unknown');
+    });
+
+    it('remembers webhook ids and key-value records', async () => {
+      expect(await store.rememberWebhook('msg_1', '2026-01-01T00:00:00Z')).toBe(true);
+      expect(await store.rememberWebhook('msg_1', '2026-01-01T00:00:01Z')).toBe(false);
+      expect(await store.getValue('k')).toBeNull();
+      await store.setValue('k', 'v1');
+      await store.setValue('k', 'v2');
+      expect(await store.getValue('k')).toBe('v2');
+      await store.setValue('k', null);
+      expect(await store.getValue('k')).toBeNull();
+    });
+  });
+}
