@@ -193,6 +193,8 @@ export interface BookingRecord {
 export interface ReportRejection {
   accountingEntryId: string;
   message: string;
+  /** Stop re-sending: the rejection is surfaced (report_error) and the item counts as reported. */
+  giveUp?: boolean;
 }
 
 export interface JobCounts {
@@ -246,6 +248,8 @@ export interface Store {
     page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
   ): Promise<SaveFetchedPageResult>;
 
+  /** Of `accountingEntryIds`, those still waiting for their data (state `listed`). */
+  entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>>;
   /** In-scope items still to process (`planned` or `booking`), by seq, after `afterSeq`. */
   itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
   /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */

@@ -384,6 +384,21 @@ class SqliteStore implements Store {
     });
   }
 
+  async entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < accountingEntryIds.length; i += 500) {
+      const chunk = accountingEntryIds.slice(i, i + 500);
+      const rows = this.db
+        .prepare(
+          `SELECT entry_id FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed'
+           AND entry_id IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(ref.companyId, ref.jobId, ...chunk);
+      for (const row of rows) found.add(String(row['entry_id']));
+    }
+    return found;
+  }
+
   async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
     return this.all(
       `SELECT * FROM items WHERE company_id = ? AND job_id = ? AND state IN ('planned', 'booking') AND seq > ?
@@ -509,9 +524,10 @@ class SqliteStore implements Store {
       const now = this.iso();
       for (const rejection of rejections) {
         this.run(
-          `UPDATE items SET report_attempts = report_attempts + 1, report_error = ?, updated_at = ?
+          `UPDATE items SET report_attempts = report_attempts + 1, report_error = ?, reported = ?, updated_at = ?
            WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
           rejection.message,
+          rejection.giveUp === true ? 1 : 0,
           now,
           fence.companyId,
           fence.jobId,
