@@ -254,7 +254,10 @@ export interface Store {
   itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
   /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */
   markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void>;
-  /** Stores an item's outcome; a booked outcome also records the booking (unique per company+entry). */
+  /**
+   * Stores an item's outcome; a booked outcome also records the booking (unique per company+entry)
+   * and drops the stored payload; a failed item keeps its payload (`retry` maps it again).
+   */
   recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void>;
   findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null>;
 

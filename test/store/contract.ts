@@ -210,6 +210,7 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       expect(todo.map((i) => i.accountingEntryId)).toEqual([ids[2]]);
       expect(await store.findBooking(COMPANY, ids[0]!)).toMatchObject({ externalId: 'E1', jobId: JOB });
       expect(await store.findBooking(COMPANY, ids[1]!)).toBeNull();
+      expect((await store.findItemsByEntry(ids[0]!))[0]?.payload).toBeNull();
       // A later job with the same entry does not create a second booking row.
       const job2 = { companyId: COMPANY, jobId: entry(500) };
       await store.upsertJob(snapshot(job2));
@@ -304,6 +305,8 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       const found = await store.findItemsByEntry(ids[0]!);
       expect(found).toHaveLength(1);
       expect(found[0]?.failureReasonType).toBe('vendor_unknown');
+      // A failed item keeps its payload, so `retry` can map it again with a fixed configuration.
+      expect(found[0]?.payload?.accountingEntryId).toBe(ids[0]);
     });
 
     it('remembers webhook ids and key-value records', async () => {

@@ -455,7 +455,7 @@ class SqliteStore implements Store {
         );
       } else {
         this.run(
-          `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, payload = NULL, updated_at = ?
+          `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
            WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
           outcome.failureReason,
           outcome.failureReasonType,
