@@ -1,0 +1,138 @@
+/**
+ * The line side of an entry: one expense posting per Pleo line (own account, tax and tags) plus
+ * its VAT postings.
+ *
+ * VAT (workflow doc §7.5; Pleo's own wording of inclusive/exclusive is contradictory, §15.23):
+ * - `lineAmount` is what was paid for the line (the lines add up to the wallet movement), so for
+ *   both `inclusive` and `exclusive` the expense is `lineAmount − tax` and the tax is posted to the
+ *   input VAT account; the two types differ only in how Pleo computed the tax.
+ * - `reverse` (EU reverse charge): the supplier charged no VAT; the expense is the full
+ *   `lineAmount`, and the self-assessed VAT is posted both as input (debit) and output (credit),
+ *   which net to zero.
+ * - The tax is `tax.amount.inWalletCurrency`; only when that is 0 with a non-zero rate is it
+ *   derived from `tax.rate` (exact integer arithmetic, halves away from zero).
+ */
+import type { ExportItem, ExportItemLine } from '../client/index.js';
+import type { AccountsConfig, CompiledAccountingConfig } from './config.js';
+import { taxIncludedIn, taxOn } from './currency.js';
+import { checkTaxCode, MappingFailure, resolveLineAccount, resolveTags, resolveTaxAccounts } from './resolve.js';
+import type { MinorAmount, Posting } from './types.js';
+
+export interface LineFlow {
+  lineDefaults: (keyof AccountsConfig)[];
+  preferConfigured: boolean;
+}
+
+function invalid(reason: string): MappingFailure {
+  return new MappingFailure({ failureReasonType: 'validation_failure', failureReason: reason });
+}
+
+/**
+ * Postings for every line. `factor` (±1) turns a Pleo line amount into the posting amount of
+ * the line side (debit for spend, credit for money coming back).
+ */
+export function linePostings(
+  item: ExportItem,
+  flow: LineFlow,
+  factor: number,
+  config: CompiledAccountingConfig,
+): { postings: Posting[] } {
+  const currency = item.amount.inWalletCurrency.currency;
+  const postings: Posting[] = [];
+  item.accountingEntryLines.forEach((line, index) => {
+    postings.push(...postingsForLine(item, line, index, flow, factor, currency, config));
+  });
+  return { postings };
+}
+
+function postingsForLine(
+  item: ExportItem,
+  line: ExportItemLine,
+  index: number,
+  flow: LineFlow,
+  factor: number,
+  currency: string,
+  config: CompiledAccountingConfig,
+): Posting[] {
+  const wallet = line.lineAmount.inWalletCurrency;
+  if (wallet.currency !== currency) {
+    throw invalid(`Line ${index + 1} is in ${wallet.currency} but the expense wallet currency is ${currency}.`);
+  }
+  if (!Number.isSafeInteger(wallet.value)) throw invalid(`Line ${index + 1} amount ${wallet.value} is not a whole number of minor units.`);
+  const lineValue = wallet.value * factor;
+  const lineSign = Math.sign(lineValue) || 1;
+  const account = resolveLineAccount(line, flow.lineDefaults, flow.preferConfigured, config);
+  const dimensions = resolveTags(line, config);
+  if (config.dimensions.team && item.team) dimensions['team'] = item.team.code ?? item.team.name;
+  if (config.dimensions.user && item.user) dimensions['user'] = item.user.code ?? item.user.name;
+
+  const supplier = line.lineAmount.inSupplierCurrency;
+  const foreign = supplier.currency !== currency && /^[A-Z]{3}$/.test(supplier.currency) && Number.isSafeInteger(supplier.value) && supplier.value !== 0;
+  const supplierLine = foreign ? Math.abs(supplier.value) * lineSign : 0;
+
+  const tax = line.tax;
+  let taxValue = 0;
+  let supplierTax = 0;
+  if (tax) {
+    checkTaxCode(tax, config);
+    const taxWallet = tax.amount.inWalletCurrency;
+    if (taxWallet.currency !== currency && taxWallet.value !== 0) {
+      throw invalid(`The tax of line ${index + 1} is in ${taxWallet.currency} but the expense wallet currency is ${currency}.`);
+    }
+    if (!Number.isSafeInteger(taxWallet.value)) throw invalid(`The tax of line ${index + 1} is not a whole number of minor units.`);
+    let magnitude = Math.abs(taxWallet.value);
+    if (magnitude === 0 && tax.rate > 0) {
+      magnitude = tax.type === 'reverse' ? taxOn(Math.abs(lineValue), tax.rate) : taxIncludedIn(Math.abs(lineValue), tax.rate);
+    }
+    if (tax.type !== 'reverse' && magnitude > Math.abs(lineValue)) {
+      throw invalid(`The tax of line ${index + 1} is larger than the line amount.`);
+    }
+    taxValue = magnitude * lineSign;
+    const taxSupplier = tax.amount.inSupplierCurrency;
+    if (foreign && taxSupplier.currency === supplier.currency && Number.isSafeInteger(taxSupplier.value)) {
+      supplierTax = Math.abs(taxSupplier.value) * lineSign;
+    }
+  }
+
+  const taxInfo = tax ? { tax: { rate: tax.rate, type: tax.type, ...(tax.code ? { code: tax.code } : {}) } } : {};
+  const cost = (value: number): { cost?: MinorAmount } =>
+    foreign && value !== 0 && Math.sign(value) === lineSign ? { cost: { currency: supplier.currency, value } } : {};
+  const reverse = tax?.type === 'reverse';
+  const expenseValue = reverse ? lineValue : lineValue - taxValue;
+  const expenseCost = reverse ? supplierLine : supplierLine - supplierTax;
+  const postings: Posting[] = [
+    {
+      account: account.code,
+      ...(account.name ? { accountName: account.name } : {}),
+      amount: { currency, value: expenseValue },
+      ...cost(expenseCost),
+      dimensions,
+      ...taxInfo,
+      lineId: line.accountingEntryLineId,
+      role: 'expense',
+    },
+  ];
+  if (tax && taxValue !== 0) {
+    const accounts = resolveTaxAccounts(tax, config);
+    postings.push({
+      account: accounts.input,
+      amount: { currency, value: taxValue },
+      ...(reverse ? {} : cost(supplierTax)),
+      dimensions: {},
+      ...taxInfo,
+      lineId: line.accountingEntryLineId,
+      role: reverse ? 'reverse_charge_tax' : 'tax',
+    });
+    if (reverse && accounts.output !== undefined) {
+      postings.push({
+        account: accounts.output,
+        amount: { currency, value: -taxValue },
+        dimensions: {},
+        ...taxInfo,
+        lineId: line.accountingEntryLineId,
+        role: 'reverse_charge_tax',
+      });
+    }
+  }
+  return postings;
+}
