@@ -44,7 +44,7 @@ export interface GoldenCase {
   cost?: [string, number, string][];
 }
 
-const vendor = (code: string, name: string, extra: Record<string, string> = {}): ExportItem['vendor'] =>
+const vendor = (code: string, name: string, extra: Record<string, string> = {}): NonNullable<ExportItem['vendor']> =>
   ({ id: '99999999-0000-4000-8000-000000000001', name, code, defaultCurrency: 'EUR', ...extra });
 
 export const GOLDEN: GoldenCase[] = [
