@@ -6,3 +6,12 @@ export type {
   StoredAttachment,
   ValidationResult,
 } from './types.js';
+export { accountingFailureType } from './errors.js';
+export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions } from './hledger/index.js';
+export {
+  createHttpAdapter,
+  startReferenceReceiver,
+  type HttpAdapterOptions,
+  type ReferenceReceiver,
+  type ReferenceReceiverOptions,
+} from './http/index.js';

@@ -1,0 +1,266 @@
+/**
+ * hledger journal adapter: the embedded default accounting system. Writes plain-text double-entry
+ * journals that `hledger check --strict` accepts (accounts and commodities declared lazily, in the
+ * same append as the transaction that first uses them).
+ *
+ * - Draft entries are pending (`!`), final entries cleared (`*`).
+ * - Every transaction carries `pleo-entry:<id>` (plus `pleo-job`, `pleo-reconciliation`); the
+ *   adapter indexes these on open, so an entry is never written twice, across restarts too.
+ * - `externalId` is the transaction code (`P000042`, stable, never reused once written);
+ *   `externalUrl` is `file://<journal>#L<line of the transaction>`.
+ * - Receipts are copied to `attachmentsDir` under deterministic names and linked by relative path
+ *   (`; receipt:receipts/<id>-0.pdf`).
+ * - Supplier-currency amounts are kept as a `supplier-amount:` tag (default: balances stay in the
+ *   wallet currency, which is what the books are kept in) or, with `costNotation: 'cost'`, as
+ *   hledger `@@` costs (expense accounts then hold the supplier currency; use `hledger bal -B`).
+ * - One writer at a time (`<journal>.lock`); not for scale-out.
+ *
+ * @example
+ * const adapter = createHledgerAdapter({ journalPath: '/data/books/pleo.journal' });
+ * const outcome = await adapter.record(entry, { companyId, idempotencyKey: entry.accountingEntryId, attachments });
+ */
+import { copyFile, mkdir, open, rename, stat } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { balanceProblem, extensionForContentType, type AccountingEntry } from '../../accounting/index.js';
+import { AccountingSystemError } from '../../errors/index.js';
+import type {
+  AccountingAdapter,
+  AdapterContext,
+  RecordedEntry,
+  RecordOutcome,
+  StoredAttachment,
+  ValidationResult,
+} from '../types.js';
+import { accountNameProblem, renderBlock, type CostNotation } from './format.js';
+import { JournalFile, type FaultHooks } from './journal.js';
+
+export type { CostNotation } from './format.js';
+export type { FaultHooks } from './journal.js';
+
+export interface HledgerAdapterOptions {
+  /** The journal file; created (with its directory) when missing. */
+  journalPath: string;
+  /** Where receipts are copied. @default `<journal dir>/receipts` */
+  attachmentsDir?: string;
+  /** How the supplier-currency amount is kept. @default 'tag' */
+  costNotation?: CostNotation;
+  /** Readable names for `account` directives (e.g. from the chart of accounts). */
+  accountNames?: ReadonlyMap<string, string>;
+  /** Write records arriving in the same tick with one write and one fsync. @default true */
+  groupCommit?: boolean;
+  /** Clock for `pleo-recorded` (tests). */
+  now?: () => Date;
+  /** Crash-test hooks called at points of the write path. Never set in production. */
+  faultHooks?: FaultHooks;
+}
+
+export interface HledgerAdapter extends AccountingAdapter {
+  readonly journalPath: string;
+}
+
+interface Pending {
+  key: string;
+  entry: AccountingEntry;
+  receipts: string[];
+  resolve: (value: RecordOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAdapter {
+  const journalPath = resolve(options.journalPath);
+  const attachmentsDir = resolve(options.attachmentsDir ?? join(dirname(journalPath), 'receipts'));
+  const costNotation = options.costNotation ?? 'tag';
+  const groupCommit = options.groupCommit ?? true;
+  const now = options.now ?? (() => new Date());
+  let journalPromise: Promise<JournalFile> | undefined;
+  let closed = false;
+  const inFlight = new Map<string, Promise<RecordOutcome>>();
+  let queue: Pending[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let scheduled = false;
+
+  const journal = (): Promise<JournalFile> => {
+    if (closed) {
+      return Promise.reject(new AccountingSystemError('The hledger adapter is closed', { code: 'ACCOUNTING_UNREACHABLE', retryable: true }));
+    }
+    if (!journalPromise) {
+      const opening = JournalFile.open(journalPath, options.faultHooks ?? {});
+      journalPromise = opening;
+      // A failed open (lock held, damaged file) is retried on the next call.
+      opening.catch(() => {
+        if (journalPromise === opening) journalPromise = undefined;
+      });
+    }
+    return journalPromise;
+  };
+
+  const recorded = (file: JournalFile, key: string): RecordedEntry | null => {
+    const found = file.index.get(key);
+    if (!found) return null;
+    return {
+      externalId: found.code,
+      externalUrl: `${pathToFileURL(journalPath).href}#L${found.line}`,
+      recordedAt: found.recordedAt,
+    };
+  };
+
+  async function flushBatch(): Promise<void> {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    let file: JournalFile;
+    try {
+      file = await journal();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const accounts = new Set(file.declaredAccounts);
+    const commodities = new Set(file.declaredCommodities);
+    let number = file.lastNumber;
+    const recordedAt = now().toISOString();
+    const rendered = batch.map((p) => {
+      number += 1;
+      const code = `P${String(number).padStart(6, '0')}`;
+      const block = renderBlock(
+        { ...p.entry, accountingEntryId: p.key },
+        { declaredAccounts: accounts, declaredCommodities: commodities },
+        { code, recordedAt, receipts: p.receipts, costNotation, ...(options.accountNames ? { accountNames: options.accountNames } : {}) },
+      );
+      for (const a of block.newAccounts) accounts.add(a);
+      for (const c of block.newCommodities) commodities.add(c);
+      return { code, block };
+    });
+    try {
+      const startLines = await file.appendBlocks(rendered.map((r) => r.block.text));
+      file.lastNumber = number;
+      for (const a of accounts) file.declaredAccounts.add(a);
+      for (const c of commodities) file.declaredCommodities.add(c);
+      batch.forEach((p, i) => {
+        const r = rendered[i];
+        const start = startLines[i];
+        if (!r || start === undefined) return;
+        file.index.set(p.key, { code: r.code, line: start + r.block.headerLine, recordedAt });
+        const found = recorded(file, p.key);
+        if (found) p.resolve({ status: 'booked', ...found });
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    const run = (): void => {
+      flushing = flushing.then(flushBatch, flushBatch);
+    };
+    if (groupCommit) setImmediate(run);
+    else run();
+  }
+
+  async function storeReceipts(key: string, attachments: readonly StoredAttachment[]): Promise<string[] | RecordOutcome> {
+    if (attachments.length === 0) return [];
+    await mkdir(attachmentsDir, { recursive: true });
+    const links: string[] = [];
+    for (const attachment of attachments) {
+      let ext = extensionForContentType(attachment.contentType);
+      if (ext === 'bin') ext = extname(attachment.name).slice(1).replace(/[^A-Za-z0-9]/g, '') || 'bin';
+      const safeKey = (attachment.key || key).replace(/[^A-Za-z0-9._-]/g, '_');
+      const target = join(attachmentsDir, `${safeKey}.${ext}`);
+      try {
+        const source = resolve(attachment.path);
+        if (source !== target) {
+          const existing = await stat(target).catch(() => undefined);
+          const incoming = await stat(source);
+          if (!existing || existing.size !== incoming.size) {
+            const tmp = `${target}.tmp-${process.pid}`;
+            await copyFile(source, tmp);
+            const handle = await open(tmp, 'r+');
+            await handle.sync().finally(() => handle.close());
+            await rename(tmp, target);
+          }
+        }
+      } catch (error) {
+        return {
+          status: 'failed',
+          failureReasonType: 'receipt_upload_failure',
+          failureReason: `Receipt ${attachment.name} could not be stored next to the journal (${(error as Error).message}). Export the expense again to retry.`,
+        };
+      }
+      const link = relative(dirname(journalPath), target);
+      links.push(isAbsolute(link) ? link : link.split(sep).join('/'));
+    }
+    return links;
+  }
+
+  async function doRecord(entry: AccountingEntry, key: string, attachments: readonly StoredAttachment[]): Promise<RecordOutcome> {
+    const file = await journal();
+    const existing = recorded(file, key);
+    if (existing) return { status: 'booked', ...existing };
+    const problem = balanceProblem(entry);
+    if (problem) {
+      throw new AccountingSystemError(`Refusing to write an unbalanced entry: ${problem}`, { code: 'ACCOUNTING_REJECTED', retryable: false });
+    }
+    for (const posting of entry.postings) {
+      const why = accountNameProblem(posting.account);
+      if (why) {
+        return {
+          status: 'failed',
+          failureReasonType: 'account_unknown',
+          failureReason: `Account No. ${posting.account} cannot be used in the hledger journal because ${why}. Check Category.`,
+        };
+      }
+    }
+    const receipts = await storeReceipts(key, attachments);
+    if (!Array.isArray(receipts)) return receipts;
+    return new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
+      queue.push({ key, entry, receipts, resolve: resolvePromise, reject: rejectPromise });
+      schedule();
+    });
+  }
+
+  return {
+    name: 'hledger',
+    supportsScaleOut: false,
+    journalPath,
+
+    async validate(_ctx: AdapterContext & { vendorBasedBookkeeping: boolean }): Promise<ValidationResult> {
+      try {
+        await journal();
+        return { ok: true };
+      } catch (error) {
+        return {
+          ok: false,
+          failureReasonType: 'accounting_system_unreachable',
+          failureReason: `The hledger journal ${journalPath} cannot be opened for writing: ${(error as Error).message}`,
+        };
+      }
+    },
+
+    async findExisting(idempotencyKey: string, _ctx: AdapterContext): Promise<RecordedEntry | null> {
+      return recorded(await journal(), idempotencyKey);
+    },
+
+    record(entry, ctx): Promise<RecordOutcome> {
+      const key = ctx.idempotencyKey;
+      const running = inFlight.get(key);
+      if (running) return running;
+      const promise = doRecord(entry, key, ctx.attachments).finally(() => inFlight.delete(key));
+      inFlight.set(key, promise);
+      return promise;
+    },
+
+    async close(): Promise<void> {
+      await Promise.allSettled([...inFlight.values()]);
+      await flushing;
+      closed = true;
+      const pending = journalPromise;
+      journalPromise = undefined;
+      if (pending) await (await pending.catch(() => undefined))?.close();
+    },
+  };
+}
