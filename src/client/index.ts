@@ -1,1 +1,44 @@
+/**
+ * @module client
+ * The Pleo Export API (v3) client: the `PleoClient` port and its HTTP implementation.
+ * Other folders import only from here (house style rule 1).
+ */
 export * from './types.js';
+
+export { createPleoClient, OPERATIONS } from './client.js';
+export {
+  compileClientOptions,
+  DEFAULT_BASE_URL,
+  MAX_PAGE_SIZE,
+  type ClientAuth,
+  type Clock,
+  type CompiledClientOptions,
+  type FetchLike,
+  type PleoClientOptions,
+  type PleoOperation,
+  type RequestEvent,
+  type Sleep,
+  type TokenProvider,
+} from './options.js';
+export type { RateLimitOptions } from './rate-limit.js';
+export {
+  backoffDelay,
+  compileRetryPolicy,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  RETRY_RULES,
+  type CompiledRetryPolicy,
+  type RetryPolicy,
+  type RetryRule,
+  type RetrySafety,
+} from './retry.js';
+export {
+  DEFAULT_TOKEN_URL,
+  OAuthTokenProvider,
+  type OAuthTokenProviderOptions,
+  type OAuthTokens,
+  type TokenRefreshEvent,
+} from './auth.js';
+export { redact } from './redact.js';
+export { MAX_ITEMS_PER_UPDATE } from './requests.js';
+export { SPEC_ADJUSTMENTS, type SpecAdjustment } from './validate.js';

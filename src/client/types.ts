@@ -58,7 +58,9 @@ export function isOpenItemStatus(status: ExportJobItemStatus): boolean {
   return status === 'pending' || status === 'in_progress';
 }
 
-type Narrow<T, K extends keyof T, V> = Omit<T, K> & { [P in K]: V };
+/** Replaces the type of `K` in `T` by `V`, keeping `K` optional when the spec made it optional. */
+type Narrow<T, K extends keyof T, V> = Omit<T, K> &
+  (Record<never, never> extends Pick<T, K> ? { [P in K]?: V } : { [P in K]: V });
 
 export type ExportJob = Narrow<
   Narrow<Schemas['ExportJobV3'], 'status', ExportJobStatus>,
@@ -108,13 +110,37 @@ export interface ItemUpdate {
 export interface ItemUpdateRejection {
   accountingEntryId: string;
   message: string;
-  type: ExportJobItemUpdateErrorType | string;
+  /** One of ExportJobItemUpdateErrorType, or a value Pleo added later (a plain string in the spec). */
+  type: ExportJobItemUpdateErrorType | (string & Record<never, never>);
 }
 
 /** What `updateJobItems` returns across all batches: accepted items and per-item rejections. */
 export interface ItemUpdateResult {
   accepted: ExportJobItem[];
   rejected: ItemUpdateRejection[];
+}
+
+/** One PUT of `updateJobItems` (at most 100 updates), reported through `onBatch` once Pleo answered 200. */
+export interface ItemUpdateBatch extends ItemUpdateResult {
+  /** 0-based batch number within the call. */
+  index: number;
+  /** The updates this batch sent, as sent. */
+  updates: readonly ItemUpdate[];
+}
+
+export interface UpdateItemsOptions {
+  signal?: AbortSignal;
+  /**
+   * Awaited after each batch Pleo accepted, in order, before the next batch is sent: lets the
+   * engine record progress per batch, so a failure in batch 3 does not make it re-send 1 and 2.
+   */
+  onBatch?: (batch: ItemUpdateBatch) => void | Promise<void>;
+}
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  /** Larger files throw FileTooLargeError (code FILE_TOO_LARGE). @default the client's maxDownloadBytes */
+  maxBytes?: number;
 }
 
 export interface JobEvent {
@@ -146,10 +172,7 @@ export interface PageOptions {
  */
 export interface PleoClient {
   readonly companyId: string;
-  listJobs(
-    query: { statuses?: ExportJobStatus[] },
-    options?: PageOptions,
-  ): AsyncIterable<Page<ExportJob>>;
+  listJobs(query: { statuses?: ExportJobStatus[] }, options?: PageOptions): AsyncIterable<Page<ExportJob>>;
   getJob(jobId: string, options?: { signal?: AbortSignal }): Promise<ExportJob>;
   createJob(request: CreateJobRequest, options?: { signal?: AbortSignal }): Promise<ExportJob>;
   /** 202 → resolves. 422 → throws ConflictError with code INVALID_EXPORT_JOB_STATUS_CHANGE. */
@@ -159,13 +182,21 @@ export interface PleoClient {
     query: { status?: ExportJobItemStatus },
     options?: PageOptions,
   ): AsyncIterable<Page<ExportJobItem>>;
-  /** Any number of updates, sent in batches of at most 100, in order. */
+  /**
+   * Any number of updates, sent in batches of at most 100, in order. Per-item rejections from the
+   * 200 answer's `errors[]` are returned in `rejected`, not thrown. A thrown error means the
+   * failing batch and those after it were not (known to be) applied; earlier batches were
+   * (see `onBatch`).
+   */
   updateJobItems(
     jobId: string,
     updates: readonly ItemUpdate[],
-    options?: { signal?: AbortSignal },
+    options?: UpdateItemsOptions,
   ): Promise<ItemUpdateResult>;
   listExportItems(jobId: string, options?: PageOptions): AsyncIterable<Page<ExportItem>>;
-  /** Downloads a receipt (`files[].url`). Returns the bytes, or throws (expired URL → NotFoundError/AuthError). */
-  downloadFile(url: string, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>;
+  /**
+   * Downloads a receipt (`files[].url`, pre-signed, valid 24 h). Sends no credentials. Returns the
+   * bytes, or throws (expired URL → AuthError FORBIDDEN / NotFoundError; too big → FileTooLargeError).
+   */
+  downloadFile(url: string, options?: DownloadOptions): Promise<Uint8Array>;
 }

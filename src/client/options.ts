@@ -1,0 +1,259 @@
+/**
+ * Client options: `PleoClientOptions` → {@link compileClientOptions} → `CompiledClientOptions`,
+ * validated and frozen once at construction (house style rule 9). Unknown keys are rejected.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError, type ErrorCode } from '../errors/index.js';
+import type { RateLimitOptions } from './rate-limit.js';
+import { type CompiledRetryPolicy, compileRetryPolicy, type RetryPolicy } from './retry.js';
+
+/** The subset of WHATWG `fetch` the client needs (a port: inject a recording or faulty one in tests). */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+/** Waits `ms` milliseconds; rejects when `signal` aborts. Injected in tests so nothing really sleeps. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+/** Milliseconds since the epoch. */
+export type Clock = () => number;
+
+/**
+ * Where OAuth access tokens come from (a port; {@link OAuthTokenProvider} is the real one).
+ *
+ * `rejected`: the token the API just answered 401 for. The provider refreshes unless its current
+ * token already differs from it (another caller refreshed meanwhile), so N concurrent 401s cause
+ * at most one refresh.
+ */
+export interface TokenProvider {
+  getAccessToken(options?: { signal?: AbortSignal; rejected?: string }): Promise<string>;
+}
+
+export type ClientAuth =
+  /** HTTP Basic with the API key as user name and an empty password. */
+  | { kind: 'apiKey'; apiKey: string }
+  /** `Authorization: Bearer <access token>` from a token provider. */
+  | { kind: 'oauth'; tokens: TokenProvider };
+
+/** Client operations, the stable key for per-endpoint metrics. */
+export type PleoOperation =
+  | 'listJobs'
+  | 'getJob'
+  | 'createJob'
+  | 'sendJobEvent'
+  | 'listJobItems'
+  | 'updateJobItems'
+  | 'listExportItems'
+  | 'downloadFile';
+
+/** One HTTP attempt, reported to `onRequest` after it finished. Never contains credentials. */
+export interface RequestEvent {
+  operation: PleoOperation;
+  method: string;
+  /** Pathname without the query string (downloads: host + pathname, never the signed query). */
+  path: string;
+  /** HTTP status; `undefined` when no answer arrived (network error, timeout, abort). */
+  status: number | undefined;
+  durationMs: number;
+  /** 1 for a call's first HTTP request, 2 for the next (retry or post-refresh replay)… */
+  attempt: number;
+  /** The error code when this attempt failed; `undefined` on success. */
+  errorCode: ErrorCode | undefined;
+  /** The delay before the client's next attempt of this call, when it will retry. */
+  retryInMs: number | undefined;
+}
+
+export interface PleoClientOptions {
+  /** API origin. @default 'https://external.pleo.io' (staging: 'https://external.staging.pleo.io') */
+  baseUrl?: string;
+  /** The company these credentials belong to (uuid). Required: one client = one company. */
+  companyId: string;
+  auth: ClientAuth;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** @default Date.now */
+  clock?: Clock;
+  /** @default node:timers/promises setTimeout */
+  sleep?: Sleep;
+  /** @default Math.random */
+  random?: () => number;
+  /** Per-attempt timeout, covering the response body too. @default 30000 */
+  timeoutMs?: number;
+  /** @default see {@link RetryPolicy} */
+  retry?: RetryPolicy;
+  /** Client-side pacing; `false` disables it (simulator, benchmarks). @default {requestsPerSecond: 10, burst: 10} */
+  rateLimit?: RateLimitOptions | false;
+  /** Default page size (`limit`) of the list operations. @default 100 */
+  pageSize?: number;
+  /** @default 'pleo-export' */
+  userAgent?: string;
+  /** Called after every HTTP attempt (metrics, logs). Exceptions thrown by it are ignored. */
+  onRequest?: (event: RequestEvent) => void;
+  /** Validate 2xx bodies against the OpenAPI schemas (with the documented leniencies). @default true */
+  validateResponses?: boolean;
+  /** Default `maxBytes` of `downloadFile`. @default 52428800 (50 MiB) */
+  maxDownloadBytes?: number;
+}
+
+export interface CompiledClientOptions {
+  readonly baseUrl: string;
+  readonly companyId: string;
+  readonly auth: ClientAuth;
+  readonly fetch: FetchLike;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+  readonly timeoutMs: number;
+  readonly retry: CompiledRetryPolicy;
+  readonly rateLimit: Readonly<Required<RateLimitOptions>> | false;
+  readonly pageSize: number;
+  readonly userAgent: string;
+  readonly onRequest: ((event: RequestEvent) => void) | undefined;
+  readonly validateResponses: boolean;
+  readonly maxDownloadBytes: number;
+}
+
+export const DEFAULT_BASE_URL = 'https://external.pleo.io';
+export const MAX_PAGE_SIZE = 1000;
+const DEFAULT_RATE_LIMIT = { requestsPerSecond: 10, burst: 10 } as const;
+
+const ALLOWED_KEYS = new Set<string>([
+  'baseUrl',
+  'companyId',
+  'auth',
+  'fetch',
+  'clock',
+  'sleep',
+  'random',
+  'timeoutMs',
+  'retry',
+  'rateLimit',
+  'pageSize',
+  'userAgent',
+  'onRequest',
+  'validateResponses',
+  'maxDownloadBytes',
+] satisfies (keyof PleoClientOptions)[]);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+export const defaultSleep: Sleep = (ms, signal) =>
+  delay(ms, undefined, signal === undefined ? {} : { signal });
+
+function fail(message: string): never {
+  throw new ConfigError(`Pleo client: ${message}`);
+}
+
+function positiveInt(name: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    fail(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function fn<T>(name: string, value: T | undefined, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') fail(`${name} must be a function`);
+  return value;
+}
+
+function compileBaseUrl(value: unknown): string {
+  if (value === undefined) return DEFAULT_BASE_URL;
+  if (typeof value !== 'string') fail('baseUrl must be a string');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(`baseUrl is not a valid URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('baseUrl must be an http(s) URL');
+  // Credentials in the URL would end up in logs; auth goes through `auth`.
+  if (url.username !== '' || url.password !== '') fail('baseUrl must not contain credentials');
+  if (url.search !== '' || url.hash !== '') fail('baseUrl must not have a query string or fragment');
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function compileAuth(value: unknown): ClientAuth {
+  if (typeof value !== 'object' || value === null)
+    fail('auth is required: {kind: "apiKey"} or {kind: "oauth"}');
+  const auth = value as Record<string, unknown>;
+  if (auth['kind'] === 'apiKey') {
+    const key = auth['apiKey'];
+    // Never echo the key itself in these messages.
+    if (typeof key !== 'string' || key.trim() === '') fail('auth.apiKey must be a non-empty string');
+    if (/[:\s]/.test(key))
+      fail('auth.apiKey must not contain ":" or whitespace (it is sent as a Basic user name)');
+    return Object.freeze({ kind: 'apiKey', apiKey: key });
+  }
+  if (auth['kind'] === 'oauth') {
+    const tokens = auth['tokens'] as Partial<TokenProvider> | undefined;
+    if (typeof tokens?.getAccessToken !== 'function') {
+      fail('auth.tokens must be a TokenProvider (an object with getAccessToken())');
+    }
+    return Object.freeze({ kind: 'oauth', tokens: tokens as TokenProvider });
+  }
+  return fail(`auth.kind must be "apiKey" or "oauth", got ${JSON.stringify(auth['kind'])}`);
+}
+
+function compileRateLimit(value: unknown): Readonly<Required<RateLimitOptions>> | false {
+  if (value === false) return false;
+  if (value === undefined) return DEFAULT_RATE_LIMIT;
+  if (typeof value !== 'object' || value === null) fail('rateLimit must be an object or false');
+  const { requestsPerSecond, burst, ...rest } = value as Partial<RateLimitOptions>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) fail(`rateLimit.${unknown} is not a rate limit option`);
+  if (
+    typeof requestsPerSecond !== 'number' ||
+    !Number.isFinite(requestsPerSecond) ||
+    requestsPerSecond <= 0
+  ) {
+    fail(`rateLimit.requestsPerSecond must be a positive number, got ${String(requestsPerSecond)}`);
+  }
+  const resolvedBurst =
+    burst === undefined
+      ? Math.max(1, Math.ceil(requestsPerSecond))
+      : positiveInt('rateLimit.burst', burst, 10_000);
+  return Object.freeze({ requestsPerSecond, burst: resolvedBurst });
+}
+
+/**
+ * Validates options once, resolves defaults and returns a frozen object. Throws
+ * {@link ConfigError} with a message naming the option.
+ *
+ * @example
+ * const compiled = compileClientOptions({ companyId, auth: { kind: 'apiKey', apiKey } });
+ */
+export function compileClientOptions(options: PleoClientOptions): CompiledClientOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) fail('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!ALLOWED_KEYS.has(key)) fail(`unknown option "${key}"`);
+  }
+  if (!isUuid(options.companyId)) fail(`companyId must be a uuid, got ${JSON.stringify(options.companyId)}`);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
+    fail(`timeoutMs must be a number of milliseconds in (0, 600000], got ${String(timeoutMs)}`);
+  }
+  const userAgent = options.userAgent ?? 'pleo-export';
+  if (typeof userAgent !== 'string' || userAgent.trim() === '' || /[\r\n]/.test(userAgent)) {
+    fail('userAgent must be a non-empty single-line string');
+  }
+  const validateResponses = options.validateResponses ?? true;
+  if (typeof validateResponses !== 'boolean') fail('validateResponses must be a boolean');
+  const globalFetch: FetchLike = (url, init) => fetch(url, init);
+  return Object.freeze({
+    baseUrl: compileBaseUrl(options.baseUrl),
+    companyId: options.companyId.toLowerCase(),
+    auth: compileAuth(options.auth),
+    fetch: fn('fetch', options.fetch, globalFetch),
+    clock: fn('clock', options.clock, Date.now),
+    sleep: fn('sleep', options.sleep, defaultSleep),
+    random: fn('random', options.random, Math.random),
+    timeoutMs,
+    retry: compileRetryPolicy(options.retry, 'Pleo client: retry'),
+    rateLimit: compileRateLimit(options.rateLimit),
+    pageSize: positiveInt('pageSize', options.pageSize ?? 100, MAX_PAGE_SIZE),
+    userAgent,
+    onRequest: options.onRequest === undefined ? undefined : fn('onRequest', options.onRequest, () => {}),
+    validateResponses,
+    maxDownloadBytes: positiveInt('maxDownloadBytes', options.maxDownloadBytes ?? 50 * 1024 * 1024, 2 ** 31),
+  });
+}

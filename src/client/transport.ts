@@ -1,0 +1,368 @@
+/**
+ * One HTTP call, made resilient: rate limiting, authentication (with one refresh-and-replay after
+ * a 401 for OAuth), a per-attempt timeout covering the body, caller cancellation, bounded retries
+ * per {@link RETRY_RULES}, and an `onRequest` event per attempt.
+ *
+ * A call goes through these states, one loop iteration per attempt:
+ *
+ *   pace (token bucket) → authorize → send + read (timeout) → success: return
+ *                                                          → 401 + OAuth, first time: refresh → next attempt
+ *                                                          → failure: decideRetry → sleep → next attempt
+ *                                                                                 → throw
+ */
+import { type ExportError, isExportError, MalformedResponseError, TransportError } from '../errors/index.js';
+import type { AuthStrategy } from './authorization.js';
+import { errorFromResponse, isConnectFailure, networkErrorCode, transportError } from './errors.js';
+import type { CompiledClientOptions, PleoOperation, RequestEvent } from './options.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Redactor } from './redact.js';
+import { type AttemptFailure, decideRetry, parseRetryAfter, type RetrySafety } from './retry.js';
+
+export interface HttpCall<T> {
+  operation: PleoOperation;
+  method: 'GET' | 'POST' | 'PUT';
+  url: URL;
+  /** Shown in messages and events: pathname (foreign hosts: host + pathname). Never the query. */
+  path: string;
+  /** Serialised as JSON. */
+  body?: unknown;
+  /** Send the Authorization header and take a rate-limit token (false for pre-signed downloads). */
+  authenticated: boolean;
+  safety: RetrySafety;
+  signal: AbortSignal | undefined;
+  /** Reads a 2xx response; runs under the attempt's timeout and signal. */
+  read: (response: Response, signal: AbortSignal) => Promise<T>;
+}
+
+type AttemptOutcome<T> =
+  | { ok: true; value: T; status: number }
+  | {
+      ok: false;
+      status: number | undefined;
+      /** undefined: permanent, no rule applies (e.g. a malformed 2xx body). */
+      failure: AttemptFailure | undefined;
+      /** Builds the error; `unsafe` marks a failure left unretried because the request may have been applied. */
+      error: (note: { attempt: number; unsafe: boolean }) => ExportError;
+    };
+
+/** Bytes of an error body we read to find Pleo's `ExceptionInfo`; the rest is discarded. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const JSON_MEDIA_TYPE = 'application/json;charset=UTF-8';
+
+export class HttpTransport {
+  private readonly bucket: TokenBucket | undefined;
+  private readonly options: CompiledClientOptions;
+  private readonly auth: AuthStrategy;
+  private readonly redactor: Redactor;
+
+  constructor(options: CompiledClientOptions, auth: AuthStrategy, redactor: Redactor) {
+    this.options = options;
+    this.auth = auth;
+    this.redactor = redactor;
+    const { rateLimit } = options;
+    this.bucket =
+      rateLimit === false
+        ? undefined
+        : new TokenBucket(rateLimit.requestsPerSecond, rateLimit.burst, options.clock, options.sleep);
+  }
+
+  async send<T>(call: HttpCall<T>): Promise<T> {
+    const { clock, retry, random } = this.options;
+    let attempt = 0;
+    let budgetUsed = 0; // attempts counted against retry.maxAttempts (a post-401 replay is free)
+    let refreshed = false;
+    for (;;) {
+      this.throwIfAborted(call);
+      let authorization: { header: string; credential: string } | undefined;
+      try {
+        if (call.authenticated) {
+          await this.bucket?.acquire(call.signal);
+          authorization = await this.auth.authorize(call.signal);
+        }
+      } catch (error) {
+        this.throwIfAborted(call, error);
+        throw error;
+      }
+      attempt += 1;
+      budgetUsed += 1;
+      const started = clock();
+      const outcome = await this.attempt(call, authorization?.header);
+      const durationMs = Math.max(0, clock() - started);
+
+      if (outcome.ok) {
+        this.emit(call, {
+          attempt,
+          durationMs,
+          status: outcome.status,
+          errorCode: undefined,
+          retryInMs: undefined,
+        });
+        return outcome.value;
+      }
+
+      if (outcome.status === 401 && authorization !== undefined && this.auth.canRefresh && !refreshed) {
+        // One forced refresh, then one replay: the token may have expired or been rotated by
+        // another process sharing these credentials. A second 401 is final.
+        refreshed = true;
+        budgetUsed -= 1;
+        this.emit(call, { attempt, durationMs, status: 401, errorCode: 'UNAUTHENTICATED', retryInMs: 0 });
+        try {
+          await this.auth.refresh(authorization.credential, call.signal);
+        } catch (error) {
+          this.throwIfAborted(call, error);
+          throw error;
+        }
+        continue;
+      }
+
+      const decision =
+        outcome.failure === undefined
+          ? ({ retry: false, why: 'permanent' } as const)
+          : decideRetry(outcome.failure, call.safety, budgetUsed, retry, random);
+      const error = outcome.error({ attempt, unsafe: !decision.retry && decision.why === 'unsafe' });
+      this.emit(call, {
+        attempt,
+        durationMs,
+        status: outcome.status,
+        errorCode: error.code,
+        retryInMs: decision.retry ? decision.delayMs : undefined,
+      });
+      if (!decision.retry) throw error;
+      try {
+        await this.options.sleep(decision.delayMs, call.signal);
+      } catch (sleepError) {
+        this.throwIfAborted(call, sleepError);
+        throw sleepError;
+      }
+    }
+  }
+
+  private async attempt<T>(call: HttpCall<T>, authorization: string | undefined): Promise<AttemptOutcome<T>> {
+    const redact = (text: string): string => this.redactor.redact(text);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.options.timeoutMs);
+    const onAbort = (): void => controller.abort();
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.options.userAgent,
+    };
+    if (authorization !== undefined) headers['Authorization'] = authorization;
+    if (call.body !== undefined) headers['Content-Type'] = JSON_MEDIA_TYPE;
+    const context = { method: call.method, path: call.path, redact };
+
+    try {
+      const response = await this.options.fetch(call.url.href, {
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        signal: controller.signal,
+        // Authenticated calls never follow redirects: a redirect could carry the Authorization
+        // header to another host. Pre-signed downloads (no credentials) may follow them.
+        redirect: call.authenticated ? 'manual' : 'follow',
+      });
+      const status = response.status;
+      if (status >= 200 && status <= 299) {
+        const value = await call.read(response, controller.signal);
+        return { ok: true, value, status };
+      }
+      const body = await readErrorBody(response);
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.options.clock());
+      const requestId = response.headers.get('x-request-id') ?? undefined;
+      return {
+        ok: false,
+        status,
+        failure: { kind: 'status', status, retryAfterMs },
+        error: ({ attempt, unsafe }) =>
+          errorFromResponse({
+            ...context,
+            status,
+            body,
+            requestId,
+            retryAfterMs,
+            ...noteFor(status, attempt, unsafe),
+          }),
+      };
+    } catch (error) {
+      if (timedOut) {
+        return {
+          ok: false,
+          status: undefined,
+          failure: { kind: 'timeout' },
+          error: ({ unsafe }) =>
+            withUnsafeNote(
+              transportError('timeout', { ...context, detail: 'timeout', cause: error }),
+              unsafe,
+              redact,
+            ),
+        };
+      }
+      if (call.signal?.aborted === true) {
+        return {
+          ok: false,
+          status: undefined,
+          failure: undefined,
+          error: () => transportError('aborted', { ...context, detail: 'aborted', cause: error }),
+        };
+      }
+      // Our own protocol errors (malformed body, file too large) are permanent.
+      if (isExportError(error))
+        return { ok: false, status: undefined, failure: undefined, error: () => error };
+      const code = networkErrorCode(error);
+      return {
+        ok: false,
+        status: undefined,
+        failure: { kind: 'network', unapplied: isConnectFailure(code) },
+        error: ({ unsafe }) =>
+          withUnsafeNote(
+            transportError('network', { ...context, detail: code ?? describe(error), cause: error }),
+            unsafe,
+            redact,
+          ),
+      };
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private throwIfAborted(call: HttpCall<unknown>, cause?: unknown): void {
+    if (call.signal?.aborted !== true) return;
+    throw transportError('aborted', {
+      method: call.method,
+      path: call.path,
+      detail: 'aborted',
+      cause: cause ?? call.signal.reason,
+      redact: (text) => this.redactor.redact(text),
+    });
+  }
+
+  private emit(call: HttpCall<unknown>, event: Omit<RequestEvent, 'operation' | 'method' | 'path'>): void {
+    const hook = this.options.onRequest;
+    if (hook === undefined) return;
+    try {
+      hook({
+        operation: call.operation,
+        method: call.method,
+        path: this.redactor.redact(call.path),
+        ...event,
+      });
+    } catch {
+      // A metrics/logging hook must not change the outcome of a request.
+    }
+  }
+}
+
+function noteFor(status: number, attempt: number, unsafe: boolean): { note?: string } {
+  if (unsafe) return { note: 'not retried: the request may have been applied; check before repeating it' };
+  if (attempt > 1 && (status === 409 || status === 422)) {
+    return { note: `on attempt ${attempt}: an earlier attempt may have been applied` };
+  }
+  return {};
+}
+
+function withUnsafeNote(error: ExportError, unsafe: boolean, redact: (text: string) => string): ExportError {
+  if (!unsafe) return error;
+  return new TransportError(
+    redact(`${error.message} (not retried: the request may have been applied; check before repeating it)`),
+    {
+      code: error.code,
+      retryable: false,
+      ...(error.method === undefined ? {} : { method: error.method }),
+      ...(error.path === undefined ? {} : { path: error.path }),
+      cause: error.cause,
+    },
+  );
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.name === 'TypeError' ? 'fetch failed' : error.name;
+  return 'error';
+}
+
+/** Reads at most MAX_ERROR_BODY_BYTES of an error body and parses it as JSON when it can. */
+async function readErrorBody(response: Response): Promise<unknown> {
+  let text: string;
+  try {
+    const bytes = await readBytes(response, MAX_ERROR_BODY_BYTES, 'truncate');
+    text = new TextDecoder().decode(bytes);
+  } catch {
+    return undefined;
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Streams a body into memory, at most `maxBytes`. Past the limit it either truncates (error
+ * bodies) or calls `onOverflow` and cancels the stream (downloads).
+ */
+export async function readBytes(
+  response: Response,
+  maxBytes: number,
+  overflow: 'truncate' | (() => Error),
+): Promise<Uint8Array> {
+  const body = response.body;
+  if (body === null) return new Uint8Array(0);
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = maxBytes - size;
+      if (value.byteLength > room) {
+        if (overflow === 'truncate') {
+          chunks.push(value.subarray(0, room));
+          size += room;
+          break;
+        }
+        throw overflow();
+      }
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Reads a 2xx body as JSON; an empty or unparsable body is a {@link MalformedResponseError}. */
+export async function readJson(
+  response: Response,
+  context: { operation: PleoOperation; method: string; path: string },
+): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new MalformedResponseError(
+      `${context.method} ${context.path} (${context.operation}) returned ${response.status} with a body that is not JSON`,
+      {
+        code: 'MALFORMED_RESPONSE',
+        retryable: false,
+        status: response.status,
+        method: context.method,
+        path: context.path,
+        cause: error,
+      },
+    );
+  }
+}
