@@ -110,8 +110,10 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
     entries.set(stored.key, stored);
     const id = stored.entry.accountingEntryId;
     bookingsByEntryId[id] = (bookingsByEntryId[id] ?? 0) + 1;
-    sequence += 1;
+    sequence = Math.max(sequence, Number.parseInt(stored.record.externalId.replace(/\D/g, ''), 10) || 0);
   };
+  /** Bookings being written, so a concurrent request with the same key waits instead of booking again. */
+  const inFlight = new Map<string, Promise<EntryRecord>>();
 
   if (options.filePath) {
     const text = await readFile(options.filePath, 'utf8').catch(() => '');
@@ -182,16 +184,28 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
       }
       const existing = entries.get(key);
       if (existing) return send(res, 200, existing.record);
+      const running = inFlight.get(key);
+      if (running) return send(res, 200, await running);
       const problem = validateEntry(request, known, attachments);
       if (problem) return send(res, 422, problem);
+      sequence += 1;
       const record: EntryRecord = {
-        externalId: `ERP-${String(sequence + 1).padStart(6, '0')}`,
+        externalId: `ERP-${String(sequence).padStart(6, '0')}`,
         externalUrl: `${receiverUrl}/v1/entries/${encodeURIComponent(key)}`,
         recordedAt: new Date().toISOString(),
       };
       const stored: Stored = { key, record, entry: request.entry, attachments: request.attachments.map((a) => a.key) };
-      if (options.filePath) await appendFile(options.filePath, `${JSON.stringify(stored)}\n`);
-      remember(stored);
+      const booking = (async () => {
+        if (options.filePath) await appendFile(options.filePath, `${JSON.stringify(stored)}\n`);
+        remember(stored);
+        return record;
+      })();
+      inFlight.set(key, booking);
+      try {
+        await booking;
+      } finally {
+        inFlight.delete(key);
+      }
       if ((faults.dropAfterCommit ?? 0) > 0) {
         faults.dropAfterCommit = (faults.dropAfterCommit ?? 0) - 1;
         req.socket.destroy();
