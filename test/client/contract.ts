@@ -1,85 +1,47 @@
 /**
- * Validates HTTP requests and responses against Pleo's OpenAPI file as published
- * (`src/generated/export-v3.spec.json`, only the §11.1 date-pattern defect patched), with Ajv.
- * No client-side leniency is applied here: this is the contract.
+ * Checks a whole recorded HTTP request against Pleo's OpenAPI file as published
+ * (`src/generated/export-v3.spec.json`, only the §11.1 date-pattern defect patched). No client-side
+ * leniency is applied here: this is the contract.
  *
- * Checks per request: the operation exists for method + path; path parameters; query parameters
- * (declared names only, arrays in form/explode style as repeated keys, integer coercion, required
- * ones present); the security scheme (Basic or Bearer); the JSON body against the request schema
- * and its media type.
+ * Query strings, request bodies and responses are validated by the shared helper
+ * (`test/helpers/openapi.ts`, also used by the simulator's tests). This file adds what a client
+ * test needs on top: the operation exists for method + concrete path, path parameters match their
+ * schemas, a security scheme is used (Basic or Bearer), and the body's media type is the declared one.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import spec from '../../src/generated/export-v3.spec.json' with { type: 'json' };
+import { contract } from '../helpers/openapi.js';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
-interface Parameter {
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required?: boolean;
-  schema: { type?: string; items?: { type?: string; $ref?: string }; $ref?: string };
-}
-
-interface Operation {
-  operationId: string;
-  method: string;
-  template: string;
-  pattern: RegExp;
-  pathNames: string[];
-  pointer: string;
-  parameters: Parameter[];
-  requestBody?: { content: Record<string, unknown> };
-  responses: Record<string, { content?: Record<string, unknown> }>;
-}
-
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
-ajv.addSchema(spec, 'spec');
-const compiled = new Map<string, ValidateFunction>();
 
-function validator(pointer: string): ValidateFunction {
-  let validate = compiled.get(pointer);
-  if (validate === undefined) {
-    validate = ajv.compile({ $ref: `spec#${pointer}` });
-    compiled.set(pointer, validate);
-  }
-  return validate;
+interface PathParameter {
+  name: string;
+  validate: ValidateFunction;
 }
 
-const escape = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
-const format = (errors: ErrorObject[] | null | undefined, where: string): string[] =>
-  (errors ?? []).map((e) => `${where}${e.instancePath} ${e.message ?? 'invalid'}`);
+interface SpecOperation {
+  parameters?: { name: string; in: string; schema: object }[];
+  requestBody?: { content: Record<string, unknown> };
+}
 
-export const OPERATIONS: Operation[] = Object.entries(spec.paths).flatMap(([template, item]) =>
-  Object.entries(item as Record<string, unknown>)
-    .filter(([, op]) => typeof op === 'object' && op !== null && 'operationId' in op)
-    .map(([method, raw]) => {
-      const op = raw as {
-        operationId: string;
-        parameters?: Parameter[];
-        requestBody?: { content: Record<string, unknown> };
-        responses: Operation['responses'];
-      };
-      const pathNames: string[] = [];
-      const regex = template
-        .replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`)
-        .replace(/\\\{(\w+)\\\}/g, (_m, name: string) => {
-          pathNames.push(name);
-          return '([^/]+)';
-        });
-      return {
-        operationId: op.operationId,
-        method: method.toUpperCase(),
-        template,
-        pattern: new RegExp(`^${regex}$`),
-        pathNames,
-        pointer: `/paths/${escape(template)}/${method}`,
-        parameters: op.parameters ?? [],
-        ...(op.requestBody === undefined ? {} : { requestBody: op.requestBody }),
-        responses: op.responses,
-      };
-    }),
+/** The Export API operations of the spec (the shared helper also knows the subscription API). */
+export const OPERATIONS = contract.operations().filter((op) => op.path.startsWith('/v3/'));
+
+function specOperation(template: string, method: string): SpecOperation {
+  const item = (spec.paths as Record<string, Record<string, SpecOperation> | undefined>)[template];
+  return item?.[method.toLowerCase()] ?? {};
+}
+
+const pathParameters = new Map<string, PathParameter[]>(
+  OPERATIONS.map((op) => [
+    op.operationId,
+    (specOperation(op.path, op.method).parameters ?? [])
+      .filter((p) => p.in === 'path')
+      .map((p) => ({ name: p.name, validate: ajv.compile(p.schema) })),
+  ]),
 );
 
 export interface RequestToCheck {
@@ -87,12 +49,6 @@ export interface RequestToCheck {
   url: URL;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-function coerce(value: string, type: string | undefined): unknown {
-  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
-  return value;
 }
 
 function header(headers: RequestToCheck['headers'], name: string): string | undefined {
@@ -105,78 +61,58 @@ export function checkRequest(request: RequestToCheck): {
   operationId: string | undefined;
   violations: string[];
 } {
-  const operation = OPERATIONS.find(
-    (op) => op.method === request.method && op.pattern.test(request.url.pathname),
-  );
+  const path = request.url.pathname;
+  let operation: (typeof OPERATIONS)[number] | undefined;
+  try {
+    const { operationId } = contract.operation({ method: request.method, path });
+    operation = OPERATIONS.find((op) => op.operationId === operationId);
+  } catch {
+    operation = undefined;
+  }
   if (operation === undefined) {
-    return {
-      operationId: undefined,
-      violations: [`no operation for ${request.method} ${request.url.pathname}`],
-    };
+    return { operationId: undefined, violations: [`no operation for ${request.method} ${path}`] };
   }
+  const ref = operation.operationId;
   const violations: string[] = [];
-  const match = operation.pattern.exec(request.url.pathname);
-  operation.parameters.forEach((param, index) => {
-    const where = `${param.in} parameter ${param.name}`;
-    const validate = validator(`${operation.pointer}/parameters/${index}/schema`);
-    if (param.in === 'path') {
-      const raw = match?.[operation.pathNames.indexOf(param.name) + 1];
-      if (raw === undefined) return void violations.push(`${where} is missing`);
-      if (!validate(decodeURIComponent(raw))) violations.push(...format(validate.errors, where));
-      return;
+
+  // Path parameters, in template order.
+  const templateSegments = operation.path.split('/');
+  const segments = path.split('/');
+  for (const parameter of pathParameters.get(ref) ?? []) {
+    const raw = segments[templateSegments.indexOf(`{${parameter.name}}`)];
+    if (raw === undefined || !parameter.validate(decodeURIComponent(raw))) {
+      violations.push(`path parameter ${parameter.name}: ${JSON.stringify(raw)} does not match its schema`);
     }
-    if (param.in !== 'query') return;
-    const values = request.url.searchParams.getAll(param.name);
-    if (values.length === 0) {
-      if (param.required === true) violations.push(`${where} is required`);
-      return;
-    }
-    const isArray = param.schema.type === 'array';
-    if (!isArray && values.length > 1) violations.push(`${where} is repeated but not an array`);
-    const itemType = isArray ? param.schema.items?.type : param.schema.type;
-    const value = isArray ? values.map((v) => coerce(v, itemType)) : coerce(values[0] ?? '', itemType);
-    if (!validate(value)) violations.push(...format(validate.errors, where));
-  });
-  const declared = new Set(operation.parameters.filter((p) => p.in === 'query').map((p) => p.name));
-  for (const name of new Set(request.url.searchParams.keys())) {
-    if (!declared.has(name)) violations.push(`query parameter ${name} is not declared`);
   }
+
+  violations.push(...contract.validateQuery(ref, request.url.searchParams).errors);
+
   const auth = header(request.headers, 'authorization') ?? '';
   if (!/^Bearer \S+$/.test(auth) && !/^Basic [A-Za-z0-9+/]+=*$/.test(auth)) {
     violations.push('no Authorization header for bearerAuth or basicAuth');
   }
-  if (operation.requestBody === undefined) {
-    if (request.body !== '') violations.push('a body was sent to an operation without a request body');
-  } else {
-    const mediaTypes = Object.keys(operation.requestBody.content);
-    const contentType = header(request.headers, 'content-type') ?? '';
-    const mediaType = mediaTypes.find(
-      (mt) => mt.replace(/\s/g, '').toLowerCase() === contentType.replace(/\s/g, '').toLowerCase(),
-    );
-    if (mediaType === undefined) {
-      violations.push(`content-type ${contentType} is not one of ${mediaTypes.join(', ')}`);
-    } else {
-      let body: unknown;
-      try {
-        body = JSON.parse(request.body);
-      } catch {
-        violations.push('the body is not JSON');
-      }
-      const validate = validator(`${operation.pointer}/requestBody/content/${escape(mediaType)}/schema`);
-      if (body !== undefined && !validate(body)) violations.push(...format(validate.errors, 'body'));
+
+  const declared = Object.keys(specOperation(operation.path, operation.method).requestBody?.content ?? {});
+  let body: unknown;
+  if (request.body !== '') {
+    const contentType = (header(request.headers, 'content-type') ?? '').replace(/\s/g, '').toLowerCase();
+    if (!declared.some((mt) => mt.replace(/\s/g, '').toLowerCase() === contentType)) {
+      violations.push(`content-type ${contentType} is not one of ${declared.join(', ') || '(no body)'}`);
+    }
+    try {
+      body = JSON.parse(request.body);
+    } catch {
+      violations.push('the body is not JSON');
     }
   }
-  return { operationId: operation.operationId, violations };
+  violations.push(...contract.validateRequestBody(ref, body).errors);
+  return { operationId: ref, violations };
 }
 
 /** Validates a response body against the spec's schema for that operation and status. */
 export function checkResponse(operationId: string, status: number, body: unknown): string[] {
-  const operation = OPERATIONS.find((op) => op.operationId === operationId);
-  if (operation === undefined) return [`unknown operation ${operationId}`];
-  const response = operation.responses[String(status)];
-  if (response === undefined) return [`${operationId} does not document status ${status}`];
-  const mediaType = Object.keys(response.content ?? {})[0];
-  if (mediaType === undefined) return body === undefined ? [] : [`${operationId} ${status} has no body`];
-  const validate = validator(`${operation.pointer}/responses/${status}/content/${escape(mediaType)}/schema`);
-  return validate(body) ? [] : format(validate.errors, 'response');
+  const result = contract.validateResponse(operationId, status, body);
+  return result.documented
+    ? result.errors
+    : [`${operationId} does not document status ${status}`, ...result.errors];
 }
