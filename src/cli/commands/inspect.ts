@@ -1,0 +1,175 @@
+/** `jobs`, `items <jobId>`, `show <accountingEntryId>`: read the local state, as tables or JSON. */
+import { Command, Option } from 'commander';
+
+import { ITEM_STATUSES, type ExportJobItemStatus } from '../../client/index.js';
+import { ExportError } from '../../errors/index.js';
+import { ITEM_STATES, type ItemState, type Store } from '../../store/index.js';
+import { configFromOptions, intArg, openStore, withConfigOptions, type CommonOptions } from '../context.js';
+import { json, shorten, table, type Io } from '../output.js';
+
+async function withStore<T>(options: CommonOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(configFromOptions(options));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function jobsCommand(io: Io): Command {
+  return withConfigOptions(new Command('jobs'))
+    .description('list the export jobs in the local state, oldest first')
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'at most this many jobs', intArg('--limit', 1, 100_000), 1000)
+    .action(async (options: CommonOptions & { json?: boolean; limit: number }) => {
+      await withStore(options, async (store) => {
+        const jobs = await store.listJobs({
+          ...(options.company ? { companyId: options.company } : {}),
+          limit: options.limit,
+        });
+        const rows = await Promise.all(jobs.map(async (job) => ({ job, counts: await store.counts(job) })));
+        if (options.json) {
+          io.out(json(rows.map(({ job, counts }) => ({ ...job, counts }))));
+          return;
+        }
+        if (rows.length === 0) {
+          io.out('No jobs in the local state yet. Run `pleo-export run --once` first.');
+          return;
+        }
+        io.out(
+          table(
+            [
+              'job',
+              'company',
+              'created',
+              'phase',
+              'Pleo status',
+              'event',
+              'items',
+              'booked',
+              'failed',
+              'reported',
+            ],
+            rows.map(({ job, counts }) => [
+              job.jobId,
+              shorten(job.companyId, 13),
+              job.createdAt.slice(0, 19).replace('T', ' '),
+              job.phase,
+              job.pleoStatus,
+              job.finalEvent ?? '',
+              counts.total,
+              counts.byState.booked,
+              counts.byState.failed,
+              counts.reported,
+            ]),
+          ),
+        );
+      });
+    });
+}
+
+export function itemsCommand(io: Io): Command {
+  return withConfigOptions(new Command('items'))
+    .description("list a job's items in processing order")
+    .argument('<jobId>', 'export job id')
+    .addOption(
+      new Option('--status <status>', 'only items with this Pleo status').choices([...ITEM_STATUSES]),
+    )
+    .addOption(new Option('--state <state>', 'only items in this local state').choices([...ITEM_STATES]))
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'at most this many items', intArg('--limit', 1, 10_000_000), 1000)
+    .action(
+      async (
+        jobId: string,
+        options: CommonOptions & {
+          status?: ExportJobItemStatus;
+          state?: ItemState;
+          json?: boolean;
+          limit: number;
+        },
+      ) => {
+        await withStore(options, async (store) => {
+          const jobs = (await store.listJobs({ limit: 100_000 })).filter((j) => j.jobId === jobId);
+          const job = jobs[0];
+          if (!job)
+            throw new ExportError(`Job ${jobId} is not in the local state.`, {
+              code: 'NOT_FOUND',
+              retryable: false,
+            });
+          const items = await store.listItems(job, {
+            ...(options.status ? { pleoStatus: options.status } : {}),
+            ...(options.state ? { states: [options.state] } : {}),
+            limit: options.limit,
+          });
+          if (options.json) {
+            io.out(json(items));
+            return;
+          }
+          io.out(
+            table(
+              ['#', 'accountingEntryId', 'date', 'state', 'Pleo', 'externalId', 'failure'],
+              items.map((i) => [
+                i.seq,
+                i.accountingEntryId,
+                i.date?.slice(0, 10),
+                i.state,
+                i.pleoStatus,
+                i.externalId,
+                i.failureReasonType
+                  ? `${i.failureReasonType}: ${shorten(i.failureReason, 70)}`
+                  : (i.reportError ?? ''),
+              ]),
+            ),
+          );
+          io.out(`${items.length} item(s)`);
+        });
+      },
+    );
+}
+
+export function showCommand(io: Io): Command {
+  return withConfigOptions(new Command('show'))
+    .description('show everything known locally about one accounting entry')
+    .argument('<accountingEntryId>', 'Pleo accounting entry id')
+    .option('--json', 'machine-readable output')
+    .action(async (entryId: string, options: CommonOptions & { json?: boolean }) => {
+      await withStore(options, async (store) => {
+        const records = await store.findItemsByEntry(entryId);
+        if (records.length === 0) {
+          throw new ExportError(`Entry ${entryId} is not in the local state.`, {
+            code: 'NOT_FOUND',
+            retryable: false,
+          });
+        }
+        const booking = await store.findBooking(records[0]!.companyId, entryId);
+        if (options.json) {
+          io.out(json({ records, booking }));
+          return;
+        }
+        for (const r of records) {
+          io.out(
+            table(
+              ['field', 'value'],
+              [
+                ['job', r.jobId],
+                ['company', r.companyId],
+                ['order (seq)', r.seq],
+                ['date', r.date],
+                ['local state', r.state],
+                ['Pleo status', r.pleoStatus],
+                ['reported', r.reported ? 'yes' : 'no'],
+                ['attempts', r.attempt],
+                ['externalId', r.externalId],
+                ['externalUrl', r.externalUrl],
+                ['exportedAt', r.exportedAt],
+                ['failure', r.failureReasonType ? `${r.failureReasonType}: ${r.failureReason ?? ''}` : ''],
+                ['report error', r.reportError],
+                ['receipts', (r.attachments ?? []).map((a) => a.path).join('\n')],
+              ],
+            ),
+          );
+        }
+        if (booking) io.out(`Booked once, in job ${booking.jobId}, as ${booking.externalId}.`);
+      });
+    });
+}

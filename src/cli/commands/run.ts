@@ -1,0 +1,137 @@
+/** `run --once` (and `run --dry-run`): detect, claim and process every eligible job, then exit. */
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { Command } from 'commander';
+
+import { mapExportItem } from '../../accounting/index.js';
+import type { CompiledConfig } from '../../config/index.js';
+import { previewJob, type JobResult } from '../../engine/index.js';
+import { createClient, createCompanyRuntime } from '../../runtime/index.js';
+import type { Store } from '../../store/index.js';
+import {
+  configFromOptions,
+  createLogger,
+  intArg,
+  openStore,
+  requireCompanies,
+  withConfigOptions,
+  type CommonOptions,
+} from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { json, type Io } from '../output.js';
+import { Progress, summaryTable } from '../progress.js';
+import { shutdownSignal } from '../signals.js';
+import { printPreview } from './preview.js';
+
+interface RunOptions extends CommonOptions {
+  once?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  progress: boolean;
+}
+
+/** Runs every configured company once (companies in parallel up to the configured cap). */
+export async function runAllOnce(
+  config: CompiledConfig,
+  store: Store,
+  io: Io,
+  options: { signal?: AbortSignal; progress?: boolean; logLevel?: string },
+): Promise<JobResult[]> {
+  const logger = createLogger(options.logLevel ?? (io.isTTY ? 'warn' : config.log.level));
+  const progress = new Progress(io, options.progress ?? true);
+  const results: JobResult[] = [];
+  const queue = [...config.companies];
+  const worker = async (): Promise<void> => {
+    for (let company = queue.shift(); company; company = queue.shift()) {
+      const runtime = await createCompanyRuntime(config, company, store, {
+        logger,
+        onEvent: (_id, event) => progress.handle(event),
+      });
+      try {
+        results.push(...(await runtime.engine.runOnce(options.signal)));
+      } finally {
+        await runtime.close();
+      }
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(config.server.maxConcurrentCompanies, queue.length) }, worker),
+    );
+  } finally {
+    progress.stop();
+  }
+  return results;
+}
+
+export function runCommand(io: Io): Command {
+  return withConfigOptions(new Command('run'))
+    .description('detect, claim and process every eligible export job of the configured companies')
+    .option('--once', 'process what is eligible now, then exit (without it: keep polling)')
+    .option('--dry-run', 'preview eligible pending jobs: map every item, write nothing anywhere')
+    .option(
+      '--concurrency <n>',
+      'accounting-system writes in flight per job (1 = strict order)',
+      intArg('--concurrency', 1, 256),
+    )
+    .option('--no-progress', 'no progress output')
+    .option('--json', 'print the results as JSON')
+    .action(async (options: RunOptions) => {
+      const config = configFromOptions(options);
+      requireCompanies(config);
+      const store = await openStore(config);
+      const shutdown = shutdownSignal(config.server.shutdownGraceMs, (name) =>
+        io.err(`${name}: finishing in-flight items…`),
+      );
+      try {
+        if (options.dryRun === true) {
+          await dryRun(config, store, io, options.json === true);
+          return;
+        }
+        for (;;) {
+          const results = await runAllOnce(config, store, io, {
+            signal: shutdown.signal,
+            progress: options.progress && options.json !== true,
+            ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+          });
+          if (options.json === true) io.out(json(results));
+          else if (results.length > 0) io.out(summaryTable(results));
+          else io.out('No eligible export jobs.');
+          if (shutdown.signal.aborted) {
+            process.exitCode = EXIT.interrupted;
+            return;
+          }
+          if (options.once === true) {
+            if (results.some((r) => r.event === 'failed')) process.exitCode = EXIT.failed;
+            return;
+          }
+          await delay(config.server.pollIntervalMs, undefined, { signal: shutdown.signal }).catch(
+            () => undefined,
+          );
+          if (shutdown.signal.aborted) return;
+        }
+      } finally {
+        shutdown.dispose();
+        await store.close();
+      }
+    });
+}
+
+async function dryRun(config: CompiledConfig, store: Store, io: Io, asJson: boolean): Promise<void> {
+  for (const company of config.companies) {
+    const client = await createClient(config, company, store);
+    const jobs: string[] = [];
+    for await (const page of client.listJobs({ statuses: ['pending'] }))
+      jobs.push(...page.data.map((j) => j.id));
+    if (jobs.length === 0 && !asJson) io.out(`Company ${company.name}: no pending jobs.`);
+    for (const jobId of jobs) {
+      const preview = await previewJob({
+        client,
+        jobId,
+        store,
+        mapItem: (item, ctx) => mapExportItem(item, company.accounting, ctx),
+      });
+      printPreview(io, preview, { json: asJson, limit: 20 });
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The configuration file (YAML or JSON), validated with one schema. Unknown keys are rejected;
+ * every error names the key, the value and what is expected (see `describeIssues`).
+ *
+ * Secrets are never required in the file: each secret has three spellings — inline (`apiKey`),
+ * from the environment (`apiKeyEnv: NAME`) or from a file (`apiKeyFile: PATH`, e.g. a mounted
+ * Kubernetes/systemd credential). Inline secrets are masked by `config --print`.
+ */
+import { z } from 'zod';
+
+import { accountingConfigSchema } from '../accounting/index.js';
+
+const uuid = z
+  .string({ error: 'expected a uuid' })
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { error: 'expected a uuid' });
+const httpUrl = z
+  .string({ error: 'expected a URL' })
+  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http(s) URL like https://external.pleo.io' });
+const positiveInt = (max: number) =>
+  z
+    .number({ error: 'expected a number' })
+    .int({ error: 'expected a whole number' })
+    .min(1, { error: 'expected a number ≥ 1' })
+    .max(max, { error: `expected a number ≤ ${max}` });
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' });
+
+const secret = <K extends string>(key: K) =>
+  ({
+    [key]: z.string().min(1).optional(),
+    [`${key}Env`]: envName.optional(),
+    [`${key}File`]: z.string().min(1).optional(),
+  }) as { [P in K | `${K}Env` | `${K}File`]: z.ZodOptional<z.ZodString> };
+
+const oauthSchema = z
+  .object({
+    clientId: z.string().min(1),
+    ...secret('clientSecret'),
+    /** @default 'https://auth.pleo.io/oauth/authorize' */
+    authorizeUrl: httpUrl.default('https://auth.pleo.io/oauth/authorize'),
+    /** @default 'https://auth.pleo.io/oauth/token' */
+    tokenUrl: httpUrl.default('https://auth.pleo.io/oauth/token'),
+    /** Must match the URI registered with Pleo exactly. */
+    redirectUri: httpUrl,
+    /** @default ['export-jobs:read', 'export-jobs:write', 'export-items:read'] */
+    scopes: z
+      .array(z.string().min(1))
+      .default(['export-jobs:read', 'export-jobs:write', 'export-items:read']),
+  })
+  .strict();
+
+const hledgerAdapterSchema = z
+  .object({
+    type: z.literal('hledger'),
+    /** Journal file written by pleo-export (created if missing). */
+    journal: z.string().min(1),
+  })
+  .strict();
+
+const httpAdapterSchema = z
+  .object({
+    type: z.literal('http'),
+    /** Base URL of the ERP endpoint implementing openapi/accounting-http-adapter.openapi.yml. */
+    url: httpUrl,
+    ...secret('token'),
+    /** @default 30000 */
+    timeoutMs: positiveInt(600_000).default(30_000),
+  })
+  .strict();
+
+export const adapterSchema = z.discriminatedUnion('type', [hledgerAdapterSchema, httpAdapterSchema], {
+  error: 'expected an adapter with type "hledger" or "http"',
+});
+
+export const companySchema = z
+  .object({
+    /** Pleo company id (uuid). */
+    id: uuid,
+    /** A label for logs and tables. */
+    name: z.string().min(1).optional(),
+    ...secret('apiKey'),
+    oauth: oauthSchema.optional(),
+    adapter: adapterSchema,
+    accounting: accountingConfigSchema.prefault({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Where the local state (SQLite) and receipts live. @default './.pleo-export' */
+    dataDir: z.string().min(1).default('./.pleo-export'),
+    pleo: z
+      .object({
+        /** @default 'https://external.pleo.io' */
+        url: httpUrl.default('https://external.pleo.io'),
+        /** @default 100 */
+        pageSize: positiveInt(1000).default(100),
+        /** @default 30000 */
+        timeoutMs: positiveInt(600_000).default(30_000),
+        /** Client-side pacing per company. @default 10 */
+        requestsPerSecond: positiveInt(10_000).default(10),
+        /** Total attempts per Pleo call. @default 6 */
+        maxAttempts: positiveInt(20).default(6),
+      })
+      .strict()
+      .prefault({}),
+    companies: z.array(companySchema).default([]),
+    engine: z
+      .object({
+        /** Accounting-system writes in flight per job; 1 = strict order. @default 1 */
+        concurrency: positiveInt(256).default(1),
+        /** Parallel receipt downloads. @default 8 */
+        downloadConcurrency: positiveInt(64).default(8),
+        /** Longest silence towards Pleo during a job, in ms (Pleo expires jobs after 1 h). @default 600000 */
+        keepAliveMs: positiveInt(50 * 60 * 1000).default(10 * 60 * 1000),
+      })
+      .strict()
+      .prefault({}),
+    server: z
+      .object({
+        /** @default '127.0.0.1' */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** @default 8080 */
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Public base URL Pleo calls (webhooks, OAuth callback), when behind a proxy. */
+        publicUrl: httpUrl.optional(),
+        /** Standard Webhooks secret (`whsec_…`) of the Pleo subscription. */
+        ...secret('webhookSecret'),
+        /** Token required by POST /trigger (Authorization: Bearer). */
+        ...secret('triggerToken'),
+        /** Polling period per company, in ms (jittered ±20 %). @default 300000 */
+        pollIntervalMs: positiveInt(24 * 60 * 60 * 1000).default(5 * 60 * 1000),
+        /** Companies processed at once. @default 4 */
+        maxConcurrentCompanies: positiveInt(1000).default(4),
+        /** On SIGTERM, how long in-flight work may take before it is aborted, in ms. @default 30000 */
+        shutdownGraceMs: positiveInt(10 * 60 * 1000).default(30_000),
+        /** Largest accepted webhook body, in bytes. @default 65536 */
+        maxWebhookBytes: positiveInt(10 * 1024 * 1024).default(64 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        /** @default 'info' */
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The file as written. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The file after defaults. */
+export type ParsedConfig = z.output<typeof configSchema>;
+export type CompanyInput = z.input<typeof companySchema>;
+export type ParsedCompany = z.output<typeof companySchema>;

@@ -1,0 +1,6 @@
+export { createEngine, type Engine } from './engine.js';
+export { fatalFromError } from './job-run.js';
+export type { EngineEvent, EngineLogger, EngineOptions, JobResult } from './types.js';
+export type { ReceiptPolicy } from './attachments.js';
+export type { EngineStep } from './types.js';
+export { previewJob, type PreviewItem, type PreviewResult } from './preview.js';

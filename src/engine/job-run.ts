@@ -1,0 +1,708 @@
+/**
+ * One run of one export job, from claim to final event. Every step reads where the previous run
+ * stopped from the store and commits before it has an effect outside (see `src/store/types.ts` for
+ * the phases and `../shared/docs/architecture.md` for the exactly-once protocol):
+ *
+ *   claim ─► validate ─► list job items ─► fetch data + receipts (plans) ─► book & report ─► complete
+ *
+ * Decisions on Pleo's contradictions (workflow doc §15), each tested in test/engine:
+ * - §15.1 claim before validation (the newer docs): `started` first, then pre-export validation;
+ *   a failed validation ends the job with `failed` + reason, nothing processed.
+ * - §15.2 eligible jobs are `pending` and `in_progress` on every poll; an `in_progress` job is
+ *   resumed without a second `started`.
+ * - §15.6/§15.7 `completed_with_errors` carries no failure fields; `failed` is sent when every item
+ *   failed (nothing could be exported) or on an unrecoverable error; a job with zero items is
+ *   `completed` (§15.27).
+ * - A 422 to our `started` when the job is then `in_progress` is our own claim whose response was
+ *   lost (the client retried); pleo-export runs one worker per company, so the job is ours.
+ */
+import type { AccountingEntry } from '../accounting/index.js';
+import type { RecordOutcome } from '../adapters/index.js';
+import {
+  backoffDelay,
+  isFinalJobStatus,
+  type ExportItem,
+  type ExportJob,
+  type ExportJobFailureReasonType,
+  type ExportJobItemFailureReasonType,
+  type ExportJobStatus,
+} from '../client/index.js';
+import {
+  AccountingSystemError,
+  ConflictError,
+  ExportError,
+  describeError,
+  isConflictError,
+} from '../errors/index.js';
+import type { Fence, FetchedItem, ItemWithPayload, JobRecord, JobRef } from '../store/index.js';
+import { downloadAttachments } from './attachments.js';
+import type { CompiledEngine } from './compile.js';
+import { asError } from './errors.js';
+import { Reporter } from './reporter.js';
+import { Semaphore } from './semaphore.js';
+import type { JobResult } from './types.js';
+
+const PHASES = [
+  'discovered',
+  'claiming',
+  'claimed',
+  'items_listed',
+  'planned',
+  'completing',
+  'done',
+] as const;
+function reached(job: JobRecord, phase: (typeof PHASES)[number]): boolean {
+  return PHASES.indexOf(job.phase) >= PHASES.indexOf(phase);
+}
+
+/** Thrown inside a run when Pleo shows the job final (expired, failed elsewhere): the run ends cleanly. */
+class JobEnded extends Error {
+  readonly job: ExportJob;
+  constructor(job: ExportJob) {
+    super(`job ${job.id} is ${job.status} at Pleo`);
+    this.job = job;
+  }
+}
+
+interface Fatal {
+  failureReasonType: ExportJobFailureReasonType;
+  failureReason: string;
+}
+
+export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: AbortSignal): Promise<JobResult> {
+  const ref: JobRef = { companyId: job.companyId, jobId: job.id };
+  const before = await ctx.store.upsertJob({
+    ...ref,
+    createdAt: job.createdAt,
+    pleoStatus: job.status,
+    vendorBasedBookkeeping: job.vendorBasedBookkeeping,
+    numberOfItems: job.numberOfItems,
+  });
+  if (before.phase === 'done') return result(ctx, before, 'already_final');
+  const fence = await ctx.store.acquireJob(ref, ctx.owner);
+  const run = new JobRun(ctx, job, fence, before.runs > 0, signal);
+  return run.run();
+}
+
+class JobRun {
+  private readonly reporter: Reporter;
+  private fatal: Fatal | null = null;
+  private readonly ctx: CompiledEngine;
+  private readonly job: ExportJob;
+  private readonly fence: Fence;
+  private readonly resumed: boolean;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(
+    ctx: CompiledEngine,
+    job: ExportJob,
+    fence: Fence,
+    resumed: boolean,
+    signal: AbortSignal | undefined,
+  ) {
+    this.ctx = ctx;
+    this.job = job;
+    this.fence = fence;
+    this.resumed = resumed;
+    this.signal = signal;
+    this.reporter = new Reporter({
+      store: ctx.store,
+      client: ctx.client,
+      fence,
+      keepAliveMs: ctx.keepAliveMs,
+      maxReportAttempts: ctx.maxReportAttempts,
+      now: ctx.now,
+      ...(signal ? { signal } : {}),
+      onReported: (accepted, rejected) =>
+        ctx.emit({ kind: 'items_reported', jobId: job.id, accepted, rejected }),
+      isJobEnded: (error) => isJobFinalError(error),
+      onSent: () => ctx.step('report_sent'),
+      onJobEnded: () => this.jobEnded(),
+    });
+  }
+
+  private get log() {
+    return this.ctx.logger;
+  }
+  private opts(): { signal?: AbortSignal } {
+    return this.signal ? { signal: this.signal } : {};
+  }
+
+  async run(): Promise<JobResult> {
+    try {
+      // Final at Pleo (expired while we were down, failed elsewhere, or our own final event whose
+      // response was lost): nothing more may be written to the job or the accounting system for it.
+      if (isFinalJobStatus(this.job.status)) return await this.ended(this.job);
+      let record = await this.claim();
+      if (!reached(record, 'completing')) {
+        await this.validate();
+        if (this.fatal === null) {
+          await this.listItems(record);
+          record = await this.current();
+          await this.fetchData(record);
+          await this.process();
+        }
+        if (this.interrupted()) {
+          await this.reporter.drain(true);
+          return await result(this.ctx, await this.current(), 'interrupted');
+        }
+        await this.reporter.drain(true);
+      }
+      return await this.complete();
+    } catch (error) {
+      if (error instanceof JobEnded) return this.ended(error.job);
+      throw error;
+    }
+  }
+
+  private interrupted(): boolean {
+    return this.signal?.aborted === true;
+  }
+
+  private async current(): Promise<JobRecord> {
+    const record = await this.ctx.store.getJob(this.fence);
+    if (!record) throw new Error(`store lost job ${this.fence.jobId}`);
+    return record;
+  }
+
+  /** Claims the job with `started`, or resumes it (`in_progress`: no second `started`). */
+  private async claim(): Promise<JobRecord> {
+    const { store, client } = this.ctx;
+    const record = await this.current();
+    if (reached(record, 'claimed')) {
+      this.ctx.emit({ kind: 'job_claimed', jobId: this.job.id, resumed: true });
+      return record;
+    }
+    if (this.job.status === 'pending') {
+      await store.updateJob(this.fence, { phase: 'claiming' });
+      try {
+        await client.sendJobEvent({ jobId: this.job.id, event: 'started' }, this.opts());
+        this.reporter.touched();
+      } catch (error) {
+        if (!isConflictError(error)) throw error;
+        const now = await client.getJob(this.job.id, this.opts());
+        if (isFinalJobStatus(now.status)) throw new JobEnded(now);
+        if (now.status !== 'in_progress') throw error;
+        this.log.info(
+          { jobId: this.job.id },
+          'started answered 422 and the job is in_progress: our claim stands',
+        );
+      }
+    }
+    const claimed = await store.updateJob(this.fence, { phase: 'claimed', pleoStatus: 'in_progress' });
+    this.ctx.step('claimed');
+    this.ctx.emit({ kind: 'job_claimed', jobId: this.job.id, resumed: this.job.status === 'in_progress' });
+    return claimed;
+  }
+
+  private async validate(): Promise<void> {
+    let validation;
+    try {
+      validation = await this.ctx.adapter.validate({
+        companyId: this.job.companyId,
+        vendorBasedBookkeeping: this.job.vendorBasedBookkeeping,
+        ...this.opts(),
+      });
+    } catch (error) {
+      validation = { ok: false as const, ...fatalFromError(error) };
+    }
+    if (!validation.ok) {
+      this.fatal = {
+        failureReasonType: validation.failureReasonType,
+        failureReason: validation.failureReason,
+      };
+      this.log.warn({ jobId: this.job.id, ...this.fatal }, 'pre-export validation failed');
+    }
+  }
+
+  /** Control layer: every page before any processing; each page and its cursor in one transaction. */
+  private async listItems(record: JobRecord): Promise<void> {
+    let after: string | null;
+    if (!reached(record, 'items_listed')) after = record.listCursor;
+    else if (this.resumed)
+      after = null; // one re-listing to reconcile with Pleo
+    else return;
+    let listed = 0;
+    let complete = false;
+    try {
+      for await (const page of this.ctx.client.listJobItems(
+        this.job.id,
+        {},
+        { pageSize: this.ctx.pageSize, ...(after === null ? {} : { after }), ...this.opts() },
+      )) {
+        complete = !page.pagination.hasNextPage;
+        after = page.pagination.endCursor ?? after;
+        const saved = await this.ctx.store.saveListedPage(this.fence, {
+          items: page.data.map((item) => ({
+            accountingEntryId: item.accountingEntryId,
+            status: item.status,
+            externalId: item.externalId ?? null,
+            externalUrl: item.externalUrl ?? null,
+            exportedAt: item.exportedAt ?? null,
+            failureReason: item.failureReason ?? null,
+            failureReasonType: item.failureReasonType ?? null,
+          })),
+          cursor: after,
+          complete,
+        });
+        this.ctx.step('listed_page');
+        listed += page.data.length;
+        if (saved.reconciled > 0)
+          this.log.info({ jobId: this.job.id, reconciled: saved.reconciled }, 'reconciled with Pleo');
+        this.ctx.emit({ kind: 'items_listed', jobId: this.job.id, listed, total: this.job.numberOfItems });
+      }
+    } catch (error) {
+      if (isJobFinalError(error)) await this.jobEnded();
+      throw error;
+    }
+    if (!complete) {
+      await this.ctx.store.saveListedPage(this.fence, { items: [], cursor: after, complete: true });
+    }
+  }
+
+  /** Data layer: every page, receipts downloaded before the page is committed; the last page plans. */
+  private async fetchData(record: JobRecord): Promise<void> {
+    if (reached(record, 'planned')) return;
+    let after = record.dataCursor;
+    let fetched = 0;
+    let complete = false;
+    try {
+      for await (const page of this.ctx.client.listExportItems(this.job.id, {
+        pageSize: this.ctx.pageSize,
+        ...(after === null ? {} : { after }),
+        ...this.opts(),
+      })) {
+        complete = !page.pagination.hasNextPage;
+        after = page.pagination.endCursor ?? after;
+        const wanted = await this.ctx.store.entriesAwaitingData(
+          this.fence,
+          page.data.map((item) => item.accountingEntryId),
+        );
+        const items = await this.downloadAll(page.data.filter((item) => wanted.has(item.accountingEntryId)));
+        await this.ctx.store.saveFetchedPage(this.fence, { items, cursor: after, complete });
+        this.ctx.step('fetched_page');
+        fetched += items.length;
+        this.ctx.emit({ kind: 'items_fetched', jobId: this.job.id, fetched, total: this.job.numberOfItems });
+      }
+    } catch (error) {
+      if (error instanceof ExportError && error.code === 'MISSING_CONTRA_ACCOUNTS') {
+        this.fatal = {
+          failureReasonType: 'missing_configuration',
+          failureReason:
+            'Contra accounts are missing in Pleo for the currencies of this export. Set them in Pleo (Settings → Accounting), then export again.',
+        };
+        return;
+      }
+      if (isJobFinalError(error)) await this.jobEnded();
+      throw error;
+    }
+    if (!complete)
+      await this.ctx.store.saveFetchedPage(this.fence, { items: [], cursor: after, complete: true });
+    const counts = await this.ctx.store.counts(this.fence);
+    this.ctx.emit({
+      kind: 'job_planned',
+      jobId: this.job.id,
+      toProcess: counts.byState.planned + counts.byState.booking,
+    });
+  }
+
+  private async downloadAll(items: readonly ExportItem[]): Promise<FetchedItem[]> {
+    const out: FetchedItem[] = new Array<FetchedItem>(items.length);
+    const limit = new Semaphore(this.ctx.downloadConcurrency);
+    await Promise.all(
+      items.map(async (item, index) => {
+        await limit.acquire();
+        try {
+          const dir = this.ctx.attachmentsDir;
+          const downloaded =
+            dir === null
+              ? { attachments: [], prefailure: null, tolerated: [] }
+              : await downloadAttachments(
+                  this.ctx.client,
+                  item,
+                  `${dir}/${this.job.companyId}`,
+                  this.ctx.receiptPolicy,
+                  this.signal,
+                );
+          if (downloaded.tolerated.length > 0) {
+            this.log.warn(
+              {
+                jobId: this.job.id,
+                accountingEntryId: item.accountingEntryId,
+                problems: downloaded.tolerated,
+              },
+              'receipts not attached (receipts are optional in the configuration)',
+            );
+          }
+          out[index] = {
+            accountingEntryId: item.accountingEntryId,
+            date: normaliseDate(item.date),
+            payload: item,
+            attachments: downloaded.attachments,
+            prefailure: downloaded.prefailure,
+          };
+        } finally {
+          limit.release();
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Books every open item in seq order with bounded parallelism; the reporter follows behind. */
+  private async process(): Promise<void> {
+    if (this.fatal !== null) return;
+    const limit = new Semaphore(this.ctx.concurrency);
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    let afterSeq = 0;
+    outer: for (;;) {
+      const batch = await this.ctx.store.itemsToProcess(this.fence, afterSeq, 256);
+      if (batch.length === 0) break;
+      for (const item of batch) {
+        await limit.acquire();
+        if (failure !== null || this.fatal !== null || this.interrupted() || this.reporter.error !== null) {
+          limit.release();
+          break outer;
+        }
+        afterSeq = item.seq ?? afterSeq;
+        const task = this.processItem(item)
+          .catch((error: unknown) => {
+            const fatal = error instanceof AccountingSystemError ? fatalFromError(error) : null;
+            if (fatal !== null) this.fatal ??= fatal;
+            else failure ??= error;
+          })
+          .finally(() => {
+            limit.release();
+            inFlight.delete(task);
+          });
+        inFlight.add(task);
+      }
+    }
+    await Promise.all(inFlight);
+    if (failure !== null) throw asError(failure);
+    const fatal = this.fatal as Fatal | null;
+    if (fatal !== null) this.log.error({ jobId: this.job.id, ...fatal }, 'unrecoverable accounting failure');
+  }
+
+  private async processItem(item: ItemWithPayload): Promise<void> {
+    const { store, adapter } = this.ctx;
+    const key = item.accountingEntryId;
+    const adapterCtx: { companyId: string; signal?: AbortSignal } = {
+      companyId: this.job.companyId,
+      ...this.opts(),
+    };
+    if (item.state === 'booking') {
+      // A crash after the intent: the entry may already be in the accounting system. Look first.
+      const found = await this.withAdapterRetry(() => adapter.findExisting(key, adapterCtx));
+      if (found) {
+        await this.recordOutcome(key, { status: 'booked', ...found }, true);
+        return;
+      }
+    }
+    if (item.prefailure) {
+      await this.recordOutcome(key, { status: 'failed', ...item.prefailure }, false);
+      return;
+    }
+    const booking = await store.findBooking(this.job.companyId, key);
+    if (booking) {
+      // Booked by an earlier job (a re-export): never book it twice; report the existing entry.
+      const outcome: RecordOutcome = {
+        status: 'booked',
+        externalId: booking.externalId,
+        recordedAt: booking.exportedAt,
+      };
+      if (booking.externalUrl !== null) outcome.externalUrl = booking.externalUrl;
+      await this.recordOutcome(key, outcome, true);
+      return;
+    }
+    if (item.payload === null) {
+      await this.recordOutcome(key, unexpected('The export data of this entry is missing locally.'), false);
+      return;
+    }
+    let mapped;
+    try {
+      mapped = this.ctx.mapItem(item.payload, { jobId: this.job.id, companyId: this.job.companyId });
+    } catch (error) {
+      await this.recordOutcome(key, unexpected(`Mapping failed: ${describeError(error)}`), false);
+      return;
+    }
+    if (!mapped.ok) {
+      await this.recordOutcome(
+        key,
+        {
+          status: 'failed',
+          failureReasonType: mapped.failureReasonType,
+          failureReason: mapped.failureReason,
+        },
+        false,
+      );
+      return;
+    }
+    const entry: AccountingEntry = mapped.entry;
+    await store.markBooking(this.fence, key, item.attempt + 1);
+    this.ctx.step('intent_recorded');
+    const outcome = await this.withAdapterRetry(() =>
+      adapter.record(entry, { ...adapterCtx, idempotencyKey: key, attachments: item.attachments ?? [] }),
+    );
+    this.ctx.step('entry_written');
+    await this.recordOutcome(key, outcome, false);
+  }
+
+  private async recordOutcome(key: string, outcome: RecordOutcome, reused: boolean): Promise<void> {
+    await this.ctx.store.recordOutcome(
+      this.fence,
+      key,
+      outcome.status === 'booked'
+        ? {
+            status: 'booked',
+            externalId: outcome.externalId,
+            externalUrl: outcome.externalUrl ?? null,
+            exportedAt: outcome.recordedAt,
+          }
+        : {
+            status: 'failed',
+            failureReasonType: outcome.failureReasonType,
+            failureReason: outcome.failureReason,
+          },
+    );
+    this.ctx.step('outcome_recorded');
+    this.ctx.emit({
+      kind: 'item_recorded',
+      jobId: this.job.id,
+      accountingEntryId: key,
+      outcome: outcome.status,
+      reused,
+    });
+    await this.reporter.kick();
+  }
+
+  private async withAdapterRetry<T>(fn: () => Promise<T>): Promise<T> {
+    const policy = this.ctx.adapterRetry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!(error instanceof AccountingSystemError) || !error.retryable || attempt >= policy.maxAttempts)
+          throw error;
+        if (this.interrupted()) throw error;
+        const delay = Math.max(backoffDelay(policy, attempt, this.ctx.random), error.retryAfterMs ?? 0);
+        this.log.warn(
+          { jobId: this.job.id, attempt, delay, code: error.code },
+          'accounting system call failed; retrying',
+        );
+        await this.ctx.sleep(delay, this.signal);
+      }
+    }
+  }
+
+  /** Sends the final event once (it is chosen and stored first, so a resumed run sends the same). */
+  private async complete(): Promise<JobResult> {
+    const { store, client } = this.ctx;
+    let record = await this.current();
+    if (!reached(record, 'completing')) {
+      const decision = await this.decide();
+      record = await store.updateJob(this.fence, {
+        phase: 'completing',
+        finalEvent: decision.event,
+        failureReason: decision.failureReason,
+        failureReasonType: decision.failureReasonType,
+      });
+    }
+    const event = record.finalEvent ?? 'failed';
+    this.ctx.step('before_complete');
+    try {
+      await client.sendJobEvent(
+        {
+          jobId: this.job.id,
+          event,
+          ...(event === 'failed'
+            ? {
+                failureReason: record.failureReason ?? 'The export failed.',
+                failureReasonType: record.failureReasonType ?? 'integration_unusable',
+              }
+            : {}),
+        },
+        this.opts(),
+      );
+    } catch (error) {
+      if (!isConflictError(error)) throw error;
+      // A lost response to an applied event, retried, answers 422: read the job to know.
+      const now = await client.getJob(this.job.id, this.opts());
+      if (!isFinalJobStatus(now.status)) throw error;
+      if (now.status !== event) return this.ended(now);
+    }
+    this.ctx.step('event_sent');
+    const done = await store.updateJob(this.fence, {
+      phase: 'done',
+      pleoStatus: eventStatus(event),
+      completedAt: new Date(this.ctx.now()).toISOString(),
+    });
+    const outcome = await result(this.ctx, done, 'completed');
+    this.ctx.emit({ kind: 'job_completed', jobId: this.job.id, result: outcome });
+    return outcome;
+  }
+
+  private async decide(): Promise<{
+    event: 'completed' | 'completed_with_errors' | 'failed';
+    failureReason: string | null;
+    failureReasonType: ExportJobFailureReasonType | null;
+  }> {
+    if (this.fatal !== null) return { event: 'failed', ...this.fatal };
+    const counts = await this.ctx.store.counts(this.fence);
+    if (counts.unreported > 0) {
+      throw new Error(
+        `job ${this.job.id}: ${counts.unreported} outcomes are not reported; refusing to complete`,
+      );
+    }
+    if (counts.failed === 0) return { event: 'completed', failureReason: null, failureReasonType: null };
+    if (counts.successful > 0)
+      return { event: 'completed_with_errors', failureReason: null, failureReasonType: null };
+    const [top] = await this.ctx.store.topFailures(this.fence, 1);
+    const types = await this.failureTypes();
+    return {
+      event: 'failed',
+      failureReasonType: types.length === 1 ? jobTypeFor(types[0]) : 'validation_failure',
+      failureReason: `None of the ${counts.total} entries could be exported.${
+        top ? ` Most common reason (${top.count}): ${top.failureReason}` : ''
+      } See each entry for details.`,
+    };
+  }
+
+  private async failureTypes(): Promise<ExportJobItemFailureReasonType[]> {
+    const all = await this.ctx.store.topFailures(this.fence, 100);
+    return [...new Set(all.map((f) => f.failureReasonType))];
+  }
+
+  /** Pleo says the job can no longer be written: find out why and end the run. */
+  private async jobEnded(): Promise<never> {
+    const now = await this.ctx.client.getJob(this.job.id, this.opts());
+    if (isFinalJobStatus(now.status)) throw new JobEnded(now);
+    throw new ConflictError(`Pleo refused a write to job ${this.job.id} while it is ${now.status}`, {
+      code: 'UNPROCESSABLE',
+      retryable: true,
+    });
+  }
+
+  private async ended(job: ExportJob): Promise<JobResult> {
+    await this.reporter.drain(false).catch(() => undefined);
+    const before = await this.current();
+    if (before.phase === 'completing' && before.finalEvent === job.status) {
+      // Our final event was applied; only its response was lost.
+      const done = await this.ctx.store.updateJob(this.fence, {
+        phase: 'done',
+        pleoStatus: job.status,
+        completedAt: job.completedAt ?? new Date(this.ctx.now()).toISOString(),
+      });
+      const outcome = await result(this.ctx, done, 'completed');
+      this.ctx.emit({ kind: 'job_completed', jobId: job.id, result: outcome });
+      return outcome;
+    }
+    const done = await this.ctx.store.updateJob(this.fence, {
+      phase: 'done',
+      pleoStatus: job.status,
+      failureReason: job.failureReason ?? null,
+      failureReasonType: job.failureReasonType ?? null,
+      completedAt: job.completedAt ?? job.expiredAt ?? new Date(this.ctx.now()).toISOString(),
+    });
+    const expired = job.failureReasonType === 'job_expired' || (job.expiredAt ?? null) !== null;
+    this.log.warn(
+      { jobId: job.id, status: job.status, failureReasonType: job.failureReasonType },
+      'job ended at Pleo',
+    );
+    const outcome = await result(this.ctx, done, expired ? 'expired' : 'already_final');
+    this.ctx.emit({ kind: 'job_completed', jobId: job.id, result: outcome });
+    return outcome;
+  }
+}
+
+function unexpected(failureReason: string): RecordOutcome {
+  return { status: 'failed', failureReasonType: 'unexpected_failure', failureReason };
+}
+
+/** Pleo answers 422 EXPORT_JOB_STATUS_UNPROCESSABLE (or 404) once a job is final or gone. */
+function isJobFinalError(error: unknown): boolean {
+  return error instanceof ExportError && error.code === 'EXPORT_JOB_STATUS_UNPROCESSABLE';
+}
+
+function eventStatus(event: string): ExportJobStatus {
+  return event === 'completed' || event === 'completed_with_errors' || event === 'failed'
+    ? event
+    : 'in_progress';
+}
+
+function normaliseDate(date: string): string {
+  const ms = Date.parse(date);
+  return Number.isNaN(ms) ? '9999-12-31T23:59:59.999Z' : new Date(ms).toISOString();
+}
+
+/** The job-level failure type matching an item failure type, when every item failed the same way. */
+function jobTypeFor(type: ExportJobItemFailureReasonType | undefined): ExportJobFailureReasonType {
+  switch (type) {
+    case 'invalid_configuration':
+    case 'missing_configuration':
+    case 'validation_failure':
+    case 'authorization_failure':
+    case 'accounting_system_authentication_failure':
+    case 'accounting_system_rate_limit':
+    case 'accounting_system_unreachable':
+    case 'accounting_system_timeout':
+      return type;
+    case 'vendor_unknown':
+    case 'account_unknown':
+    case 'tax_code_unknown':
+    case 'tag_unknown':
+      return 'invalid_configuration';
+    default:
+      return 'validation_failure';
+  }
+}
+
+/** Maps an accounting-system failure that ends the job to Pleo's job failure type and a message. */
+export function fatalFromError(error: unknown): Fatal {
+  const detail = describeError(error);
+  if (error instanceof ExportError) {
+    switch (error.code) {
+      case 'ACCOUNTING_UNREACHABLE':
+        return {
+          failureReasonType: 'accounting_system_unreachable',
+          failureReason: `Failed to reach the Accounting System. ${detail}`,
+        };
+      case 'ACCOUNTING_AUTH':
+        return {
+          failureReasonType: 'accounting_system_authentication_failure',
+          failureReason: `The accounting system rejected the integration's credentials: reconnect it, then export again. ${detail}`,
+        };
+      case 'ACCOUNTING_RATE_LIMITED':
+        return {
+          failureReasonType: 'accounting_system_rate_limit',
+          failureReason: `The accounting system kept rate-limiting the export. ${detail}`,
+        };
+      case 'ACCOUNTING_TIMEOUT':
+        return {
+          failureReasonType: 'accounting_system_timeout',
+          failureReason: `The accounting system did not answer in time. ${detail}`,
+        };
+      default:
+        break;
+    }
+  }
+  return { failureReasonType: 'integration_unusable', failureReason: `The integration failed: ${detail}` };
+}
+
+async function result(
+  ctx: CompiledEngine,
+  job: JobRecord,
+  disposition: JobResult['disposition'],
+): Promise<JobResult> {
+  return {
+    companyId: job.companyId,
+    jobId: job.jobId,
+    disposition,
+    event: job.finalEvent,
+    failureReason: job.failureReason,
+    failureReasonType: job.failureReasonType,
+    counts: await ctx.store.counts(job),
+    topFailures: await ctx.store.topFailures(job, 3),
+  };
+}

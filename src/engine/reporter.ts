@@ -1,0 +1,187 @@
+/**
+ * The reporter: sends item outcomes to Pleo (`PUT /v3/export-jobs/{id}/items`), ≤100 per request,
+ * in processing order, and never past the lowest item still being processed (so what Pleo sees
+ * always is a prefix of the deterministic order, whatever the concurrency).
+ *
+ * It reads outcomes from the store, never from memory: an outcome is sent after it is durable, and
+ * marked reported only when Pleo accepted it (`data[]`). Rejections (`errors[]`) are re-sent up to
+ * `maxReportAttempts` times and then surfaced (kept on the item as `reportError`). A crash after
+ * Pleo accepted a batch but before we marked it is reconciled by the re-listing of a resumed run,
+ * so an accepted update is not sent again.
+ *
+ * Flushes run one at a time on a promise chain, concurrently with processing (pipelining): the
+ * processing loop only `kick`s the reporter. Errors surface at the next `drain`.
+ */
+import type { ItemUpdate, PleoClient } from '../client/index.js';
+import type { Fence, ItemRecord, Store } from '../store/index.js';
+import { asError } from './errors.js';
+
+export const REPORT_BATCH = 100;
+
+export interface ReporterOptions {
+  store: Store;
+  client: PleoClient;
+  fence: Fence;
+  keepAliveMs: number;
+  maxReportAttempts: number;
+  now: () => number;
+  signal?: AbortSignal;
+  onReported?: (accepted: number, rejected: number) => void;
+  /** Pleo answered a batch; called before the batch is marked reported (crash tests). */
+  onSent?: () => void;
+  /** Called when Pleo answered 4xx meaning the job is final; it throws the engine's job-ended signal. */
+  onJobEnded: (error: unknown) => Promise<never>;
+  isJobEnded: (error: unknown) => boolean;
+}
+
+export class Reporter {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private sinceFlush = 0;
+  private scheduled = false;
+  private lastWrite: number;
+  private readonly o: ReporterOptions;
+
+  constructor(options: ReporterOptions) {
+    this.o = options;
+    this.lastWrite = options.now();
+  }
+
+  /** The failure of a background flush, if any (the processing loop stops dispatching on it). */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  /** Pleo saw a write from us (the claim, a report…): the expiry clock restarts. */
+  touched(): void {
+    this.lastWrite = this.o.now();
+  }
+
+  /**
+   * One more outcome is durable. Schedules a flush when a full batch may be ready (processing goes
+   * on meanwhile), or when keep-alive is due: then the returned promise makes the caller wait until
+   * Pleo has heard from us, so a slow accounting system can never let the job expire.
+   */
+  kick(): Promise<void> | undefined {
+    this.sinceFlush++;
+    const keepAliveDue = this.o.now() - this.lastWrite >= this.o.keepAliveMs;
+    if (keepAliveDue) {
+      this.enqueue(true);
+      return this.chain;
+    }
+    if (this.sinceFlush >= REPORT_BATCH && !this.scheduled) {
+      this.scheduled = true;
+      this.enqueue(false);
+    }
+    return undefined;
+  }
+
+  /** Waits for scheduled flushes, then (with `all`) reports everything reportable. Rethrows failures. */
+  async drain(all: boolean): Promise<void> {
+    if (all) this.enqueue(true);
+    await this.chain;
+    if (this.failure !== null) throw asError(this.failure);
+  }
+
+  private enqueue(force: boolean): void {
+    this.chain = this.chain.then(async () => {
+      this.scheduled = false;
+      if (this.failure !== null) return;
+      try {
+        this.sinceFlush = 0;
+        await this.flush(force);
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+
+  private async flush(force: boolean): Promise<void> {
+    const { store, fence } = this.o;
+    for (;;) {
+      const open = await store.lowestOpenSeq(fence);
+      const batch = await store.unreportedOutcomes(fence, REPORT_BATCH, open === null ? undefined : open - 1);
+      if (batch.length === 0 || (!force && batch.length < REPORT_BATCH)) {
+        if (force && batch.length === 0 && this.o.now() - this.lastWrite >= this.o.keepAliveMs) {
+          await this.heartbeat();
+        }
+        return;
+      }
+      await this.send(batch);
+    }
+  }
+
+  private async send(batch: readonly ItemRecord[]): Promise<void> {
+    const { store, client, fence } = this.o;
+    let result;
+    try {
+      result = await client.updateJobItems(fence.jobId, batch.map(toUpdate), this.signalOption());
+    } catch (error) {
+      if (this.o.isJobEnded(error)) await this.o.onJobEnded(error);
+      throw error;
+    }
+    this.touched();
+    this.o.onSent?.();
+    const sent = new Map(batch.map((item) => [item.accountingEntryId, item]));
+    await store.markReported(
+      fence,
+      result.accepted
+        .filter((item) => sent.has(item.accountingEntryId))
+        .map((item) => ({ accountingEntryId: item.accountingEntryId, pleoStatus: item.status })),
+    );
+    if (result.rejected.length > 0) {
+      await store.markReportRejected(
+        fence,
+        result.rejected.map((rejection) => ({
+          accountingEntryId: rejection.accountingEntryId,
+          message: `${rejection.type}: ${rejection.message}`,
+          giveUp:
+            (sent.get(rejection.accountingEntryId)?.reportAttempts ?? 0) + 1 >= this.o.maxReportAttempts,
+        })),
+      );
+    }
+    this.o.onReported?.(result.accepted.length, result.rejected.length);
+  }
+
+  /**
+   * Nothing to report yet but Pleo has not heard from us for `keepAliveMs`: mark the next open item
+   * `in_progress` (true, and a write that moves the job's `lastUpdatedAt`).
+   */
+  private async heartbeat(): Promise<void> {
+    const [next] = await this.o.store.itemsToProcess(this.o.fence, 0, 1);
+    if (!next) return;
+    try {
+      await this.o.client.updateJobItems(
+        this.o.fence.jobId,
+        [{ accountingEntryId: next.accountingEntryId, status: 'in_progress' }],
+        this.signalOption(),
+      );
+    } catch (error) {
+      if (this.o.isJobEnded(error)) await this.o.onJobEnded(error);
+      throw error;
+    }
+    this.touched();
+  }
+
+  private signalOption(): { signal?: AbortSignal } {
+    return this.o.signal ? { signal: this.o.signal } : {};
+  }
+}
+
+export function toUpdate(item: ItemRecord): ItemUpdate {
+  if (item.state === 'booked') {
+    return {
+      accountingEntryId: item.accountingEntryId,
+      status: 'successful',
+      ...(item.externalId === null ? {} : { externalId: item.externalId }),
+      ...(item.externalUrl === null ? {} : { externalUrl: item.externalUrl }),
+      ...(item.exportedAt === null ? {} : { exportedAt: item.exportedAt }),
+    };
+  }
+  return {
+    accountingEntryId: item.accountingEntryId,
+    status: 'failed',
+    failureReasonType: item.failureReasonType ?? 'unexpected_failure',
+    failureReason: item.failureReason ?? 'The entry could not be exported.',
+  };
+}

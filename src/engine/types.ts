@@ -1,0 +1,106 @@
+/**
+ * Engine options, events and results.
+ *
+ * Terminology (see also `src/store/types.ts`):
+ * - **run**: one invocation of `runJob` for one job; a job may take several runs (crash, restart).
+ * - **resumed run**: a run of a job some earlier run already acquired. It re-lists the job's items
+ *   once to reconcile local state with Pleo's, and never re-sends `started`.
+ * - **fatal**: a failure that ends the job at Pleo with a `failed` event (accounting system down
+ *   for good, revoked credentials). Item-level failures are never fatal.
+ */
+import type { MappingResult } from '../accounting/index.js';
+import type { ReceiptPolicy } from './attachments.js';
+import type { AccountingAdapter } from '../adapters/index.js';
+import type {
+  CompiledRetryPolicy,
+  ExportItem,
+  ExportJobEventType,
+  ExportJobFailureReasonType,
+  PleoClient,
+} from '../client/index.js';
+import type { FailureSummary, JobCounts, Store } from '../store/index.js';
+
+export interface EngineLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type EngineEvent =
+  | { kind: 'job_discovered'; jobId: string; status: string; numberOfItems: number }
+  | { kind: 'job_claimed'; jobId: string; resumed: boolean }
+  | { kind: 'job_skipped'; jobId: string; reason: string }
+  | { kind: 'items_listed'; jobId: string; listed: number; total: number }
+  | { kind: 'items_fetched'; jobId: string; fetched: number; total: number }
+  | { kind: 'job_planned'; jobId: string; toProcess: number }
+  | {
+      kind: 'item_recorded';
+      jobId: string;
+      accountingEntryId: string;
+      outcome: 'booked' | 'failed';
+      reused: boolean;
+    }
+  | { kind: 'items_reported'; jobId: string; accepted: number; rejected: number }
+  | { kind: 'job_completed'; jobId: string; result: JobResult };
+
+/** Step boundaries of a run; `onStep` fires at each (crash tests kill the process there). */
+export type EngineStep =
+  | 'claimed'
+  | 'listed_page'
+  | 'fetched_page'
+  | 'intent_recorded'
+  | 'entry_written'
+  | 'outcome_recorded'
+  | 'report_sent'
+  | 'before_complete'
+  | 'event_sent';
+
+export interface EngineOptions {
+  store: Store;
+  client: PleoClient;
+  adapter: AccountingAdapter;
+  /** Maps one export item to a balanced entry or an item failure (pure). */
+  mapItem: (item: ExportItem, ctx: { jobId: string; companyId: string }) => MappingResult;
+  /** Where receipts are kept (deterministic names), or null to not download them. */
+  attachmentsDir: string | null;
+  /** Size limit, accepted types and whether a receipt problem fails the item (accounting config). */
+  receiptPolicy: ReceiptPolicy;
+  /** Identifies this worker in the store's lease columns. @default `${hostname}:${pid}` */
+  owner?: string;
+  /** Accounting-system writes in flight at once within a job. 1 = strict order. @default 1 */
+  concurrency?: number;
+  /** Parallel receipt downloads. @default 8 */
+  downloadConcurrency?: number;
+  /** Page size for Pleo listings. @default 100 */
+  pageSize?: number;
+  /**
+   * Longest time without a write to Pleo while a job is in progress. Pleo expires a job one hour
+   * after its last update; the engine reports (or sends an `in_progress` heartbeat) well before.
+   * @default 600000 (10 minutes)
+   */
+  keepAliveMs?: number;
+  /** Retries of accounting-system calls that failed with a retryable error. */
+  adapterRetry?: CompiledRetryPolicy;
+  /** Rejected item reports are re-sent this many times before they are surfaced and left. @default 3 */
+  maxReportAttempts?: number;
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  logger?: EngineLogger;
+  onEvent?: (event: EngineEvent) => void;
+  /** Called synchronously at every step boundary (tracing; crash tests). */
+  onStep?: (step: EngineStep) => void;
+}
+
+export interface JobResult {
+  companyId: string;
+  jobId: string;
+  /** What this run did with the job. */
+  disposition: 'completed' | 'skipped' | 'already_final' | 'expired' | 'interrupted';
+  event: ExportJobEventType | null;
+  failureReason: string | null;
+  failureReasonType: ExportJobFailureReasonType | null;
+  counts: JobCounts | null;
+  topFailures: FailureSummary[];
+}

@@ -1,0 +1,164 @@
+/**
+ * @module runtime
+ * Builds the object graph from a compiled configuration: the store, and per company a Pleo
+ * client, an accounting adapter and an engine. The CLI and the daemon both start here, so the
+ * two ways to run share one wiring.
+ */
+import { join } from 'node:path';
+
+import { mapExportItem, type CompiledAccountingConfig } from '../accounting/index.js';
+import { createHledgerAdapter, createHttpAdapter, type AccountingAdapter } from '../adapters/index.js';
+import {
+  createPleoClient,
+  OAuthTokenProvider,
+  type OAuthTokens,
+  type PleoClient,
+  type RequestEvent,
+  type TokenRefreshEvent,
+} from '../client/index.js';
+import type { CompiledCompany, CompiledConfig } from '../config/index.js';
+import {
+  createEngine,
+  type Engine,
+  type EngineEvent,
+  type EngineLogger,
+  type EngineStep,
+} from '../engine/index.js';
+import { ConfigError } from '../errors/index.js';
+import { createSqliteStore, type Store } from '../store/index.js';
+
+export interface RuntimeHooks {
+  logger?: EngineLogger;
+  onEvent?: (companyId: string, event: EngineEvent) => void;
+  onRequest?: (companyId: string, event: RequestEvent) => void;
+  onStep?: (step: EngineStep) => void;
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+}
+
+/** The embedded store of a data directory: `<dataDir>/state.db`. */
+export function openEmbeddedStore(dataDir: string): Store {
+  return createSqliteStore({ path: join(dataDir, 'state.db') });
+}
+
+export function oauthKey(companyId: string): string {
+  return `oauth:${companyId}`;
+}
+
+export async function loadTokens(store: Store, companyId: string): Promise<OAuthTokens | null> {
+  const text = await store.getValue(oauthKey(companyId));
+  return text === null ? null : (JSON.parse(text) as OAuthTokens);
+}
+
+export async function saveTokens(store: Store, companyId: string, tokens: OAuthTokens | null): Promise<void> {
+  await store.setValue(oauthKey(companyId), tokens === null ? null : JSON.stringify(tokens));
+}
+
+export async function createClient(
+  config: CompiledConfig,
+  company: CompiledCompany,
+  store: Store,
+  hooks: RuntimeHooks = {},
+): Promise<PleoClient> {
+  const base = {
+    baseUrl: config.pleo.url,
+    companyId: company.id,
+    timeoutMs: config.pleo.timeoutMs,
+    pageSize: config.pleo.pageSize,
+    retry: { maxAttempts: config.pleo.maxAttempts },
+    rateLimit: { requestsPerSecond: config.pleo.requestsPerSecond, burst: config.pleo.requestsPerSecond },
+    ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+    ...(hooks.onRequest ? { onRequest: (e: RequestEvent) => hooks.onRequest?.(company.id, e) } : {}),
+  };
+  const auth = company.auth;
+  switch (auth.kind) {
+    case 'apiKey':
+      return createPleoClient({ ...base, auth: { kind: 'apiKey', apiKey: auth.apiKey } });
+    case 'oauth': {
+      const tokens = await loadTokens(store, company.id);
+      if (tokens === null) {
+        throw new ConfigError(
+          `Company ${company.name} uses OAuth but is not connected yet: run \`pleo-export connect --company ${company.id}\`.`,
+        );
+      }
+      const provider = new OAuthTokenProvider({
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        tokenUrl: auth.tokenUrl,
+        tokens,
+        persist: (next) => saveTokens(store, company.id, next),
+        onReauthorizationRequired: async () => {
+          // Pleo's rule: wipe the tokens, keep the configuration, ask the user to re-authorise.
+          await saveTokens(store, company.id, null);
+          hooks.logger?.error(
+            { companyId: company.id },
+            'OAuth refresh token rejected: run `pleo-export connect` again',
+          );
+        },
+        onRefresh: (event: TokenRefreshEvent) =>
+          hooks.logger?.info({ companyId: company.id, ...event }, 'OAuth token refresh'),
+        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+      });
+      return createPleoClient({ ...base, auth: { kind: 'oauth', tokens: provider } });
+    }
+    case 'none':
+      throw new ConfigError(
+        `Company ${company.name} has no credentials: set apiKey, apiKeyEnv or apiKeyFile (or --api-key / PLEO_API_KEY), or oauth.`,
+      );
+  }
+}
+
+export function createAdapter(company: CompiledCompany): AccountingAdapter {
+  const adapter = company.adapter;
+  if (adapter.type === 'hledger') {
+    return createHledgerAdapter({
+      journalPath: adapter.journal,
+      accountNames: company.accounting.accountNames,
+    });
+  }
+  return createHttpAdapter({
+    baseUrl: adapter.url,
+    timeoutMs: adapter.timeoutMs,
+    ...(adapter.token === undefined ? {} : { token: adapter.token }),
+  });
+}
+
+export interface CompanyRuntime {
+  readonly company: CompiledCompany;
+  readonly client: PleoClient;
+  readonly adapter: AccountingAdapter;
+  readonly engine: Engine;
+  close(): Promise<void>;
+}
+
+export async function createCompanyRuntime(
+  config: CompiledConfig,
+  company: CompiledCompany,
+  store: Store,
+  hooks: RuntimeHooks = {},
+): Promise<CompanyRuntime> {
+  const client = await createClient(config, company, store, hooks);
+  const adapter = createAdapter(company);
+  const accounting: CompiledAccountingConfig = company.accounting;
+  const engine = createEngine({
+    store,
+    client,
+    adapter,
+    mapItem: (item, ctx) => mapExportItem(item, accounting, ctx),
+    attachmentsDir: join(config.dataDir, 'receipts'),
+    receiptPolicy: accounting,
+    concurrency: config.engine.concurrency,
+    downloadConcurrency: config.engine.downloadConcurrency,
+    keepAliveMs: config.engine.keepAliveMs,
+    pageSize: config.pleo.pageSize,
+    ...(hooks.logger ? { logger: hooks.logger } : {}),
+    ...(hooks.onEvent ? { onEvent: (e: EngineEvent) => hooks.onEvent?.(company.id, e) } : {}),
+    ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
+  });
+  return {
+    company,
+    client,
+    adapter,
+    engine,
+    close: () => adapter.close(),
+  };
+}
