@@ -9,7 +9,6 @@ import type { components } from '../generated/export-v3.js';
 import type { TokenStore } from './auth.js';
 import { iso } from './clock.js';
 import { MINOR_UNITS } from './data/index.js';
-import type { DataProfile } from './data/index.js';
 import type { OffsetClock } from './clock.js';
 import { ApiError } from './errors.js';
 import { FAULT_ENDPOINTS } from './faults.js';
@@ -68,7 +67,13 @@ export interface SimulatorSnapshot {
   now: string;
   companies: Company[];
   jobs: JobSnapshot[];
-  subscriptions: { id: string; companyId: string; endpointUrl: string; eventTypes: string[]; status: string }[];
+  subscriptions: {
+    id: string;
+    companyId: string;
+    endpointUrl: string;
+    eventTypes: string[];
+    status: string;
+  }[];
   webhookDeliveries: DeliveryAttempt[];
   requests: RequestCounters;
 }
@@ -142,7 +147,8 @@ function jobSnapshot(job: Job, now: number, include: IncludeItems): JobSnapshot 
     warnings: [...job.warnings],
     historyDropped: job.items.history.dropped,
   };
-  if (include === true || (include === 'auto' && job.items.count <= AUTO_ITEMS_LIMIT)) snap.items = itemSnapshots(job);
+  if (include === true || (include === 'auto' && job.items.count <= AUTO_ITEMS_LIMIT))
+    snap.items = itemSnapshots(job);
   return snap;
 }
 
@@ -156,7 +162,11 @@ export function createAdmin(core: SimulatorCore): SimulatorAdmin {
   const admin: SimulatorAdmin = {
     createCompany: (input = {}) => {
       if (input.walletCurrency !== undefined && !(input.walletCurrency in MINOR_UNITS)) {
-        throw new ApiError(400, 'bad_request', `walletCurrency must be one of ${Object.keys(MINOR_UNITS).join(', ')}`);
+        throw new ApiError(
+          400,
+          'bad_request',
+          `walletCurrency must be one of ${Object.keys(MINOR_UNITS).join(', ')}`,
+        );
       }
       return state.addCompany({ hasContraAccounts: true, ...input });
     },
@@ -217,7 +227,8 @@ export function createAdmin(core: SimulatorCore): SimulatorAdmin {
     requestLog: () => log.entries(),
     setFaults: (config) => faults.set(config),
     addFaultRule: (rule) => faults.addRule(rule),
-    failNext: (endpoint, times, fault = { kind: 'status', status: 503 }) => faults.addRule({ endpoint, times, fault }),
+    failNext: (endpoint, times, fault = { kind: 'status', status: 503 }) =>
+      faults.addRule({ endpoint, times, fault }),
     clearFaults: () => faults.clear(),
     faults: () => faults.snapshot(),
     issueAccessToken: (companyId, opts = {}) => {
@@ -246,7 +257,11 @@ const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
     retryAfterSeconds: z.number().int().min(0).optional(),
   }),
   z.object({ kind: z.literal('drop') }),
-  z.object({ kind: z.literal('slow'), chunkBytes: z.number().int().min(1).optional(), chunkDelayMs: z.number().min(0).optional() }),
+  z.object({
+    kind: z.literal('slow'),
+    chunkBytes: z.number().int().min(1).optional(),
+    chunkDelayMs: z.number().min(0).optional(),
+  }),
   z.object({ kind: z.literal('latency'), ms: z.number().min(0), jitterMs: z.number().min(0).optional() }),
   z.object({ kind: z.literal('ambiguous') }),
 ]) as z.ZodType<Fault>;
@@ -356,11 +371,23 @@ export function adminRoutes(admin: SimulatorAdmin): Route[] {
     }),
     route('POST', '/tokens', (ctx) => {
       const body = parseBody(
-        z.object({ companyId: z.string(), ttlMs: z.number().int().min(1).optional(), scope: z.string().optional() }),
+        z.object({
+          companyId: z.string(),
+          ttlMs: z.number().int().min(1).optional(),
+          scope: z.string().optional(),
+        }),
         jsonBody(ctx),
         'token request',
       );
-      return ok({ accessToken: admin.issueAccessToken(body.companyId, defined({ ttlMs: body.ttlMs, scope: body.scope })) }, 201);
+      return ok(
+        {
+          accessToken: admin.issueAccessToken(
+            body.companyId,
+            defined({ ttlMs: body.ttlMs, scope: body.scope }),
+          ),
+        },
+        201,
+      );
     }),
     route('POST', '/oauth/clients', (ctx) => {
       admin.addOAuthClient(defined(parseBody(oauthClientSchema, jsonBody(ctx), 'OAuth client')));

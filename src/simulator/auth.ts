@@ -68,11 +68,7 @@ export class TokenStore {
 }
 
 /** The company an `Authorization` header is bound to, or a 401. */
-export function authenticate(
-  header: string | undefined,
-  state: SimulatorState,
-  tokens: TokenStore,
-): Company {
+export function authenticate(header: string | undefined, state: SimulatorState, tokens: TokenStore): Company {
   if (!header) throw unauthorized('Missing credentials');
   const space = header.indexOf(' ');
   const scheme = space < 0 ? header : header.slice(0, space);

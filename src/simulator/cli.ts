@@ -88,7 +88,9 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
   const stderr = io.stderr ?? process.stderr;
   const exit = io.exit ?? ((code: number): never => process.exit(code));
   const cmd = new Command('simulate')
-    .description("Run a simulator of Pleo's Export API v3 (with OAuth, webhooks, fault injection and an admin API)")
+    .description(
+      "Run a simulator of Pleo's Export API v3 (with OAuth, webhooks, fault injection and an admin API)",
+    )
     .option('--port <n>', 'port to listen on; 0 picks a free one', integer(0, 65535), 0)
     .option('--seed <n>', 'seed of the generated data, ids and faults', integer(0, 2 ** 32 - 1), 1)
     .option('--companies <n>', 'companies to create', integer(0, 10_000), 1)
@@ -96,7 +98,12 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
     .option('--items <n>', 'items per job', integer(0, 100_000_000), 100)
     .option('--latency-ms <n>', 'latency added to every request (ms)', decimal(0, 600_000), 0)
     .option('--fault-rate <f>', 'probability of a random fault per request (0..1)', decimal(0, 1), 0)
-    .option('--max-page-size <n>', 'largest page served; larger limits are clamped', integer(1, 1_000_000), 1000)
+    .option(
+      '--max-page-size <n>',
+      'largest page served; larger limits are clamped',
+      integer(1, 1_000_000),
+      1000,
+    )
     .allowExcessArguments(false)
     .configureOutput({
       writeOut: (s) => void stdout.write(s),

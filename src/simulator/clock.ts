@@ -31,7 +31,8 @@ export class ManualClock implements Clock {
     return this.#now;
   }
   advance(ms: number): number {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance: ms must be a finite number >= 0, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`advance: ms must be a finite number >= 0, got ${ms}`);
     this.#now += ms;
     return this.#now;
   }
@@ -51,7 +52,8 @@ export class OffsetClock implements Clock {
     return this.#offset;
   }
   advance(ms: number): number {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance: ms must be a finite number >= 0, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`advance: ms must be a finite number >= 0, got ${ms}`);
     this.#offset += ms;
     return this.now();
   }

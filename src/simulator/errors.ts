@@ -35,7 +35,12 @@ export class ApiError extends Error {
   readonly status: number;
   readonly type: ErrorType;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, type: ErrorType, message: string, headers: Readonly<Record<string, string>> = {}) {
+  constructor(
+    status: number,
+    type: ErrorType,
+    message: string,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
     this.status = status;
     this.type = type;

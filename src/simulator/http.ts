@@ -120,7 +120,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 export function jsonBody(ctx: RequestContext): unknown {
   const type = ctx.req.headers['content-type'] ?? '';
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new ApiError(415, 'unsupported_media_type', `Content-Type '${type}' is not supported; use application/json`);
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `Content-Type '${type}' is not supported; use application/json`,
+    );
   }
   if (ctx.body.length === 0) throw badRequest('Required request body is missing');
   try {

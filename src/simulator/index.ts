@@ -15,13 +15,7 @@
 export { startSimulator } from './server.js';
 export type { RunningSimulator } from './server.js';
 export type { SimulatorOptions } from './options.js';
-export type {
-  IncludeItems,
-  ItemSnapshot,
-  JobSnapshot,
-  SimulatorAdmin,
-  SimulatorSnapshot,
-} from './admin.js';
+export type { IncludeItems, ItemSnapshot, JobSnapshot, SimulatorAdmin, SimulatorSnapshot } from './admin.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { DEFAULT_FAULT_MIX, FAULT_ENDPOINTS } from './faults.js';

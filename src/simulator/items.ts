@@ -18,7 +18,13 @@ type ExportJobItemV3 = components['schemas']['ExportJobItemV3'];
 export type ItemStatus = components['schemas']['ExportJobItemStatus'];
 export type ItemFailureReasonType = components['schemas']['ExportJobItemFailureReasonType'];
 
-export const ITEM_STATUSES: readonly ItemStatus[] = ['pending', 'in_progress', 'failed', 'successful', 'abandoned'];
+export const ITEM_STATUSES: readonly ItemStatus[] = [
+  'pending',
+  'in_progress',
+  'failed',
+  'successful',
+  'abandoned',
+];
 const CODE: Readonly<Record<ItemStatus, number>> = {
   pending: 0,
   in_progress: 1,
@@ -86,7 +92,11 @@ export class StatusHistory {
       const index = this.#index[n]!;
       let list = out.get(index);
       if (!list) out.set(index, (list = []));
-      list.push({ status: ITEM_STATUSES[this.#status[n]!]!, at: iso(this.#at[n]!), source: SOURCES[this.#source[n]!]! });
+      list.push({
+        status: ITEM_STATUSES[this.#status[n]!]!,
+        at: iso(this.#at[n]!),
+        source: SOURCES[this.#source[n]!]!,
+      });
     }
     return out;
   }
@@ -167,7 +177,12 @@ export class ItemTable {
   readonly count: number;
   readonly #idAt: (index: number) => string;
 
-  constructor(count: number, idAt: (index: number) => string, historyLimit: number, explicitIds?: readonly string[]) {
+  constructor(
+    count: number,
+    idAt: (index: number) => string,
+    historyLimit: number,
+    explicitIds?: readonly string[],
+  ) {
     this.count = count;
     this.#idAt = idAt;
     this.status = new Uint8Array(count);

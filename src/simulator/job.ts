@@ -158,7 +158,8 @@ export class Job {
       this.warnings.push(`'${event}' was sent with failure fields; they were ignored`);
     }
     const unfinished = this.items.countOf('pending') + this.items.countOf('in_progress');
-    if (unfinished > 0) this.warnings.push(`'${event}' with ${unfinished} unfinished item(s); they were abandoned`);
+    if (unfinished > 0)
+      this.warnings.push(`'${event}' with ${unfinished} unfinished item(s); they were abandoned`);
     const failed = this.items.countOf('failed');
     if (event === 'completed' && failed > 0) {
       this.warnings.push(`'completed' although ${failed} item(s) failed (completed_with_errors expected)`);

@@ -50,7 +50,8 @@ export class RequestLog {
     c.total++;
     bump(c.byOperation, entry.operation);
     if (entry.fault) bump(c.faults, entry.fault);
-    else if (entry.errorType && entry.status !== null && entry.status >= 400) bump(c.rejectedByReason, entry.errorType);
+    else if (entry.errorType && entry.status !== null && entry.status >= 400)
+      bump(c.rejectedByReason, entry.errorType);
     if (this.capacity <= 0) return;
     if (this.#ring.length < this.capacity) this.#ring.push(entry);
     else {

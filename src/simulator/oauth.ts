@@ -63,7 +63,12 @@ const DEFAULT_SCOPE = 'export-jobs:read export-jobs:write export-items:read';
 const VERIFIER_RE = /^[A-Za-z0-9._~-]{43,128}$/;
 const CHALLENGE_RE = /^[A-Za-z0-9_-]{43}$/;
 
-function oauthError(status: number, error: string, description: string, headers: Record<string, string> = {}): Reply {
+function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): Reply {
   return {
     status,
     json: { error, error_description: description },
@@ -93,8 +98,22 @@ export class OAuthServer {
 
   routes(): Route[] {
     return [
-      { method: 'GET', path: '/oauth/authorize', operation: 'oauthAuthorize', auth: 'none', write: true, handler: (c) => this.#authorize(c) },
-      { method: 'POST', path: '/oauth/token', operation: 'oauthToken', auth: 'none', write: true, handler: (c) => this.#token(c) },
+      {
+        method: 'GET',
+        path: '/oauth/authorize',
+        operation: 'oauthAuthorize',
+        auth: 'none',
+        write: true,
+        handler: (c) => this.#authorize(c),
+      },
+      {
+        method: 'POST',
+        path: '/oauth/token',
+        operation: 'oauthToken',
+        auth: 'none',
+        write: true,
+        handler: (c) => this.#token(c),
+      },
     ];
   }
 
@@ -115,15 +134,20 @@ export class OAuthServer {
     };
     const fail = (error: string, description: string): Reply =>
       redirect({ error, error_description: description });
-    if (q.get('response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+    if (q.get('response_type') !== 'code')
+      return fail('unsupported_response_type', 'response_type must be code');
     if (q.get('code_challenge_method') !== 'S256') {
       return fail('invalid_request', 'PKCE is required with code_challenge_method=S256');
     }
     const challenge = q.get('code_challenge') ?? '';
-    if (!CHALLENGE_RE.test(challenge)) return fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 chars)');
+    if (!CHALLENGE_RE.test(challenge))
+      return fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 chars)');
     const companyId = q.get('company_id') ?? client.companyId ?? this.#onlyCompany();
     if (!companyId || !this.state.companies.has(companyId)) {
-      return fail('invalid_request', 'Unknown company; pass company_id (the simulator has several companies)');
+      return fail(
+        'invalid_request',
+        'Unknown company; pass company_id (the simulator has several companies)',
+      );
     }
     const code = randomToken(24);
     this.#codes.set(code, {
@@ -159,38 +183,60 @@ export class OAuthServer {
   #token(ctx: RequestContext): Reply {
     const client = this.#clientFrom(ctx);
     if (!client) {
-      return oauthError(401, 'invalid_client', 'Client authentication failed (use HTTP Basic with client_id:client_secret)', {
-        'www-authenticate': 'Basic realm="Pleo"',
-      });
+      return oauthError(
+        401,
+        'invalid_client',
+        'Client authentication failed (use HTTP Basic with client_id:client_secret)',
+        {
+          'www-authenticate': 'Basic realm="Pleo"',
+        },
+      );
     }
     if (!/^application\/x-www-form-urlencoded\b/i.test(ctx.req.headers['content-type'] ?? '')) {
-      return oauthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
+      return oauthError(
+        400,
+        'invalid_request',
+        'The token request must be application/x-www-form-urlencoded',
+      );
     }
     const form = new URLSearchParams(ctx.body.toString('utf8'));
     const grantType = form.get('grant_type');
     const now = this.state.now();
     if (grantType === 'authorization_code') {
       const code = this.#codes.get(form.get('code') ?? '');
-      if (!code || code.clientId !== client.clientId) return oauthError(400, 'invalid_grant', 'Unknown authorization code');
+      if (!code || code.clientId !== client.clientId)
+        return oauthError(400, 'invalid_grant', 'Unknown authorization code');
       if (code.used) {
         this.#revokeGrant(code.grantId);
-        return oauthError(400, 'invalid_grant', 'Authorization code already used; tokens of this grant were revoked');
+        return oauthError(
+          400,
+          'invalid_grant',
+          'Authorization code already used; tokens of this grant were revoked',
+        );
       }
       code.used = true;
       if (now >= code.expiresAt) return oauthError(400, 'invalid_grant', 'Authorization code expired');
-      if (form.get('redirect_uri') !== code.redirectUri) return oauthError(400, 'invalid_grant', 'redirect_uri mismatch');
+      if (form.get('redirect_uri') !== code.redirectUri)
+        return oauthError(400, 'invalid_grant', 'redirect_uri mismatch');
       const verifier = form.get('code_verifier') ?? '';
-      if (!VERIFIER_RE.test(verifier)) return oauthError(400, 'invalid_grant', 'code_verifier must be 43-128 chars of [A-Za-z0-9-._~]');
+      if (!VERIFIER_RE.test(verifier))
+        return oauthError(400, 'invalid_grant', 'code_verifier must be 43-128 chars of [A-Za-z0-9-._~]');
       const expected = createHash('sha256').update(verifier).digest('base64url');
-      if (expected !== code.challenge) return oauthError(400, 'invalid_grant', 'code_verifier does not match code_challenge');
+      if (expected !== code.challenge)
+        return oauthError(400, 'invalid_grant', 'code_verifier does not match code_challenge');
       return this.#issue(code, now);
     }
     if (grantType === 'refresh_token') {
       const rec = this.#refresh.get(form.get('refresh_token') ?? '');
-      if (!rec || rec.clientId !== client.clientId) return oauthError(400, 'invalid_grant', 'Unknown refresh token');
+      if (!rec || rec.clientId !== client.clientId)
+        return oauthError(400, 'invalid_grant', 'Unknown refresh token');
       if (rec.used) {
         this.#revokeGrant(rec.grantId);
-        return oauthError(400, 'invalid_grant', 'Refresh token already used (rotated); tokens of this grant were revoked');
+        return oauthError(
+          400,
+          'invalid_grant',
+          'Refresh token already used (rotated); tokens of this grant were revoked',
+        );
       }
       if (now >= rec.expiresAt) return oauthError(400, 'invalid_grant', 'Refresh token expired');
       rec.used = true;

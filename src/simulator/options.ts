@@ -68,7 +68,10 @@ export interface SimulatorOptions {
 }
 
 export type CompiledOptions = Readonly<
-  Required<Omit<SimulatorOptions, 'profile' | 'faults'>> & { profile: DataProfile | undefined; faults: FaultConfig }
+  Required<Omit<SimulatorOptions, 'profile' | 'faults'>> & {
+    profile: DataProfile | undefined;
+    faults: FaultConfig;
+  }
 >;
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -109,7 +112,9 @@ export function compileOptions(o: SimulatorOptions = {}): CompiledOptions {
     requestLogSize: int('requestLogSize', o.requestLogSize ?? 10_000, 0),
     webhookDuplicates: int('webhookDuplicates', o.webhookDuplicates ?? 0, 0, 100),
     webhookDelayMs: int('webhookDelayMs', o.webhookDelayMs ?? 0, 0),
-    webhookRetryDelaysMs: (o.webhookRetryDelaysMs ?? [100, 1000, 5000]).map((d) => int('webhookRetryDelaysMs[]', d, 0)),
+    webhookRetryDelaysMs: (o.webhookRetryDelaysMs ?? [100, 1000, 5000]).map((d) =>
+      int('webhookRetryDelaysMs[]', d, 0),
+    ),
     webhookTimeoutMs: int('webhookTimeoutMs', o.webhookTimeoutMs ?? 5000, 1),
     fetch: o.fetch ?? globalThis.fetch,
     sweepIntervalMs: int('sweepIntervalMs', o.sweepIntervalMs ?? 1000, 1),

@@ -124,7 +124,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   }
   state.onJobCreated = (job) => webhooks.jobCreated(job);
 
-  const deps = { state, pagination: { defaultLimit: opts.defaultPageSize, maxPageSize: opts.maxPageSize, secret }, webhooks, files };
+  const deps = {
+    state,
+    pagination: { defaultLimit: opts.defaultPageSize, maxPageSize: opts.maxPageSize, secret },
+    webhooks,
+    files,
+  };
   const router = new Router().add(
     ...jobRoutes(deps),
     ...itemRoutes(deps),
@@ -162,7 +167,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (match.kind !== 'found') {
       const reply =
         match.kind === 'method'
-          ? { ...errorReply(new ApiError(405, 'method_not_allowed', `${method} not allowed`)), headers: { allow: match.allowed.join(', ') } }
+          ? {
+              ...errorReply(new ApiError(405, 'method_not_allowed', `${method} not allowed`)),
+              headers: { allow: match.allowed.join(', ') },
+            }
           : errorReply(new ApiError(404, 'not_found', `No route for ${method} ${path}`));
       req.resume();
       await sendReply(res, reply);
@@ -199,7 +207,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         const [type, message] = STATUS_FAULT_TYPE[fault.status];
         const headers: Record<string, string> = {};
         if (fault.status === 429) headers['retry-after'] = String(fault.retryAfterSeconds ?? 1);
-        else if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+        else if (fault.retryAfterSeconds !== undefined)
+          headers['retry-after'] = String(fault.retryAfterSeconds);
         throw new ApiError(fault.status, type, `${message} (injected fault)`, headers);
       }
       if (route.auth === 'pleo') {
@@ -220,7 +229,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return;
     }
     const slow =
-      fault?.kind === 'slow' ? { chunkBytes: fault.chunkBytes ?? 64, chunkDelayMs: fault.chunkDelayMs ?? 10 } : undefined;
+      fault?.kind === 'slow'
+        ? { chunkBytes: fault.chunkBytes ?? 64, chunkDelayMs: fault.chunkDelayMs ?? 10 }
+        : undefined;
     await sendReply(res, reply, slow);
     finish(reply.status, reply);
   }

@@ -54,7 +54,9 @@ export class SimulatorState {
     return this.clock.now();
   }
 
-  addCompany(overrides: Partial<Pick<Company, 'name' | 'hasContraAccounts' | 'walletCurrency'>> = {}): Company {
+  addCompany(
+    overrides: Partial<Pick<Company, 'name' | 'hasContraAccounts' | 'walletCurrency'>> = {},
+  ): Company {
     const company: Company = { ...companyAt(this.config.seed, this.#nextCompanyIndex++), ...overrides };
     this.companies.set(company.id, company);
     this.#byApiKey.set(company.apiKey, company);
@@ -83,7 +85,9 @@ export class SimulatorState {
     spec.walletCurrency = this.companies.get(companyId)!.walletCurrency;
     // Let the generator validate the profile now (RangeError) rather than on the first page.
     if (spec.itemCount > 0) exportItemAt(spec, 0, '');
-    const idAt = explicit ? (i: number): string => explicit[i]! : (i: number): string => accountingEntryIdAt(spec, i);
+    const idAt = explicit
+      ? (i: number): string => explicit[i]!
+      : (i: number): string => accountingEntryIdAt(spec, i);
     const isInteractive = input.isInteractive ?? true;
     const job = new Job({
       id,

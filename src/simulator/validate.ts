@@ -50,7 +50,13 @@ export const ITEM_FAILURE_REASON_TYPES = [
   'tag_unknown',
 ] as const;
 export const ITEM_STATUS_VALUES = ['pending', 'in_progress', 'failed', 'successful', 'abandoned'] as const;
-export const JOB_STATUS_VALUES = ['pending', 'in_progress', 'failed', 'completed', 'completed_with_errors'] as const;
+export const JOB_STATUS_VALUES = [
+  'pending',
+  'in_progress',
+  'failed',
+  'completed',
+  'completed_with_errors',
+] as const;
 
 export const createJobSchema = z.object({
   accountingEntryIds: z.array(uuid),
@@ -89,7 +95,11 @@ export const subscriptionSchema = z.object({
     .object({
       type: z.enum(['NONE', 'BASIC']).default('NONE'),
       credentials: z
-        .object({ username: z.string().optional(), password: z.string().optional(), token: z.string().optional() })
+        .object({
+          username: z.string().optional(),
+          password: z.string().optional(),
+          token: z.string().optional(),
+        })
         .optional(),
     })
     .optional(),

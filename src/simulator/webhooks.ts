@@ -123,7 +123,9 @@ export class Webhooks {
     for (const sub of this.subscriptions.values()) {
       if (sub.companyId !== job.companyId || sub.status !== 'ACTIVE') continue;
       if (!sub.eventTypes.includes(EXPORT_JOB_CREATED)) continue;
-      const task = this.#deliver(sub, eventId, EXPORT_JOB_CREATED, body).finally(() => this.#inFlight.delete(task));
+      const task = this.#deliver(sub, eventId, EXPORT_JOB_CREATED, body).finally(() =>
+        this.#inFlight.delete(task),
+      );
       this.#inFlight.add(task);
     }
   }

@@ -86,7 +86,9 @@ export const SUBSCRIPTIONS_SPEC: { paths: JsonObject; schemas: JsonObject } = {
           content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionRequest' } } },
         },
         responses: {
-          '200': { content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionResponse' } } } },
+          '200': {
+            content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionResponse' } } },
+          },
           '400': { content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/ExceptionInfo' } } } },
         },
       },
@@ -96,7 +98,9 @@ export const SUBSCRIPTIONS_SPEC: { paths: JsonObject; schemas: JsonObject } = {
         operationId: 'getSubscription',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
-          '200': { content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionResponse' } } } },
+          '200': {
+            content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionResponse' } } },
+          },
           '404': { content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/ExceptionInfo' } } } },
         },
       },
@@ -115,7 +119,9 @@ export const SUBSCRIPTIONS_SPEC: { paths: JsonObject; schemas: JsonObject } = {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           '200': {
-            content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionSecretResponse' } } },
+            content: {
+              [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/SubscriptionSecretResponse' } },
+            },
           },
           '404': { content: { [JSON_MEDIA]: { schema: { $ref: '#/components/schemas/ExceptionInfo' } } } },
         },
@@ -129,7 +135,11 @@ export const SUBSCRIPTIONS_SPEC: { paths: JsonObject; schemas: JsonObject } = {
         type: { type: 'string', enum: ['NONE', 'BASIC'], default: 'NONE' },
         credentials: {
           type: 'object',
-          properties: { username: { type: 'string' }, password: { type: 'string' }, token: { type: 'string' } },
+          properties: {
+            username: { type: 'string' },
+            password: { type: 'string' },
+            token: { type: 'string' },
+          },
         },
       },
     },
@@ -187,7 +197,8 @@ function prepare(node: Json): Json {
   for (const [k, v] of Object.entries(node)) {
     out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `pleo${v}` : prepare(v);
   }
-  if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+  if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null))
+    out.enum = [...out.enum, null];
   return out;
 }
 
@@ -271,8 +282,7 @@ export class Contract {
     const method = ref.method.toUpperCase();
     const path = ref.path.split('?')[0]!;
     const candidates = [...this.#ops.values()].filter((o) => o.info.method === method);
-    const op =
-      candidates.find((o) => o.info.path === path) ?? candidates.find((o) => o.pathRe.test(path));
+    const op = candidates.find((o) => o.info.path === path) ?? candidates.find((o) => o.pathRe.test(path));
     if (!op) throw new Error(`No operation for ${method} ${path}`);
     return op;
   }
@@ -308,7 +318,12 @@ export class Contract {
       const content = isObject(response.content) ? response.content : undefined;
       if (!content) {
         const empty = body === undefined || body === null || body === '';
-        return { ok: empty, errors: empty ? [] : [`${status}: expected no body`], operationId: id, documented };
+        return {
+          ok: empty,
+          errors: empty ? [] : [`${status}: expected no body`],
+          operationId: id,
+          documented,
+        };
       }
       const media = content[JSON_MEDIA] ?? Object.values(content)[0];
       schema = isObject(media) ? media.schema : undefined;
@@ -316,7 +331,12 @@ export class Contract {
       documented = false;
       schema = { $ref: 'pleo#/components/schemas/ExceptionInfo' };
     } else {
-      return { ok: false, errors: [`status ${status} is not documented for ${id}`], operationId: id, documented: false };
+      return {
+        ok: false,
+        errors: [`status ${status} is not documented for ${id}`],
+        operationId: id,
+        documented: false,
+      };
     }
     if (schema === undefined) return { ok: true, errors: [], operationId: id, documented };
     const fn = this.#compile(`res:${id}:${documented ? status : 'fallback'}`, this.#ajv, schema);
@@ -352,7 +372,8 @@ export class Contract {
     if (typeof query === 'string' || query instanceof URLSearchParams) {
       for (const [k, v] of new URLSearchParams(query)) params.append(k, v);
     } else {
-      for (const [k, v] of Object.entries(query)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, String(x));
+      for (const [k, v] of Object.entries(query))
+        for (const x of Array.isArray(v) ? v : [v]) params.append(k, String(x));
     }
     const declared = (Array.isArray(op.node.parameters) ? op.node.parameters : []).filter(
       (p): p is JsonObject => isObject(p) && p.in === 'query',
@@ -385,7 +406,10 @@ export class Contract {
   }
 
   #assert(r: ValidationResult, what: string): void {
-    if (!r.ok) throw new Error(`${what} of ${r.operationId} violates the OpenAPI contract:\n  ${r.errors.join('\n  ')}`);
+    if (!r.ok)
+      throw new Error(
+        `${what} of ${r.operationId} violates the OpenAPI contract:\n  ${r.errors.join('\n  ')}`,
+      );
   }
 
   assertResponse(ref: OperationRef, status: number, body: unknown): void {

@@ -53,7 +53,12 @@ export function itemRoutes(deps: RouteDeps): Route[] {
           status = ITEM_STATUS_VALUES.find((s) => s === raw);
           if (!status) throw badRequest(`Invalid status '${raw}'`);
         }
-        const page = parsePageRequest(ctx.query, deps.pagination, `listJobItems|${job.id}|${status ?? ''}`, []);
+        const page = parsePageRequest(
+          ctx.query,
+          deps.pagination,
+          `listJobItems|${job.id}|${status ?? ''}`,
+          [],
+        );
         const items = job.items;
         const code = status === undefined ? -1 : statusCode(status);
         const src: PageSource = {
@@ -90,9 +95,15 @@ export function itemRoutes(deps: RouteDeps): Route[] {
         const raw = jsonBody(ctx);
         if (!Array.isArray(raw)) throw badRequest('The body must be an array of UpdateExportJobItemV3');
         if (raw.length > MAX_ITEM_UPDATES) {
-          throw new ApiError(413, 'EXPORT_JOB_ITEMS_UPDATE_LIMIT', 'Number of items to update is more than 100.');
+          throw new ApiError(
+            413,
+            'EXPORT_JOB_ITEMS_UPDATE_LIMIT',
+            'Number of items to update is more than 100.',
+          );
         }
-        const updates = raw.map((u: unknown, i) => parseBody(itemUpdateSchema, u, `UpdateExportJobItemV3[${i}]`));
+        const updates = raw.map((u: unknown, i) =>
+          parseBody(itemUpdateSchema, u, `UpdateExportJobItemV3[${i}]`),
+        );
         const job = state.jobOf(company.id, jobId);
         if (job.final) throw new ApiError(422, 'EXPORT_JOB_STATUS_UNPROCESSABLE', 'Export job is finished.');
         if (job.status === 'pending') {

@@ -40,7 +40,8 @@ export function jobRoutes(deps: RouteDeps): Route[] {
         }
         const statuses = ctx.query.getAll('statuses');
         for (const s of statuses) {
-          if (!(JOB_STATUS_VALUES as readonly string[]).includes(s)) throw badRequest(`Invalid statuses value '${s}'`);
+          if (!(JOB_STATUS_VALUES as readonly string[]).includes(s))
+            throw badRequest(`Invalid statuses value '${s}'`);
         }
         const filter = [...new Set(statuses)].sort();
         const page = parsePageRequest(
@@ -100,7 +101,11 @@ export function jobRoutes(deps: RouteDeps): Route[] {
           );
         }
         if (state.jobsOf(company.id).some((j) => !j.final)) {
-          throw new ApiError(409, 'EXPORT_ALREADY_IN_PROGRESS', 'Export Job already in progress for this company.');
+          throw new ApiError(
+            409,
+            'EXPORT_ALREADY_IN_PROGRESS',
+            'Export Job already in progress for this company.',
+          );
         }
         const ids = [...new Set(body.accountingEntryIds.map((id) => id.toLowerCase()))];
         if (ids.length === 0) throw badRequest('accountingEntryIds must not be empty');
