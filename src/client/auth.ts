@@ -42,7 +42,8 @@ export interface TokenRefreshEvent {
   attempt: number;
   durationMs: number;
   status: number | undefined;
-  reason: 'expiring' | 'rejected' | 'forced';
+  /** Why: token about to expire, a 401 for it, `refreshNow()`, or persisting a rotated pair again. */
+  reason: 'expiring' | 'rejected' | 'forced' | 'retry-persist';
 }
 
 export interface OAuthTokenProviderOptions {
@@ -122,7 +123,7 @@ export class OAuthTokenProvider implements TokenProvider {
     if (this.dead !== undefined) throw this.dead;
     let pending = this.inflight;
     if (pending === undefined && this.unpersisted !== undefined)
-      pending = this.share(() => this.persistPending());
+      pending = this.share(() => this.persistPending('retry-persist'));
     if (pending === undefined) {
       const { rejected } = options;
       // A 401 for a token we no longer hold means someone refreshed meanwhile: use the new one.
@@ -148,7 +149,7 @@ export class OAuthTokenProvider implements TokenProvider {
     return this.inflight;
   }
 
-  private async persistPending(): Promise<OAuthTokens> {
+  private async persistPending(reason: RefreshReason): Promise<OAuthTokens> {
     const pending = this.unpersisted;
     if (pending === undefined) return this.current;
     const started = this.clock();
@@ -160,7 +161,7 @@ export class OAuthTokenProvider implements TokenProvider {
         attempt: 1,
         durationMs: this.clock() - started,
         status: undefined,
-        reason: 'forced',
+        reason,
       });
       throw new AuthError(
         'OAuth tokens were rotated but could not be persisted; the previous refresh token is no longer valid. ' +
@@ -181,7 +182,7 @@ export class OAuthTokenProvider implements TokenProvider {
       if (result.ok) {
         this.unpersisted = result.tokens;
         this.emit({ outcome: 'refreshed', attempt, durationMs, status: result.status, reason });
-        return this.persistPending();
+        return this.persistPending(reason);
       }
       if (result.invalidGrant) {
         this.emit({
