@@ -21,9 +21,13 @@ const currencyCode = z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 42
 const isoDate = z
   .string({ error: 'expected a date YYYY-MM-DD' })
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date YYYY-MM-DD' })
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), {
-    error: 'expected a real calendar date YYYY-MM-DD',
-  });
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    {
+      error: 'expected a real calendar date YYYY-MM-DD',
+    },
+  );
 
 const accountsSchema = z
   .object({
@@ -62,9 +66,12 @@ const accountsSchema = z
   })
   .strict();
 
-const knownAccount = z.union([accountCode, z.object({ code: accountCode, name: z.string().min(1) }).strict()], {
-  error: 'expected an account code or {code, name}',
-});
+const knownAccount = z.union(
+  [accountCode, z.object({ code: accountCode, name: z.string().min(1) }).strict()],
+  {
+    error: 'expected an account code or {code, name}',
+  },
+);
 
 const taxCodeSchema = z
   .object({
@@ -73,7 +80,11 @@ const taxCodeSchema = z
     /** Output VAT account for this code (reverse charge; wins over `outgoingTaxAccount`). */
     outputAccount: accountCode.optional(),
     /** When set, items whose line carries another rate for this code fail (invalid_configuration). */
-    rate: z.number().min(0).max(1, { error: 'expected a decimal rate between 0 and 1 (0.25 = 25%)' }).optional(),
+    rate: z
+      .number()
+      .min(0)
+      .max(1, { error: 'expected a decimal rate between 0 and 1 (0.25 = 25%)' })
+      .optional(),
   })
   .strict();
 
@@ -125,11 +136,17 @@ export const accountingConfigSchema = z
     attachments: z
       .object({
         /** Per-file size limit in bytes. @default 31457280 (30 MB) */
-        maxBytes: z.number().int().positive().default(30 * 1024 * 1024),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * 1024 * 1024),
         /** When true, an item whose receipts cannot all be stored fails; else it is booked and the problem reported. @default true */
         required: z.boolean().default(true),
         /** Accepted MIME types. @default Pleo's list (pdf, jpeg, png, txt, doc, docx, xls, xlsx) */
-        allowedTypes: z.array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, { error: 'expected a MIME type' })).optional(),
+        allowedTypes: z
+          .array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, { error: 'expected a MIME type' }))
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -182,7 +199,11 @@ export interface CompiledAccountingConfig {
   readonly vendors: readonly CompiledVendor[] | undefined;
   readonly lockDate: string | undefined;
   readonly closedPeriod: 'move' | 'fail';
-  readonly attachments: { readonly maxBytes: number; readonly required: boolean; readonly allowedTypes: readonly string[] };
+  readonly attachments: {
+    readonly maxBytes: number;
+    readonly required: boolean;
+    readonly allowedTypes: readonly string[];
+  };
   readonly dimensions: { readonly team: boolean; readonly user: boolean };
   readonly descriptionMaxLength: number;
   /** Where this section lives in the configuration file (for messages), e.g. `accounting`. */
@@ -218,13 +239,17 @@ export function compileAccountingConfig(raw: unknown, keyPrefix = 'accounting'):
   }
   const checkKnown = (path: string, code: string | undefined): void => {
     if (code !== undefined && knownAccounts && !knownAccounts.has(code)) {
-      problems.push(`${key(path)}: got ${JSON.stringify(code)}: the account is not in ${key('knownAccounts')}`);
+      problems.push(
+        `${key(path)}: got ${JSON.stringify(code)}: the account is not in ${key('knownAccounts')}`,
+      );
     }
   };
   const { contraByCurrency = {}, ...accounts } = config.accounts;
   for (const [name, code] of Object.entries(accounts)) checkKnown(`accounts.${name}`, code);
-  for (const [currency, code] of Object.entries(contraByCurrency)) checkKnown(`accounts.contraByCurrency.${currency}`, code);
-  for (const [from, code] of Object.entries(config.categoryOverrides)) checkKnown(`categoryOverrides.${from}`, code);
+  for (const [currency, code] of Object.entries(contraByCurrency))
+    checkKnown(`accounts.contraByCurrency.${currency}`, code);
+  for (const [from, code] of Object.entries(config.categoryOverrides))
+    checkKnown(`categoryOverrides.${from}`, code);
   for (const [code, tax] of Object.entries(config.taxCodes ?? {})) {
     checkKnown(`taxCodes.${code}.inputAccount`, tax.inputAccount);
     checkKnown(`taxCodes.${code}.outputAccount`, tax.outputAccount);
@@ -233,7 +258,9 @@ export function compileAccountingConfig(raw: unknown, keyPrefix = 'accounting'):
   config.vendors?.forEach((vendor, index) => {
     checkKnown(`vendors[${index}].account`, vendor.account);
     if (seenVendors.has(vendor.code)) {
-      problems.push(`${key(`vendors[${index}].code`)}: got ${JSON.stringify(vendor.code)}: vendor codes must be unique`);
+      problems.push(
+        `${key(`vendors[${index}].code`)}: got ${JSON.stringify(vendor.code)}: vendor codes must be unique`,
+      );
     }
     seenVendors.add(vendor.code);
   });
@@ -256,7 +283,9 @@ export function compileAccountingConfig(raw: unknown, keyPrefix = 'accounting'):
           ]),
         )
       : undefined,
-    tags: config.tags ? new Map(Object.entries(config.tags).map(([group, codes]) => [group, new Set(codes)])) : undefined,
+    tags: config.tags
+      ? new Map(Object.entries(config.tags).map(([group, codes]) => [group, new Set(codes)]))
+      : undefined,
     vendors: config.vendors
       ? Object.freeze(
           config.vendors.map((v) =>
@@ -300,7 +329,8 @@ function describeIssue(issue: Issue, raw: unknown, keyPrefix: string): string {
   const value = valueAt(raw, path);
   let message = issue.message;
   if (issue.code === 'invalid_key' && issue.issues[0]) message = `invalid key: ${issue.issues[0].message}`;
-  if (issue.code === 'invalid_value') message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_value')
+    message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   const got = value === undefined ? 'missing' : `got ${truncate(JSON.stringify(value))}`;
   return `${formatPath(keyPrefix, path)}: ${got}: ${message}`;
 }
@@ -342,7 +372,12 @@ function allowedKeysAt(schema: z.core.$ZodType, path: readonly (string | number)
   for (const part of path) {
     if (!current) return [];
     const s = unwrap(current);
-    const def = s._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType };
+    const def = s._zod.def as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      element?: z.core.$ZodType;
+      valueType?: z.core.$ZodType;
+    };
     if (def.type === 'object' && typeof part === 'string') current = def.shape?.[part];
     else if (def.type === 'array') current = def.element;
     else if (def.type === 'record') current = def.valueType;

@@ -6,7 +6,9 @@
 
 /** ISO 4217 currencies whose minor unit is not 2 decimals. Everything else (and unknown codes) has 2. */
 const EXPONENTS: ReadonlyMap<string, number> = new Map([
-  ...'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ').map((c) => [c, 0] as const),
+  ...'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'
+    .split(' ')
+    .map((c) => [c, 0] as const),
   ...'BHD IQD JOD KWD LYD OMR TND'.split(' ').map((c) => [c, 3] as const),
   ...'CLF UYW'.split(' ').map((c) => [c, 4] as const),
 ]);

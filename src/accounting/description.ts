@@ -38,7 +38,11 @@ function initials(name: string): string {
  * `maxLength`, the user's name becomes initials, then the text is shortened with an ellipsis.
  * Falls back to the item type ("Card purchase") when Pleo sent none of the three.
  */
-export function buildDescription(item: ExportItem, counterparty: Counterparty | undefined, maxLength: number): string {
+export function buildDescription(
+  item: ExportItem,
+  counterparty: Counterparty | undefined,
+  maxLength: number,
+): string {
   const who = clean(counterparty?.name ?? item.supplier?.name ?? item.vendor?.name) || TYPE_LABELS[item.type];
   const user = clean(item.user?.name);
   const note = clean(item.note);

@@ -15,7 +15,13 @@
 import type { ExportItem, ExportItemLine } from '../client/index.js';
 import type { AccountsConfig, CompiledAccountingConfig } from './config.js';
 import { taxIncludedIn, taxOn } from './currency.js';
-import { checkTaxCode, MappingFailure, resolveLineAccount, resolveTags, resolveTaxAccounts } from './resolve.js';
+import {
+  checkTaxCode,
+  MappingFailure,
+  resolveLineAccount,
+  resolveTags,
+  resolveTaxAccounts,
+} from './resolve.js';
 import type { MinorAmount, Posting } from './types.js';
 
 export interface LineFlow {
@@ -56,9 +62,12 @@ function postingsForLine(
 ): Posting[] {
   const wallet = line.lineAmount.inWalletCurrency;
   if (wallet.currency !== currency) {
-    throw invalid(`Line ${index + 1} is in ${wallet.currency} but the expense wallet currency is ${currency}.`);
+    throw invalid(
+      `Line ${index + 1} is in ${wallet.currency} but the expense wallet currency is ${currency}.`,
+    );
   }
-  if (!Number.isSafeInteger(wallet.value)) throw invalid(`Line ${index + 1} amount ${wallet.value} is not a whole number of minor units.`);
+  if (!Number.isSafeInteger(wallet.value))
+    throw invalid(`Line ${index + 1} amount ${wallet.value} is not a whole number of minor units.`);
   const lineValue = wallet.value * factor;
   const lineSign = Math.sign(lineValue) || 1;
   const account = resolveLineAccount(line, flow.lineDefaults, flow.preferConfigured, config);
@@ -67,7 +76,11 @@ function postingsForLine(
   if (config.dimensions.user && item.user) dimensions['user'] = item.user.code ?? item.user.name;
 
   const supplier = line.lineAmount.inSupplierCurrency;
-  const foreign = supplier.currency !== currency && /^[A-Z]{3}$/.test(supplier.currency) && Number.isSafeInteger(supplier.value) && supplier.value !== 0;
+  const foreign =
+    supplier.currency !== currency &&
+    /^[A-Z]{3}$/.test(supplier.currency) &&
+    Number.isSafeInteger(supplier.value) &&
+    supplier.value !== 0;
   const supplierLine = foreign ? Math.abs(supplier.value) * lineSign : 0;
 
   const tax = line.tax;
@@ -77,12 +90,18 @@ function postingsForLine(
     checkTaxCode(tax, config);
     const taxWallet = tax.amount.inWalletCurrency;
     if (taxWallet.currency !== currency && taxWallet.value !== 0) {
-      throw invalid(`The tax of line ${index + 1} is in ${taxWallet.currency} but the expense wallet currency is ${currency}.`);
+      throw invalid(
+        `The tax of line ${index + 1} is in ${taxWallet.currency} but the expense wallet currency is ${currency}.`,
+      );
     }
-    if (!Number.isSafeInteger(taxWallet.value)) throw invalid(`The tax of line ${index + 1} is not a whole number of minor units.`);
+    if (!Number.isSafeInteger(taxWallet.value))
+      throw invalid(`The tax of line ${index + 1} is not a whole number of minor units.`);
     let magnitude = Math.abs(taxWallet.value);
     if (magnitude === 0 && tax.rate > 0) {
-      magnitude = tax.type === 'reverse' ? taxOn(Math.abs(lineValue), tax.rate) : taxIncludedIn(Math.abs(lineValue), tax.rate);
+      magnitude =
+        tax.type === 'reverse'
+          ? taxOn(Math.abs(lineValue), tax.rate)
+          : taxIncludedIn(Math.abs(lineValue), tax.rate);
     }
     if (tax.type !== 'reverse' && magnitude > Math.abs(lineValue)) {
       throw invalid(`The tax of line ${index + 1} is larger than the line amount.`);
@@ -94,9 +113,13 @@ function postingsForLine(
     }
   }
 
-  const taxInfo = tax ? { tax: { rate: tax.rate, type: tax.type, ...(tax.code ? { code: tax.code } : {}) } } : {};
+  const taxInfo = tax
+    ? { tax: { rate: tax.rate, type: tax.type, ...(tax.code ? { code: tax.code } : {}) } }
+    : {};
   const cost = (value: number): { cost?: MinorAmount } =>
-    foreign && value !== 0 && Math.sign(value) === lineSign ? { cost: { currency: supplier.currency, value } } : {};
+    foreign && value !== 0 && Math.sign(value) === lineSign
+      ? { cost: { currency: supplier.currency, value } }
+      : {};
   const reverse = tax?.type === 'reverse';
   const expenseValue = reverse ? lineValue : lineValue - taxValue;
   const expenseCost = reverse ? supplierLine : supplierLine - supplierTax;

@@ -24,7 +24,14 @@ import {
   resolveContra,
   resolveVendor,
 } from './resolve.js';
-import type { AccountingEntry, Counterparty, EntryKind, MappingContext, MappingResult, Posting } from './types.js';
+import type {
+  AccountingEntry,
+  Counterparty,
+  EntryKind,
+  MappingContext,
+  MappingResult,
+  Posting,
+} from './types.js';
 
 type CounterKind = 'contra' | 'wallet' | 'outOfPocket' | 'externalReimbursement' | 'payable';
 
@@ -37,12 +44,20 @@ interface Flow {
   preferConfigured: boolean;
 }
 
-const RETURN_SUBTYPES = new Set(['reimbursement_to_company', 'reimbursement_to_employee_refund', 'invoice_payment_returned']);
+const RETURN_SUBTYPES = new Set([
+  'reimbursement_to_company',
+  'reimbursement_to_employee_refund',
+  'invoice_payment_returned',
+]);
 
 /** How each item type moves money (workflow doc §7.4 type hints). */
 export function flowFor(type: ExportItem['type'], subType: string | null | undefined): Flow {
   const returned = subType ? RETURN_SUBTYPES.has(subType) : false;
-  const out = (counter: CounterKind, lineDefaults: (keyof AccountsConfig)[] = [], preferConfigured = false): Flow => ({
+  const out = (
+    counter: CounterKind,
+    lineDefaults: (keyof AccountsConfig)[] = [],
+    preferConfigured = false,
+  ): Flow => ({
     direction: returned ? 'in' : 'out',
     counter,
     lineDefaults,
@@ -73,7 +88,12 @@ export function flowFor(type: ExportItem['type'], subType: string | null | undef
     case 'wallet_unload':
       return out('wallet', ['bank'], true);
     case 'wallet_topup':
-      return { direction: returned ? 'out' : 'in', counter: 'wallet', lineDefaults: ['bank'], preferConfigured: true };
+      return {
+        direction: returned ? 'out' : 'in',
+        counter: 'wallet',
+        lineDefaults: ['bank'],
+        preferConfigured: true,
+      };
     case 'refund':
     case 'chargeback':
       return { direction: 'in', counter: 'contra', lineDefaults: [], preferConfigured: false };
@@ -81,13 +101,23 @@ export function flowFor(type: ExportItem['type'], subType: string | null | undef
       return { direction: 'in', counter: 'contra', lineDefaults: ['cashback'], preferConfigured: false };
     default: {
       const never: never = type;
-      throw new MappingFailure({ failureReasonType: 'validation_failure', failureReason: `Unknown export item type ${String(never)}` });
+      throw new MappingFailure({
+        failureReasonType: 'validation_failure',
+        failureReason: `Unknown export item type ${String(never)}`,
+      });
     }
   }
 }
 
 /** Types booked through the accounts-payable flow when the item's method is `accounts_payable`. */
-const AP_TYPES = new Set<ExportItem['type']>(['invoice', 'card_invoice', 'card_purchase', 'invoice_payment', 'refund', 'chargeback']);
+const AP_TYPES = new Set<ExportItem['type']>([
+  'invoice',
+  'card_invoice',
+  'card_purchase',
+  'invoice_payment',
+  'refund',
+  'chargeback',
+]);
 
 /**
  * Maps one export item to a balanced entry or an item failure.
@@ -96,7 +126,11 @@ const AP_TYPES = new Set<ExportItem['type']>(['invoice', 'card_invoice', 'card_p
  * const result = mapExportItem(item, compileAccountingConfig(raw), { jobId, companyId });
  * if (result.ok) await adapter.record(result.entry, ...); else report(result.failureReasonType, result.failureReason);
  */
-export function mapExportItem(item: ExportItem, config: CompiledAccountingConfig, ctx: MappingContext): MappingResult {
+export function mapExportItem(
+  item: ExportItem,
+  config: CompiledAccountingConfig,
+  ctx: MappingContext,
+): MappingResult {
   try {
     return { ok: true, entry: buildEntry(item, config, ctx) };
   } catch (error) {
@@ -109,12 +143,17 @@ function invalid(reason: string): MappingFailure {
   return new MappingFailure({ failureReasonType: 'validation_failure', failureReason: reason });
 }
 
-function buildEntry(item: ExportItem, config: CompiledAccountingConfig, ctx: MappingContext): AccountingEntry {
+function buildEntry(
+  item: ExportItem,
+  config: CompiledAccountingConfig,
+  ctx: MappingContext,
+): AccountingEntry {
   const currency = item.amount.inWalletCurrency.currency;
   if (!isCurrencyCode(currency)) throw invalid(`The expense has no valid wallet currency (got ${currency}).`);
   if (item.accountingEntryLines.length === 0) throw invalid('The expense has no accounting lines.');
   const itemValue = item.amount.inWalletCurrency.value;
-  if (!Number.isSafeInteger(itemValue)) throw invalid(`The expense amount ${itemValue} is not a whole number of minor units.`);
+  if (!Number.isSafeInteger(itemValue))
+    throw invalid(`The expense amount ${itemValue} is not a whole number of minor units.`);
 
   const methodRaw = item.bookkeeping?.method;
   const method = methodRaw === undefined || methodRaw === null ? 'legacy' : methodRaw;
@@ -163,7 +202,12 @@ function buildEntry(item: ExportItem, config: CompiledAccountingConfig, ctx: Map
         `The lines of this expense add up to ${formatMinor(total, currency)} ${currency} but its amount is ${formatMinor(itemTotal, currency)} ${currency}: correct the split in Pleo, or configure ${config.keyPrefix}.accounts.roundingDifference for differences of a few minor units.`,
       );
     }
-    postings.push({ account: rounding, amount: { currency, value: diff * directionSign }, dimensions: {}, role: 'rounding' });
+    postings.push({
+      account: rounding,
+      amount: { currency, value: diff * directionSign },
+      dimensions: {},
+      role: 'rounding',
+    });
     counterTotal = itemTotal;
   }
 
@@ -192,7 +236,12 @@ function buildEntry(item: ExportItem, config: CompiledAccountingConfig, ctx: Map
     case 'outOfPocket':
     case 'externalReimbursement': {
       const account = configuredAccount([flow.counter], config);
-      postings.push({ account, amount: { currency, value: counterValue }, dimensions: counterDimensions(item, config), role: 'contra' });
+      postings.push({
+        account,
+        amount: { currency, value: counterValue },
+        dimensions: counterDimensions(item, config),
+        role: 'contra',
+      });
       break;
     }
     case 'payable': {
@@ -234,22 +283,41 @@ function buildEntry(item: ExportItem, config: CompiledAccountingConfig, ctx: Map
     postings: dropZeroPostings(postings),
     posting: config.postingMode,
     ...(counterparty ? { counterparty } : {}),
-    ...(item.team ? { team: { name: item.team.name, ...(item.team.code ? { code: item.team.code } : {}) } } : {}),
-    ...(item.user ? { user: { name: item.user.name, ...(item.user.code ? { code: item.user.code } : {}) } } : {}),
+    ...(item.team
+      ? { team: { name: item.team.name, ...(item.team.code ? { code: item.team.code } : {}) } }
+      : {}),
+    ...(item.user
+      ? { user: { name: item.user.name, ...(item.user.code ? { code: item.user.code } : {}) } }
+      : {}),
     ...(info.invoiceInformation
       ? {
           invoice: {
             number: info.invoiceInformation.invoiceNumber,
             date: info.invoiceInformation.invoiceDate.slice(0, 10),
-            ...(info.invoiceInformation.dueDate ? { dueDate: info.invoiceInformation.dueDate.slice(0, 10) } : {}),
+            ...(info.invoiceInformation.dueDate
+              ? { dueDate: info.invoiceInformation.dueDate.slice(0, 10) }
+              : {}),
           },
         }
       : {}),
-    ...(item.servicePeriod ? { servicePeriod: { from: item.servicePeriod.from.slice(0, 10), to: item.servicePeriod.to.slice(0, 10) } } : {}),
-    files: (item.files ?? []).flatMap((f, index) => (f ? [{ index, contentType: f.type, size: f.size }] : [])),
+    ...(item.servicePeriod
+      ? {
+          servicePeriod: {
+            from: item.servicePeriod.from.slice(0, 10),
+            to: item.servicePeriod.to.slice(0, 10),
+          },
+        }
+      : {}),
+    files: (item.files ?? []).flatMap((f, index) =>
+      f ? [{ index, contentType: f.type, size: f.size }] : [],
+    ),
     metadata: {
-      ...(supplierAmount.currency !== currency && isCurrencyCode(supplierAmount.currency) && Number.isSafeInteger(supplierAmount.value)
-        ? { supplierAmount: `${formatMinor(supplierAmount.value, supplierAmount.currency)} ${supplierAmount.currency}` }
+      ...(supplierAmount.currency !== currency &&
+      isCurrencyCode(supplierAmount.currency) &&
+      Number.isSafeInteger(supplierAmount.value)
+        ? {
+            supplierAmount: `${formatMinor(supplierAmount.value, supplierAmount.currency)} ${supplierAmount.currency}`,
+          }
         : {}),
       ...(item.supplier?.categoryCode ? { mcc: item.supplier.categoryCode } : {}),
     },
@@ -272,9 +340,13 @@ function dropZeroPostings(postings: Posting[]): Posting[] {
 }
 
 /** The posting date (date part of `date`), moved or refused when it falls in a closed period. */
-export function postingDate(itemDate: string, config: CompiledAccountingConfig): { date: string; originalDate?: string } {
+export function postingDate(
+  itemDate: string,
+  config: CompiledAccountingConfig,
+): { date: string; originalDate?: string } {
   const date = itemDate.slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw invalid(`The expense date ${JSON.stringify(itemDate)} is not a date.`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date))
+    throw invalid(`The expense date ${JSON.stringify(itemDate)} is not a date.`);
   const lock = config.lockDate;
   if (lock === undefined || date > lock) return { date };
   if (config.closedPeriod === 'move') {

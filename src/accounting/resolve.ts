@@ -39,7 +39,11 @@ const LABELS: Record<keyof AccountsConfig, string> = {
   roundingDifference: 'Rounding difference',
 };
 
-export function missingAccount(label: string, keys: readonly string[], config: CompiledAccountingConfig): MappingFailure {
+export function missingAccount(
+  label: string,
+  keys: readonly string[],
+  config: CompiledAccountingConfig,
+): MappingFailure {
   const where = keys.map((k) => (config.keyPrefix ? `${config.keyPrefix}.${k}` : k)).join(' or ');
   return new MappingFailure({
     failureReasonType: 'missing_configuration',
@@ -71,7 +75,11 @@ export function configuredAccount(
     if (code !== undefined) return code;
   }
   const first = keys[0];
-  throw missingAccount(label ?? (first ? LABELS[first] : 'account'), keys.map((k) => `accounts.${k}`), config);
+  throw missingAccount(
+    label ?? (first ? LABELS[first] : 'account'),
+    keys.map((k) => `accounts.${k}`),
+    config,
+  );
 }
 
 /** An account the item provides (`code` first, then the ERP `identifier`), after category overrides. */
@@ -106,12 +114,19 @@ export function resolveLineAccount(
   const fromConfig = defaults.map((k) => config.accounts[k]).find((c) => c !== undefined);
   const code = preferConfigured ? (fromConfig ?? fromItem) : (fromItem ?? fromConfig);
   if (code === undefined) {
-    if (defaults.length > 0) throw missingAccount(LABELS[defaults[0] ?? 'contra'], defaults.map((k) => `accounts.${k}`), config);
+    if (defaults.length > 0)
+      throw missingAccount(
+        LABELS[defaults[0] ?? 'contra'],
+        defaults.map((k) => `accounts.${k}`),
+        config,
+      );
     const category = line.account?.name ? `for category ${line.account.name}` : 'for the expense category';
     throw missingAccount(category, ['categoryOverrides', 'the category mapping in Pleo'], config);
   }
   ensureKnown(code, 'Category', config);
-  const name = config.accountNames.get(code) ?? (code === fromItem && line.account?.name ? line.account.name : undefined);
+  const name =
+    config.accountNames.get(code) ??
+    (code === fromItem && line.account?.name ? line.account.name : undefined);
   return name === undefined ? { code } : { code, name };
 }
 
@@ -126,10 +141,16 @@ export function resolveContra(
   const code =
     fromItem ??
     config.contraByCurrency.get(currency) ??
-    (preferWallet ? (config.accounts.wallet ?? config.accounts.contra) : (config.accounts.contra ?? config.accounts.wallet));
+    (preferWallet
+      ? (config.accounts.wallet ?? config.accounts.contra)
+      : (config.accounts.contra ?? config.accounts.wallet));
   if (code === undefined) {
     const label = `${preferWallet ? 'Pleo wallet' : 'Pleo contra'} (${currency})`;
-    throw missingAccount(label, [`accounts.contraByCurrency.${currency}`, preferWallet ? 'accounts.wallet' : 'accounts.contra'], config);
+    throw missingAccount(
+      label,
+      [`accounts.contraByCurrency.${currency}`, preferWallet ? 'accounts.wallet' : 'accounts.contra'],
+      config,
+    );
   }
   ensureKnown(code, 'the contra account', config);
   const name = config.accountNames.get(code) ?? (code === fromItem ? item.contraAccount?.name : undefined);
@@ -146,7 +167,10 @@ export interface TaxAccounts {
  * Checks a line's tax code against the configured tax codes (`tax_code_unknown` when a register is
  * configured and lacks it; `invalid_configuration` when its configured rate differs).
  */
-export function checkTaxCode(tax: ExportItemTax, config: CompiledAccountingConfig): CompiledTaxCode | undefined {
+export function checkTaxCode(
+  tax: ExportItemTax,
+  config: CompiledAccountingConfig,
+): CompiledTaxCode | undefined {
   const code = tax.code ?? undefined;
   if (!config.taxCodes || code === undefined) return undefined;
   const perCode = config.taxCodes.get(code);
@@ -204,7 +228,12 @@ export function resolveTags(line: ExportItemLine, config: CompiledAccountingConf
 
 function matchVendor(
   vendors: readonly CompiledVendor[],
-  keys: { code?: string | null | undefined; externalId?: string | null | undefined; account?: string | null | undefined; taxIdentifier?: string | null | undefined },
+  keys: {
+    code?: string | null | undefined;
+    externalId?: string | null | undefined;
+    account?: string | null | undefined;
+    taxIdentifier?: string | null | undefined;
+  },
 ): CompiledVendor | undefined {
   const by = (pred: (v: CompiledVendor) => boolean): CompiledVendor | undefined => vendors.find(pred);
   return (
@@ -221,9 +250,13 @@ function matchVendor(
  * item with `vendor_unknown`; without one, the journal is the register and Pleo's vendor is used
  * as given. The payable account is the vendor's own or the fallback `accounts.accountsPayable`.
  */
-export function resolveVendor(item: ExportItem, config: CompiledAccountingConfig): Counterparty & { account: string } {
+export function resolveVendor(
+  item: ExportItem,
+  config: CompiledAccountingConfig,
+): Counterparty & { account: string } {
   const vendor = item.vendor;
-  if (!vendor) throw new MappingFailure({ failureReasonType: 'vendor_unknown', failureReason: VENDOR_UNKNOWN_MESSAGE });
+  if (!vendor)
+    throw new MappingFailure({ failureReasonType: 'vendor_unknown', failureReason: VENDOR_UNKNOWN_MESSAGE });
   let match: CompiledVendor | undefined;
   if (config.vendors) {
     match = matchVendor(config.vendors, {
@@ -232,7 +265,10 @@ export function resolveVendor(item: ExportItem, config: CompiledAccountingConfig
       taxIdentifier: vendor.taxRegistrationNumber,
     });
     if (!match || match.blocked) {
-      throw new MappingFailure({ failureReasonType: 'vendor_unknown', failureReason: VENDOR_UNKNOWN_MESSAGE });
+      throw new MappingFailure({
+        failureReasonType: 'vendor_unknown',
+        failureReason: VENDOR_UNKNOWN_MESSAGE,
+      });
     }
   }
   const account = match?.account ?? configuredAccount(['accountsPayable'], config);
@@ -249,13 +285,27 @@ export function resolveVendor(item: ExportItem, config: CompiledAccountingConfig
 }
 
 /** Counterparty of a journal item: the vendor when present, else the legacy supplier (never fails). */
-export function describeCounterparty(item: ExportItem, config: CompiledAccountingConfig): Counterparty | undefined {
+export function describeCounterparty(
+  item: ExportItem,
+  config: CompiledAccountingConfig,
+): Counterparty | undefined {
   const vendor = item.vendor;
   if (vendor) {
-    const match = config.vendors ? matchVendor(config.vendors, { code: vendor.code, externalId: vendor.externalId, taxIdentifier: vendor.taxRegistrationNumber }) : undefined;
+    const match = config.vendors
+      ? matchVendor(config.vendors, {
+          code: vendor.code,
+          externalId: vendor.externalId,
+          taxIdentifier: vendor.taxRegistrationNumber,
+        })
+      : undefined;
     const code = match?.code ?? vendor.code ?? vendor.externalId;
     const account = match?.account;
-    return { source: 'vendor', name: vendor.name, ...(code ? { code } : {}), ...(account ? { account } : {}) };
+    return {
+      source: 'vendor',
+      name: vendor.name,
+      ...(code ? { code } : {}),
+      ...(account ? { account } : {}),
+    };
   }
   const supplier = item.supplier;
   if (!supplier) return undefined;

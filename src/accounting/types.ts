@@ -23,14 +23,7 @@ export interface MinorAmount {
 }
 
 export type PostingRole =
-  | 'expense'
-  | 'tax'
-  | 'reverse_charge_tax'
-  | 'contra'
-  | 'payable'
-  | 'revenue'
-  | 'rounding'
-  | 'other';
+  'expense' | 'tax' | 'reverse_charge_tax' | 'contra' | 'payable' | 'revenue' | 'rounding' | 'other';
 
 export interface Posting {
   /** Account code in the accounting system (e.g. '6010', '2610'). */

@@ -17,8 +17,7 @@ export interface AdapterContext {
 }
 
 export type ValidationResult =
-  | { ok: true }
-  | { ok: false; failureReasonType: ExportJobFailureReasonType; failureReason: string };
+  { ok: true } | { ok: false; failureReasonType: ExportJobFailureReasonType; failureReason: string };
 
 export interface RecordedEntry {
   externalId: string;

@@ -46,7 +46,9 @@ describe('accounting configuration', () => {
   it('rejects unknown keys, naming the path and the allowed keys', () => {
     const m = message({ acounts: {}, accounts: { contr: '1920' } });
     expect(m).toContain('accounting.acounts: unknown key; expected one of: postingMode, accounts,');
-    expect(m).toContain('accounting.accounts.contr: unknown key; expected one of: contra, contraByCurrency, wallet');
+    expect(m).toContain(
+      'accounting.accounts.contr: unknown key; expected one of: contra, contraByCurrency, wallet',
+    );
   });
 
   it('names key, value and expectation for wrong values', () => {
@@ -59,13 +61,24 @@ describe('accounting configuration', () => {
     expect(m).toContain('accounting.postingMode: got "posted": expected one of "draft", "final"');
     expect(m).toContain('accounting.lockDate: got "2026-02-30": expected a real calendar date YYYY-MM-DD');
     expect(m).toContain('accounting.accounts.contra: got "a;b": expected an account code');
-    expect(m).toContain('accounting.accounts.contraByCurrency.eur: got "1920": invalid key: expected an ISO 4217 currency code like EUR');
+    expect(m).toContain(
+      'accounting.accounts.contraByCurrency.eur: got "1920": invalid key: expected an ISO 4217 currency code like EUR',
+    );
     expect(m).toContain('accounting.attachments.maxBytes: got -1:');
   });
 
   it('cross-checks configured accounts against the chart of accounts and vendor codes', () => {
-    const m = message({ knownAccounts: ['1920'], accounts: { contra: '1920', inputVat: '2640' }, vendors: [{ code: 'A', name: 'a' }, { code: 'A', name: 'b' }] });
-    expect(m).toContain('accounting.accounts.inputVat: got "2640": the account is not in accounting.knownAccounts');
+    const m = message({
+      knownAccounts: ['1920'],
+      accounts: { contra: '1920', inputVat: '2640' },
+      vendors: [
+        { code: 'A', name: 'a' },
+        { code: 'A', name: 'b' },
+      ],
+    });
+    expect(m).toContain(
+      'accounting.accounts.inputVat: got "2640": the account is not in accounting.knownAccounts',
+    );
     expect(m).toContain('accounting.vendors[1].code: got "A": vendor codes must be unique');
   });
 

@@ -15,7 +15,12 @@ import {
 
 describe('currency', () => {
   it('exponents per ISO 4217', () => {
-    expect([currencyExponent('EUR'), currencyExponent('JPY'), currencyExponent('KWD'), currencyExponent('CLF')]).toEqual([2, 0, 3, 4]);
+    expect([
+      currencyExponent('EUR'),
+      currencyExponent('JPY'),
+      currencyExponent('KWD'),
+      currencyExponent('CLF'),
+    ]).toEqual([2, 0, 3, 4]);
   });
   it('formats minor units exactly', () => {
     expect(formatMinor(89696, 'SEK')).toBe('896.96');
@@ -58,7 +63,8 @@ describe('attachments', () => {
     expect(big?.kind).toBe('too_large');
     expect(receiptFailure(big!)).toEqual({
       failureReasonType: 'receipt_file_size_limit_exceeded',
-      failureReason: 'Receipt 1 is 2 KB, above the limit of 1000 bytes. Replace it with a smaller file in Pleo and export again.',
+      failureReason:
+        'Receipt 1 is 2 KB, above the limit of 1000 bytes. Replace it with a smaller file in Pleo and export again.',
     });
     const heic = checkReceipt({ index: 2, size: 10, contentType: 'image/heic' }, config);
     expect(receiptFailure(heic!).failureReasonType).toBe('receipt_conversion_failure');

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { compileAccountingConfig, mapExportItem, VENDOR_UNKNOWN_MESSAGE, type AccountingConfig } from '../../src/accounting/index.js';
+import {
+  compileAccountingConfig,
+  mapExportItem,
+  VENDOR_UNKNOWN_MESSAGE,
+  type AccountingConfig,
+} from '../../src/accounting/index.js';
 import type { ExportItem } from '../../src/client/index.js';
 import { BASE_CONFIG, GOLDEN, VENDOR_CONFIG } from './golden-cases.js';
 import { item, JOB, COMPANY, line } from './items.js';
 
 const ctx = { jobId: JOB, companyId: COMPANY };
-const map = (i: ExportItem, config: AccountingConfig = BASE_CONFIG) => mapExportItem(i, compileAccountingConfig(config), ctx);
+const map = (i: ExportItem, config: AccountingConfig = BASE_CONFIG) =>
+  mapExportItem(i, compileAccountingConfig(config), ctx);
 
 describe('golden entries (hand-computed postings)', () => {
   for (const c of GOLDEN) {
@@ -20,7 +26,9 @@ describe('golden entries (hand-computed postings)', () => {
       expect(entry.postings.reduce((s, p) => s + p.amount.value, 0)).toBe(0);
       if (c.kind) expect(entry.kind).toBe(c.kind);
       if (c.cost) {
-        expect(entry.postings.filter((p) => p.cost).map((p) => [p.account, p.cost?.value, p.cost?.currency])).toEqual(c.cost);
+        expect(
+          entry.postings.filter((p) => p.cost).map((p) => [p.account, p.cost?.value, p.cost?.currency]),
+        ).toEqual(c.cost);
       }
       expect(entry.accountingEntryId).toBe(c.item.accountingEntryId);
       expect(entry.reconciliationId).toBe(c.item.additionalInformation.reconciliationId);
@@ -35,8 +43,14 @@ describe('carried-over data', () => {
       type: 'card_purchase',
       note: 'Client dinner',
       team: { id: 't', name: 'Sales Nordics', code: 'T-SN' },
-      additionalInformation: { reconciliationId: 'BOOK-42', attendees: ['Ann', null, 'Bob'], reconciledEntries: ['X-1'] },
-      accountingEntryLines: [line({ account: '6010', amount: 1000, tags: [{ groupCode: 'project', code: 'P-7' }] })],
+      additionalInformation: {
+        reconciliationId: 'BOOK-42',
+        attendees: ['Ann', null, 'Bob'],
+        reconciledEntries: ['X-1'],
+      },
+      accountingEntryLines: [
+        line({ account: '6010', amount: 1000, tags: [{ groupCode: 'project', code: 'P-7' }] }),
+      ],
     });
     const result = map(i);
     if (!result.ok) throw new Error(result.failureReason);
@@ -52,7 +66,12 @@ describe('carried-over data', () => {
   });
 
   it('long descriptions use initials, then are shortened', () => {
-    const i = item({ type: 'card_purchase', note: 'n'.repeat(10), user: { id: 'u', name: 'Maximilian Alexander Schmidt' }, accountingEntryLines: [line({ account: '6010', amount: 1 })] });
+    const i = item({
+      type: 'card_purchase',
+      note: 'n'.repeat(10),
+      user: { id: 'u', name: 'Maximilian Alexander Schmidt' },
+      accountingEntryLines: [line({ account: '6010', amount: 1 })],
+    });
     const r = map(i, { ...BASE_CONFIG, descriptionMaxLength: 40 });
     expect(r.ok && r.entry.description).toBe('Hotel Alpha · M.A.S. · nnnnnnnnnn');
     const r2 = map({ ...i, note: 'n'.repeat(100) }, { ...BASE_CONFIG, descriptionMaxLength: 40 });
@@ -60,7 +79,11 @@ describe('carried-over data', () => {
   });
 
   it('dimensions team/user can be switched off; posting mode final', () => {
-    const i = item({ type: 'card_purchase', team: { id: 't', name: 'T' }, accountingEntryLines: [line({ account: '6010', amount: 1 })] });
+    const i = item({
+      type: 'card_purchase',
+      team: { id: 't', name: 'T' },
+      accountingEntryLines: [line({ account: '6010', amount: 1 })],
+    });
     const r = map(i, { ...BASE_CONFIG, postingMode: 'final', dimensions: { team: false, user: false } });
     expect(r.ok && r.entry.postings[0]?.dimensions).toEqual({});
     expect(r.ok && r.entry.posting).toBe('final');
@@ -68,7 +91,8 @@ describe('carried-over data', () => {
 });
 
 describe('item failures with actionable messages', () => {
-  const purchase = (account: string | null = '6010') => item({ type: 'card_purchase', accountingEntryLines: [line({ account, amount: 1000 })] });
+  const purchase = (account: string | null = '6010') =>
+    item({ type: 'card_purchase', accountingEntryLines: [line({ account, amount: 1000 })] });
 
   it('missing contra account → missing_configuration naming the keys', () => {
     const r = map(purchase(), { accounts: {} });
@@ -88,23 +112,80 @@ describe('item failures with actionable messages', () => {
   });
 
   it('account outside the chart of accounts → account_unknown', () => {
-    const r = map(purchase('6099'), { ...BASE_CONFIG, knownAccounts: ['1920', '6010', '2820', '2440', '2640', '2610', '2645', '2615', '6570', '3990', '1930', '1910', '7210'] });
-    expect(r).toEqual({ ok: false, failureReasonType: 'account_unknown', failureReason: 'Account No. 6099 does not exist in the Accounting System. Check Category.' });
+    const r = map(purchase('6099'), {
+      ...BASE_CONFIG,
+      knownAccounts: [
+        '1920',
+        '6010',
+        '2820',
+        '2440',
+        '2640',
+        '2610',
+        '2645',
+        '2615',
+        '6570',
+        '3990',
+        '1930',
+        '1910',
+        '7210',
+      ],
+    });
+    expect(r).toEqual({
+      ok: false,
+      failureReasonType: 'account_unknown',
+      failureReason: 'Account No. 6099 does not exist in the Accounting System. Check Category.',
+    });
   });
 
   it('unknown tax code → tax_code_unknown', () => {
-    const i = item({ type: 'card_purchase', accountingEntryLines: [line({ account: '6010', amount: 1250, tax: { type: 'inclusive', rate: 0.25, amount: 250, code: 'S25X' } })] });
+    const i = item({
+      type: 'card_purchase',
+      accountingEntryLines: [
+        line({
+          account: '6010',
+          amount: 1250,
+          tax: { type: 'inclusive', rate: 0.25, amount: 250, code: 'S25X' },
+        }),
+      ],
+    });
     const r = map(i, { ...BASE_CONFIG, taxCodes: { S25: { inputAccount: '2641' } } });
-    expect(r).toEqual({ ok: false, failureReasonType: 'tax_code_unknown', failureReason: 'Tax Code S25X does not exist in the Accounting System' });
-    const ok = map({ ...i, accountingEntryLines: [line({ account: '6010', amount: 1250, tax: { type: 'inclusive', rate: 0.25, amount: 250, code: 'S25' } })] }, { ...BASE_CONFIG, taxCodes: { S25: { inputAccount: '2641' } } });
-    expect(ok.ok && ok.entry.postings.map((p) => [p.account, p.amount.value])).toEqual([['6010', 1000], ['2641', 250], ['1920', -1250]]);
+    expect(r).toEqual({
+      ok: false,
+      failureReasonType: 'tax_code_unknown',
+      failureReason: 'Tax Code S25X does not exist in the Accounting System',
+    });
+    const ok = map(
+      {
+        ...i,
+        accountingEntryLines: [
+          line({
+            account: '6010',
+            amount: 1250,
+            tax: { type: 'inclusive', rate: 0.25, amount: 250, code: 'S25' },
+          }),
+        ],
+      },
+      { ...BASE_CONFIG, taxCodes: { S25: { inputAccount: '2641' } } },
+    );
+    expect(ok.ok && ok.entry.postings.map((p) => [p.account, p.amount.value])).toEqual([
+      ['6010', 1000],
+      ['2641', 250],
+      ['1920', -1250],
+    ]);
   });
 
   it('unknown tag → tag_unknown', () => {
-    const i = item({ type: 'card_purchase', accountingEntryLines: [line({ account: '6010', amount: 1, tags: [{ groupCode: 'dept', code: 'Nope' }] })] });
+    const i = item({
+      type: 'card_purchase',
+      accountingEntryLines: [
+        line({ account: '6010', amount: 1, tags: [{ groupCode: 'dept', code: 'Nope' }] }),
+      ],
+    });
     const r = map(i, { ...BASE_CONFIG, tags: { dept: ['Sales'] } });
     expect(!r.ok && r.failureReasonType).toBe('tag_unknown');
-    expect(!r.ok && r.failureReason).toMatch(/^Tag with code Nope does not exist on the Accounting System\. Check the Tag\./);
+    expect(!r.ok && r.failureReason).toMatch(
+      /^Tag with code Nope does not exist on the Accounting System\. Check the Tag\./,
+    );
   });
 
   it('unknown and blocked vendors → vendor_unknown with Pleo’s message', () => {
@@ -115,10 +196,18 @@ describe('item failures with actionable messages', () => {
         vendor: { id: 'v', name: 'X', code, defaultCurrency: 'EUR' },
         accountingEntryLines: [line({ account: '6010', amount: 1 })],
       });
-      expect(map(i, VENDOR_CONFIG)).toEqual({ ok: false, failureReasonType: 'vendor_unknown', failureReason: VENDOR_UNKNOWN_MESSAGE });
+      expect(map(i, VENDOR_CONFIG)).toEqual({
+        ok: false,
+        failureReasonType: 'vendor_unknown',
+        failureReason: VENDOR_UNKNOWN_MESSAGE,
+      });
     }
     expect(VENDOR_UNKNOWN_MESSAGE).toContain('vendor’s status');
-    const noVendor = item({ type: 'invoice', bookkeeping: { method: 'accounts_payable' }, accountingEntryLines: [line({ account: '6010', amount: 1 })] });
+    const noVendor = item({
+      type: 'invoice',
+      bookkeeping: { method: 'accounts_payable' },
+      accountingEntryLines: [line({ account: '6010', amount: 1 })],
+    });
     expect(map({ ...noVendor, vendor: null }).ok).toBe(false);
   });
 
@@ -136,7 +225,10 @@ describe('item failures with actionable messages', () => {
   it('lines that do not add up to the amount → validation_failure unless a rounding account takes it', () => {
     const i = {
       ...item({ type: 'card_purchase', accountingEntryLines: [line({ account: '6010', amount: 1000 })] }),
-      amount: { inWalletCurrency: { value: 1500, currency: 'EUR' }, inSupplierCurrency: { value: 1500, currency: 'EUR' } },
+      amount: {
+        inWalletCurrency: { value: 1500, currency: 'EUR' },
+        inSupplierCurrency: { value: 1500, currency: 'EUR' },
+      },
     } as ExportItem;
     const r = map(i);
     expect(!r.ok && r.failureReasonType).toBe('validation_failure');
@@ -144,9 +236,20 @@ describe('item failures with actionable messages', () => {
   });
 
   it('a line in another wallet currency or a fractional amount → validation_failure', () => {
-    const i = item({ type: 'card_purchase', accountingEntryLines: [line({ account: '6010', amount: 1000 }), line({ account: '6010', amount: 5, currency: 'SEK' })] });
-    expect(!map(i).ok && (map(i) as { failureReasonType: string }).failureReasonType).toBe('validation_failure');
-    const f = item({ type: 'card_purchase', accountingEntryLines: [line({ account: '6010', amount: 10.5 })] });
+    const i = item({
+      type: 'card_purchase',
+      accountingEntryLines: [
+        line({ account: '6010', amount: 1000 }),
+        line({ account: '6010', amount: 5, currency: 'SEK' }),
+      ],
+    });
+    expect(!map(i).ok && (map(i) as { failureReasonType: string }).failureReasonType).toBe(
+      'validation_failure',
+    );
+    const f = item({
+      type: 'card_purchase',
+      accountingEntryLines: [line({ account: '6010', amount: 10.5 })],
+    });
     expect(map(f).ok).toBe(false);
   });
 });

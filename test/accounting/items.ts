@@ -38,7 +38,9 @@ export interface LineSpec {
 
 export function line(spec: LineSpec): ExportItemLine {
   const currency = spec.currency ?? 'EUR';
-  const supplier = spec.supplier ? money(spec.supplier.amount, spec.supplier.currency) : money(spec.amount, currency);
+  const supplier = spec.supplier
+    ? money(spec.supplier.amount, spec.supplier.currency)
+    : money(spec.amount, currency);
   let tax: ExportItemTax | null = null;
   if (spec.tax) {
     tax = {
@@ -47,7 +49,10 @@ export function line(spec: LineSpec): ExportItemLine {
       rate: spec.tax.rate,
       amount: {
         inWalletCurrency: money(spec.tax.amount, currency),
-        inSupplierCurrency: money(spec.tax.supplierAmount ?? spec.tax.amount, spec.supplier?.currency ?? currency),
+        inSupplierCurrency: money(
+          spec.tax.supplierAmount ?? spec.tax.amount,
+          spec.supplier?.currency ?? currency,
+        ),
       },
       ...(spec.tax.code ? { code: spec.tax.code } : {}),
       ...(spec.tax.ingoing ? { ingoingTaxAccount: spec.tax.ingoing } : {}),
@@ -67,18 +72,27 @@ export function line(spec: LineSpec): ExportItemLine {
   };
 }
 
-export function item(partial: Partial<ExportItem> & Pick<ExportItem, 'type' | 'accountingEntryLines'>): ExportItem {
+export function item(
+  partial: Partial<ExportItem> & Pick<ExportItem, 'type' | 'accountingEntryLines'>,
+): ExportItem {
   const currency = partial.accountingEntryLines[0]?.lineAmount.inWalletCurrency.currency ?? 'EUR';
   const total = partial.accountingEntryLines.reduce((s, l) => s + l.lineAmount.inWalletCurrency.value, 0);
-  const supplierTotal = partial.accountingEntryLines.reduce((s, l) => s + l.lineAmount.inSupplierCurrency.value, 0);
-  const supplierCurrency = partial.accountingEntryLines[0]?.lineAmount.inSupplierCurrency.currency ?? currency;
+  const supplierTotal = partial.accountingEntryLines.reduce(
+    (s, l) => s + l.lineAmount.inSupplierCurrency.value,
+    0,
+  );
+  const supplierCurrency =
+    partial.accountingEntryLines[0]?.lineAmount.inSupplierCurrency.currency ?? currency;
   return {
     _links: {},
     accountingEntryId: uuid('e'),
     companyId: COMPANY,
     date: '2026-03-10T09:30:00Z',
     additionalInformation: { reconciliationId: `R-${counter}` },
-    amount: { inWalletCurrency: money(total, currency), inSupplierCurrency: money(supplierTotal, supplierCurrency) },
+    amount: {
+      inWalletCurrency: money(total, currency),
+      inSupplierCurrency: money(supplierTotal, supplierCurrency),
+    },
     bookkeeping: { method: 'journal' },
     supplier: { name: 'Hotel Alpha' },
     user: { id: uuid('5'), name: 'Jane Doe', code: 'JD' },

@@ -7,9 +7,23 @@ import { BASE_CONFIG } from './golden-cases.js';
 import { item, line } from './items.js';
 
 const TYPES: ExportItem['type'][] = [
-  'card_purchase', 'card_invoice', 'out_of_pocket', 'mileage', 'per_diem', 'external_reimbursement',
-  'direct_reimbursement', 'invoice', 'invoice_payment', 'chargeback', 'refund', 'cashback',
-  'atm_withdrawal', 'wallet_topup', 'wallet_unload', 'personal_spend', 'fee',
+  'card_purchase',
+  'card_invoice',
+  'out_of_pocket',
+  'mileage',
+  'per_diem',
+  'external_reimbursement',
+  'direct_reimbursement',
+  'invoice',
+  'invoice_payment',
+  'chargeback',
+  'refund',
+  'cashback',
+  'atm_withdrawal',
+  'wallet_topup',
+  'wallet_unload',
+  'personal_spend',
+  'fee',
 ];
 const CURRENCIES = ['EUR', 'SEK', 'JPY', 'KWD', 'USD'];
 const config = compileAccountingConfig({
@@ -30,15 +44,27 @@ const lineArb = (currency: string) =>
         }),
         { nil: undefined },
       ),
-      supplier: fc.option(fc.record({ currency: fc.constantFrom('USD', 'GBP', 'JPY'), factor: fc.integer({ min: 1, max: 300 }) }), { nil: undefined }),
+      supplier: fc.option(
+        fc.record({
+          currency: fc.constantFrom('USD', 'GBP', 'JPY'),
+          factor: fc.integer({ min: 1, max: 300 }),
+        }),
+        { nil: undefined },
+      ),
     })
     .map(({ amount, account, tax, supplier }) =>
       line({
         account: account ?? '6010',
         amount,
         currency,
-        ...(supplier && supplier.currency !== currency ? { supplier: { currency: supplier.currency, amount: Math.round((amount * supplier.factor) / 100) } } : {}),
-        ...(tax ? { tax: { type: tax.type, rate: tax.rate, amount: Math.floor((amount * tax.share) / 500) } } : {}),
+        ...(supplier && supplier.currency !== currency
+          ? {
+              supplier: { currency: supplier.currency, amount: Math.round((amount * supplier.factor) / 100) },
+            }
+          : {}),
+        ...(tax
+          ? { tax: { type: tax.type, rate: tax.rate, amount: Math.floor((amount * tax.share) / 500) } }
+          : {}),
       }),
     );
 
@@ -54,7 +80,13 @@ const itemArb = fc
       const signed = negative
         ? lines.map((l) => ({
             ...l,
-            lineAmount: { ...l.lineAmount, inWalletCurrency: { ...l.lineAmount.inWalletCurrency, value: -l.lineAmount.inWalletCurrency.value } },
+            lineAmount: {
+              ...l.lineAmount,
+              inWalletCurrency: {
+                ...l.lineAmount.inWalletCurrency,
+                value: -l.lineAmount.inWalletCurrency.value,
+              },
+            },
           }))
         : lines;
       return item({
@@ -86,9 +118,12 @@ describe('property: every produced entry balances to the minor unit', () => {
         }
         expect(sum).toBe(0n);
         // The wallet/counter side moves exactly the item amount.
-        const lineSide = result.entry.postings.filter((p) => p.role === 'expense' || p.role === 'tax' || p.role === 'rounding');
+        const lineSide = result.entry.postings.filter(
+          (p) => p.role === 'expense' || p.role === 'tax' || p.role === 'rounding',
+        );
         const lineTotal = lineSide.reduce((s, p) => s + p.amount.value, 0);
-        if (result.entry.kind === 'journal') expect(Math.abs(lineTotal)).toBe(Math.abs(i.amount.inWalletCurrency.value));
+        if (result.entry.kind === 'journal')
+          expect(Math.abs(lineTotal)).toBe(Math.abs(i.amount.inWalletCurrency.value));
       }),
       { numRuns: 2000, seed: 20260310 },
     );

@@ -50,7 +50,12 @@ export function contractEntry(overrides: Partial<AccountingEntry> = {}): Account
     files: [],
     metadata: {},
     postings: [
-      { account: '6010', amount: { currency: 'EUR', value: 10000 }, dimensions: { dept: 'Sales' }, role: 'expense' },
+      {
+        account: '6010',
+        amount: { currency: 'EUR', value: 10000 },
+        dimensions: { dept: 'Sales' },
+        role: 'expense',
+      },
       { account: '2640', amount: { currency: 'EUR', value: 2500 }, dimensions: {}, role: 'tax' },
       { account: '1920', amount: { currency: 'EUR', value: -12500 }, dimensions: {}, role: 'contra' },
     ],
@@ -74,7 +79,11 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       current = subject.adapter;
       return subject;
     };
-    const ctx = (key: string, attachments: StoredAttachment[] = []) => ({ companyId: COMPANY, idempotencyKey: key, attachments });
+    const ctx = (key: string, attachments: StoredAttachment[] = []) => ({
+      companyId: COMPANY,
+      idempotencyKey: key,
+      attachments,
+    });
 
     afterEach(async () => {
       await current?.close();
@@ -87,12 +96,16 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       const { adapter } = await open();
       expect(typeof adapter.name).toBe('string');
       expect(typeof adapter.supportsScaleOut).toBe('boolean');
-      expect(await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({ ok: true });
+      expect(await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({
+        ok: true,
+      });
     });
 
     it('finds nothing for an unknown key', async () => {
       const { adapter } = await open();
-      expect(await adapter.findExisting('eeeeeeee-0000-4000-8000-000000000000', { companyId: COMPANY })).toBeNull();
+      expect(
+        await adapter.findExisting('eeeeeeee-0000-4000-8000-000000000000', { companyId: COMPANY }),
+      ).toBeNull();
     });
 
     it('records an entry and finds it by its key', async () => {
@@ -112,16 +125,23 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       const { adapter, countBookings } = await open();
       const entry = contractEntry();
       const first = await adapter.record(entry, ctx(entry.accountingEntryId));
-      const again = await adapter.record({ ...entry, description: 'changed on re-export' }, ctx(entry.accountingEntryId));
+      const again = await adapter.record(
+        { ...entry, description: 'changed on re-export' },
+        ctx(entry.accountingEntryId),
+      );
       expect(again.status).toBe('booked');
-      expect(again.status === 'booked' && first.status === 'booked' && again.externalId === first.externalId).toBe(true);
+      expect(
+        again.status === 'booked' && first.status === 'booked' && again.externalId === first.externalId,
+      ).toBe(true);
       if (countBookings) expect(await countBookings(entry.accountingEntryId)).toBe(1);
     });
 
     it('concurrent records of one key book it once', async () => {
       const { adapter, countBookings } = await open();
       const entry = contractEntry();
-      const outcomes = await Promise.all(Array.from({ length: 5 }, () => adapter.record(entry, ctx(entry.accountingEntryId))));
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () => adapter.record(entry, ctx(entry.accountingEntryId))),
+      );
       const ids = new Set(outcomes.map((o) => (o.status === 'booked' ? o.externalId : 'failed')));
       expect([...ids]).toHaveLength(1);
       expect(ids.has('failed')).toBe(false);
@@ -135,14 +155,19 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       const ids = outcomes.map((o) => (o.status === 'booked' ? o.externalId : ''));
       expect(new Set(ids).size).toBe(entries.length);
       for (const [i, e] of entries.entries()) {
-        expect((await adapter.findExisting(e.accountingEntryId, { companyId: COMPANY }))?.externalId).toBe(ids[i]);
+        expect((await adapter.findExisting(e.accountingEntryId, { companyId: COMPANY }))?.externalId).toBe(
+          ids[i],
+        );
       }
     });
 
     it('links attachments', async () => {
       const { adapter } = await open();
       const entry = contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] });
-      const outcome = await adapter.record(entry, ctx(entry.accountingEntryId, [await receipt(`${entry.accountingEntryId}-0`)]));
+      const outcome = await adapter.record(
+        entry,
+        ctx(entry.accountingEntryId, [await receipt(`${entry.accountingEntryId}-0`)]),
+      );
       expect(outcome.status).toBe('booked');
     });
 
@@ -156,7 +181,9 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       const found = await reopened.findExisting(entry.accountingEntryId, { companyId: COMPANY });
       expect(first.status === 'booked' && found?.externalId === first.externalId).toBe(true);
       const again = await reopened.record(entry, ctx(entry.accountingEntryId));
-      expect(again.status === 'booked' && first.status === 'booked' && again.externalId === first.externalId).toBe(true);
+      expect(
+        again.status === 'booked' && first.status === 'booked' && again.externalId === first.externalId,
+      ).toBe(true);
       if (s.countBookings) expect(await s.countBookings(entry.accountingEntryId)).toBe(1);
     });
   });

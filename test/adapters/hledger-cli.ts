@@ -9,9 +9,12 @@ import { parseMinor } from '../../src/accounting/index.js';
 export function hledger(journal: string, args: string[]): string {
   const result = spawnSync('hledger', ['-f', journal, ...args], { encoding: 'utf8' });
   if (result.error) {
-    throw new Error(`hledger is required for these tests (apt-get install -y hledger): ${result.error.message}`);
+    throw new Error(
+      `hledger is required for these tests (apt-get install -y hledger): ${result.error.message}`,
+    );
   }
-  if (result.status !== 0) throw new Error(`hledger ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`);
+  if (result.status !== 0)
+    throw new Error(`hledger ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`);
   return result.stdout;
 }
 
@@ -28,7 +31,10 @@ export function balances(journal: string, extra: string[] = []): Map<string, Map
     const match = /^"([^"]*)","([^"]*)"$/.exec(row);
     if (!match) throw new Error(`unexpected hledger csv row ${row}`);
     const perCurrency = new Map<string, number>();
-    for (const part of match[2]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of match[2]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (part === '0') continue;
       const [amount, currency] = part.split(' ');
       perCurrency.set(currency!, parseMinor(amount!, currency!));
@@ -40,5 +46,8 @@ export function balances(journal: string, extra: string[] = []): Map<string, Map
 
 /** Transactions hledger finds with `tag:pleo-entry=<id>` (the slow reference lookup). */
 export function findByTag(journal: string, id: string): { tcode: string; tstatus: string }[] {
-  return JSON.parse(hledger(journal, ['print', `tag:pleo-entry=${id}`, '-O', 'json'])) as { tcode: string; tstatus: string }[];
+  return JSON.parse(hledger(journal, ['print', `tag:pleo-entry=${id}`, '-O', 'json'])) as {
+    tcode: string;
+    tstatus: string;
+  }[];
 }

@@ -17,7 +17,10 @@ async function tempJournal(): Promise<string> {
 
 function goldenEntries(postingMode: 'draft' | 'final' = 'draft'): AccountingEntry[] {
   return GOLDEN.map((c) => {
-    const r = mapExportItem(c.item, compileAccountingConfig({ ...(c.config ?? BASE_CONFIG), postingMode }), { jobId: JOB, companyId: COMPANY });
+    const r = mapExportItem(c.item, compileAccountingConfig({ ...(c.config ?? BASE_CONFIG), postingMode }), {
+      jobId: JOB,
+      companyId: COMPANY,
+    });
     if (!r.ok) throw new Error(`${c.name}: ${r.failureReason}`);
     return r.entry;
   });
@@ -44,7 +47,11 @@ function expectedBalances(): Map<string, Map<string, number>> {
 async function writeAll(options: HledgerAdapterOptions, entries: AccountingEntry[]): Promise<void> {
   const adapter = createHledgerAdapter(options);
   for (const e of entries) {
-    const o = await adapter.record(e, { companyId: COMPANY, idempotencyKey: e.accountingEntryId, attachments: [] });
+    const o = await adapter.record(e, {
+      companyId: COMPANY,
+      idempotencyKey: e.accountingEntryId,
+      attachments: [],
+    });
     expect(o.status).toBe('booked');
   }
   await adapter.close();
@@ -58,7 +65,11 @@ describe('hledger journal from the golden entries', () => {
     expect(balances(journalPath)).toEqual(expectedBalances());
     // Independent cross-check on the wallet: Pleo amounts of the contra-side items, summed by hand.
     // EUR on 1920: -125 -125 -56 -200 -80 -100 +50 +30 -45 +200(unload) -3.99 +12.50 -100 -93.50 -1.00 (AP card) +... see golden-cases
-    const eur1920 = GOLDEN.flatMap((c) => c.postings.filter(([a]) => a === '1920').map(([, v]) => (c.item.amount.inWalletCurrency.currency === 'EUR' ? v : 0)));
+    const eur1920 = GOLDEN.flatMap((c) =>
+      c.postings
+        .filter(([a]) => a === '1920')
+        .map(([, v]) => (c.item.amount.inWalletCurrency.currency === 'EUR' ? v : 0)),
+    );
     expect(balances(journalPath).get('1920')?.get('EUR')).toBe(eur1920.reduce((s, v) => s + v, 0));
   });
 
@@ -68,8 +79,10 @@ describe('hledger journal from the golden entries', () => {
     const finals = goldenEntries('final').slice(3, 6);
     await writeAll({ journalPath }, [...drafts, ...finals]);
     checkStrict(journalPath);
-    for (const e of drafts) expect(findByTag(journalPath, e.accountingEntryId).map((t) => t.tstatus)).toEqual(['Pending']);
-    for (const e of finals) expect(findByTag(journalPath, e.accountingEntryId).map((t) => t.tstatus)).toEqual(['Cleared']);
+    for (const e of drafts)
+      expect(findByTag(journalPath, e.accountingEntryId).map((t) => t.tstatus)).toEqual(['Pending']);
+    for (const e of finals)
+      expect(findByTag(journalPath, e.accountingEntryId).map((t) => t.tstatus)).toEqual(['Cleared']);
     expect(hledger(journalPath, ['print', 'tag:pleo-job', '-O', 'csv']).length).toBeGreaterThan(0);
   });
 
@@ -112,7 +125,9 @@ describe('hledger journal file safety', () => {
     expect(v.ok).toBe(false);
     expect(!v.ok && v.failureReason).toContain(`locked by process ${process.pid}`);
     await first.close();
-    expect(await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({ ok: true });
+    expect(await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({
+      ok: true,
+    });
     await second.close();
   });
 
@@ -120,7 +135,9 @@ describe('hledger journal file safety', () => {
     const journalPath = await tempJournal();
     await writeFile(`${journalPath}.lock`, '999999\n');
     const adapter = createHledgerAdapter({ journalPath });
-    expect(await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({ ok: true });
+    expect(await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({
+      ok: true,
+    });
     await adapter.close();
   });
 
@@ -130,12 +147,21 @@ describe('hledger journal file safety', () => {
     await writeAll({ journalPath }, [a]);
     const good = await readFile(journalPath, 'utf8');
     // Simulate a crash in the middle of the next block.
-    await appendFile(journalPath, `# pleo-begin:${b.accountingEntryId}\naccount 9999\n2026-03-10 ! (P000002) half  ; pleo-entry:${b.accountingEntryId}\n    6010   10`);
+    await appendFile(
+      journalPath,
+      `# pleo-begin:${b.accountingEntryId}\naccount 9999\n2026-03-10 ! (P000002) half  ; pleo-entry:${b.accountingEntryId}\n    6010   10`,
+    );
     const adapter = createHledgerAdapter({ journalPath });
     expect(await adapter.findExisting(b.accountingEntryId, { companyId: COMPANY })).toBeNull();
     expect(await readFile(journalPath, 'utf8')).toBe(good);
-    expect((await readdir(join(journalPath, '..'))).some((f) => f.startsWith('books.journal.torn-'))).toBe(true);
-    const o = await adapter.record(b, { companyId: COMPANY, idempotencyKey: b.accountingEntryId, attachments: [] });
+    expect((await readdir(join(journalPath, '..'))).some((f) => f.startsWith('books.journal.torn-'))).toBe(
+      true,
+    );
+    const o = await adapter.record(b, {
+      companyId: COMPANY,
+      idempotencyKey: b.accountingEntryId,
+      attachments: [],
+    });
     expect(o.status === 'booked' && o.externalId).toBe('P000002');
     await adapter.close();
     checkStrict(journalPath);
@@ -157,7 +183,10 @@ describe('hledger journal file safety', () => {
 
   it('hand-written transactions outside blocks are kept and their accounts count as declared', async () => {
     const journalPath = await tempJournal();
-    await writeFile(journalPath, 'account 6010\naccount 2640\naccount 1920\ncommodity 1000.00 EUR\n\n2026-01-01 opening\n    1920   100.00 EUR\n    6010  -100.00 EUR');
+    await writeFile(
+      journalPath,
+      'account 6010\naccount 2640\naccount 1920\ncommodity 1000.00 EUR\n\n2026-01-01 opening\n    1920   100.00 EUR\n    6010  -100.00 EUR',
+    );
     await writeAll({ journalPath }, [contractEntry()]);
     checkStrict(journalPath);
     const text = await readFile(journalPath, 'utf8');
@@ -171,15 +200,27 @@ describe('hledger journal file safety', () => {
     const e = contractEntry();
     const src = join(await mkdtemp(join(tmpdir(), 'pleo-r-')), 'downloaded.bin');
     await writeFile(src, 'receipt bytes');
-    const att = { key: `${e.accountingEntryId}-0`, path: src, name: 'scan.pdf', contentType: 'application/pdf', size: 13 };
-    const o = await adapter.record(e, { companyId: COMPANY, idempotencyKey: e.accountingEntryId, attachments: [att] });
+    const att = {
+      key: `${e.accountingEntryId}-0`,
+      path: src,
+      name: 'scan.pdf',
+      contentType: 'application/pdf',
+      size: 13,
+    };
+    const o = await adapter.record(e, {
+      companyId: COMPANY,
+      idempotencyKey: e.accountingEntryId,
+      attachments: [att],
+    });
     await adapter.close();
     if (o.status !== 'booked') throw new Error('not booked');
     const lines = (await readFile(journalPath, 'utf8')).split('\n');
     const lineNo = Number(/#L(\d+)$/.exec(o.externalUrl ?? '')?.[1]);
     expect(lines[lineNo - 1]).toContain(`pleo-entry:${e.accountingEntryId}`);
     expect(lines).toContain(`    ; receipt:receipts/${e.accountingEntryId}-0.pdf`);
-    expect(await readFile(join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`), 'utf8')).toBe('receipt bytes');
+    expect(await readFile(join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`), 'utf8')).toBe(
+      'receipt bytes',
+    );
     checkStrict(journalPath);
   });
 
@@ -188,12 +229,17 @@ describe('hledger journal file safety', () => {
     const adapter = createHledgerAdapter({ journalPath });
     const entries = Array.from({ length: 500 }, () => contractEntry());
     const started = performance.now();
-    await Promise.all(entries.map((e) => adapter.record(e, { companyId: COMPANY, idempotencyKey: e.accountingEntryId, attachments: [] })));
+    await Promise.all(
+      entries.map((e) =>
+        adapter.record(e, { companyId: COMPANY, idempotencyKey: e.accountingEntryId, attachments: [] }),
+      ),
+    );
     const ms = performance.now() - started;
     await adapter.close();
     checkStrict(journalPath);
     const reopened = createHledgerAdapter({ journalPath });
-    for (const e of entries.slice(0, 20)) expect(await reopened.findExisting(e.accountingEntryId, { companyId: COMPANY })).not.toBeNull();
+    for (const e of entries.slice(0, 20))
+      expect(await reopened.findExisting(e.accountingEntryId, { companyId: COMPANY })).not.toBeNull();
     await reopened.close();
     expect(ms).toBeLessThan(10_000);
   });

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { accountingFailureType, createHttpAdapter, startReferenceReceiver, type ReferenceReceiver } from '../../src/adapters/index.js';
+import {
+  accountingFailureType,
+  createHttpAdapter,
+  startReferenceReceiver,
+  type ReferenceReceiver,
+} from '../../src/adapters/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
 import { contractEntry, runAdapterContract } from './contract.js';
 
@@ -66,7 +71,9 @@ describe('http adapter: error mapping', () => {
     ];
     for (const [status, code, retryable, type] of cases) {
       receiver.setFaults({ failNext: 1, status, retryAfterSeconds: 7 });
-      const error = (await adapter.record(e, ctx(e.accountingEntryId)).catch((err: unknown) => err)) as AccountingSystemError;
+      const error = (await adapter
+        .record(e, ctx(e.accountingEntryId))
+        .catch((err: unknown) => err)) as AccountingSystemError;
       expect([error.code, error.retryable, accountingFailureType(error)]).toEqual([code, retryable, type]);
       if (status === 429) expect(error.retryAfterMs).toBe(7000);
     }
@@ -88,14 +95,18 @@ describe('http adapter: error mapping', () => {
     receiver = await startReferenceReceiver({ latencyMs: 300 });
     const adapter = createHttpAdapter({ baseUrl: receiver.url, timeoutMs: 50 });
     const e = contractEntry();
-    const error = (await adapter.record(e, ctx(e.accountingEntryId)).catch((err: unknown) => err)) as AccountingSystemError;
+    const error = (await adapter
+      .record(e, ctx(e.accountingEntryId))
+      .catch((err: unknown) => err)) as AccountingSystemError;
     expect([error.code, error.retryable]).toEqual(['ACCOUNTING_TIMEOUT', true]);
   });
 
   it('connection refused → retryable ACCOUNTING_UNREACHABLE', async () => {
     const adapter = createHttpAdapter({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 2000 });
     const e = contractEntry();
-    const error = (await adapter.record(e, ctx(e.accountingEntryId)).catch((err: unknown) => err)) as AccountingSystemError;
+    const error = (await adapter
+      .record(e, ctx(e.accountingEntryId))
+      .catch((err: unknown) => err)) as AccountingSystemError;
     expect([error.code, error.retryable]).toEqual(['ACCOUNTING_UNREACHABLE', true]);
   });
 
@@ -104,13 +115,19 @@ describe('http adapter: error mapping', () => {
     const adapter = createHttpAdapter({ baseUrl: receiver.url });
     const e = contractEntry();
     receiver.setFaults({ dropAfterCommit: 1 });
-    const error = (await adapter.record(e, ctx(e.accountingEntryId)).catch((err: unknown) => err)) as AccountingSystemError;
+    const error = (await adapter
+      .record(e, ctx(e.accountingEntryId))
+      .catch((err: unknown) => err)) as AccountingSystemError;
     expect(error.retryable).toBe(true);
     const found = await adapter.findExisting(e.accountingEntryId, { companyId: 'c' });
     expect(found?.externalId).toMatch(/^ERP-/);
     const retried = await adapter.record(e, ctx(e.accountingEntryId));
     expect(retried.status === 'booked' && retried.externalId).toBe(found?.externalId);
-    expect(receiver.stats()).toMatchObject({ entries: 1, duplicates: 0, postsByKey: { [e.accountingEntryId]: 2 } });
+    expect(receiver.stats()).toMatchObject({
+      entries: 1,
+      duplicates: 0,
+      postsByKey: { [e.accountingEntryId]: 2 },
+    });
   });
 
   it('uploads attachments before the entry; 413 → receipt_file_size_limit_exceeded', async () => {
@@ -120,13 +137,37 @@ describe('http adapter: error mapping', () => {
     const e = contractEntry();
     const small = join(dir, 'a.pdf');
     await writeFile(small, '12345');
-    const ok = await adapter.record(e, { companyId: 'c', idempotencyKey: e.accountingEntryId, attachments: [{ key: `${e.accountingEntryId}-0`, path: small, name: 'a.pdf', contentType: 'application/pdf', size: 5 }] });
+    const ok = await adapter.record(e, {
+      companyId: 'c',
+      idempotencyKey: e.accountingEntryId,
+      attachments: [
+        {
+          key: `${e.accountingEntryId}-0`,
+          path: small,
+          name: 'a.pdf',
+          contentType: 'application/pdf',
+          size: 5,
+        },
+      ],
+    });
     expect(ok.status).toBe('booked');
     expect(receiver.entries().get(e.accountingEntryId)?.attachments).toEqual([`${e.accountingEntryId}-0`]);
     const big = join(dir, 'b.pdf');
     await writeFile(big, 'x'.repeat(100));
     const e2 = contractEntry();
-    const failed = await adapter.record(e2, { companyId: 'c', idempotencyKey: e2.accountingEntryId, attachments: [{ key: `${e2.accountingEntryId}-0`, path: big, name: 'b.pdf', contentType: 'application/pdf', size: 100 }] });
+    const failed = await adapter.record(e2, {
+      companyId: 'c',
+      idempotencyKey: e2.accountingEntryId,
+      attachments: [
+        {
+          key: `${e2.accountingEntryId}-0`,
+          path: big,
+          name: 'b.pdf',
+          contentType: 'application/pdf',
+          size: 100,
+        },
+      ],
+    });
     expect(failed).toMatchObject({ status: 'failed', failureReasonType: 'receipt_file_size_limit_exceeded' });
     expect(receiver.stats().bookingsByEntryId[e2.accountingEntryId]).toBeUndefined();
   });
@@ -135,7 +176,13 @@ describe('http adapter: error mapping', () => {
     receiver = await startReferenceReceiver();
     const adapter = createHttpAdapter({ baseUrl: receiver.url });
     const e = contractEntry();
-    const r = await adapter.record(e, { companyId: 'c', idempotencyKey: e.accountingEntryId, attachments: [{ key: 'k', path: '/nonexistent/x.pdf', name: 'x.pdf', contentType: 'application/pdf', size: 1 }] });
+    const r = await adapter.record(e, {
+      companyId: 'c',
+      idempotencyKey: e.accountingEntryId,
+      attachments: [
+        { key: 'k', path: '/nonexistent/x.pdf', name: 'x.pdf', contentType: 'application/pdf', size: 1 },
+      ],
+    });
     expect(r).toMatchObject({ status: 'failed', failureReasonType: 'receipt_upload_failure' });
     expect(receiver.stats().entries).toBe(0);
   });

@@ -53,12 +53,20 @@ export interface RenderOptions {
 
 /** A value safe inside an hledger tag (commas end a tag value; newlines end the comment). */
 export function tagValue(value: string): string {
-  return value.replace(/[,\r\n\t]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+  return value
+    .replace(/[,\r\n\t]+/g, ' ')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
 }
 
 function description(value: string): string {
   // ';' would start a comment, '|' splits payee and note: keep the text readable without them.
-  return value.replace(/[\r\n\t]+/g, ' ').replace(/;/g, ',').replace(/\|/g, '/').replace(/\s{2,}/g, ' ').trim();
+  return value
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/;/g, ',')
+    .replace(/\|/g, '/')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
 }
 
 /** Why `account` cannot be written as an hledger account name, or null. */
@@ -85,7 +93,8 @@ function postingTags(posting: Posting, costNotation: CostNotation): string[] {
   if (posting.tax?.code) tags.push(`tax-code:${tagValue(posting.tax.code)}`);
   if (posting.tax && posting.role !== 'expense') tags.push(`tax-rate:${posting.tax.rate}`);
   if (posting.party) tags.push(`vendor:${tagValue(posting.party)}`);
-  if (posting.cost && costNotation === 'tag') tags.push(`supplier-amount:${amountText(posting.cost.value, posting.cost.currency)}`);
+  if (posting.cost && costNotation === 'tag')
+    tags.push(`supplier-amount:${amountText(posting.cost.value, posting.cost.currency)}`);
   return tags;
 }
 
@@ -99,7 +108,11 @@ export function blockHash(text: string | Buffer): string {
 }
 
 /** Renders the block for `entry`. Accounts and commodities not in `state` are declared in it. */
-export function renderBlock(entry: AccountingEntry, state: RenderState, options: RenderOptions): RenderedBlock {
+export function renderBlock(
+  entry: AccountingEntry,
+  state: RenderState,
+  options: RenderOptions,
+): RenderedBlock {
   const lines: string[] = [`${BEGIN}${entry.accountingEntryId}`];
   const newAccounts: string[] = [];
   const newCommodities: string[] = [];
@@ -133,21 +146,28 @@ export function renderBlock(entry: AccountingEntry, state: RenderState, options:
   ];
   const headerLine = lines.length;
   const mark = entry.posting === 'final' ? '*' : '!';
-  lines.push(`${entry.date} ${mark} (${options.code}) ${description(entry.description)}  ; ${headerTags.join(', ')}`);
+  lines.push(
+    `${entry.date} ${mark} (${options.code}) ${description(entry.description)}  ; ${headerTags.join(', ')}`,
+  );
 
   const extra: string[] = [`kind:${entry.kind}`, `method:${entry.method}`];
   if (entry.originalDate) extra.push(`original-date:${entry.originalDate}`);
-  if (entry.counterparty?.code) extra.push(`${entry.counterparty.source}:${tagValue(entry.counterparty.code)}`);
+  if (entry.counterparty?.code)
+    extra.push(`${entry.counterparty.source}:${tagValue(entry.counterparty.code)}`);
   if (entry.counterparty?.taxIdentifier) extra.push(`tax-id:${tagValue(entry.counterparty.taxIdentifier)}`);
-  if (entry.invoice) extra.push(`invoice:${tagValue(entry.invoice.number)}`, `invoice-date:${entry.invoice.date}`);
+  if (entry.invoice)
+    extra.push(`invoice:${tagValue(entry.invoice.number)}`, `invoice-date:${entry.invoice.date}`);
   if (entry.invoice?.dueDate) extra.push(`due-date:${entry.invoice.dueDate}`);
-  if (entry.servicePeriod) extra.push(`service-period:${entry.servicePeriod.from}..${entry.servicePeriod.to}`);
+  if (entry.servicePeriod)
+    extra.push(`service-period:${entry.servicePeriod.from}..${entry.servicePeriod.to}`);
   if (entry.team) extra.push(`team:${tagValue(entry.team.code ?? entry.team.name)}`);
   if (entry.user) extra.push(`user:${tagValue(entry.user.code ?? entry.user.name)}`);
-  if (entry.metadata['supplierAmount']) extra.push(`supplier-amount:${tagValue(entry.metadata['supplierAmount'])}`);
+  if (entry.metadata['supplierAmount'])
+    extra.push(`supplier-amount:${tagValue(entry.metadata['supplierAmount'])}`);
   lines.push(`    ; ${extra.join(', ')}`);
   if (entry.attendees.length > 0) lines.push(`    ; attendees:${tagValue(entry.attendees.join(' / '))}`);
-  if (entry.reconciledEntries.length > 0) lines.push(`    ; reconciled-entries:${tagValue(entry.reconciledEntries.join(' '))}`);
+  if (entry.reconciledEntries.length > 0)
+    lines.push(`    ; reconciled-entries:${tagValue(entry.reconciledEntries.join(' '))}`);
   if (entry.note) lines.push(`    ; note:${tagValue(entry.note)}`);
   for (const receipt of options.receipts) lines.push(`    ; receipt:${tagValue(receipt)}`);
 

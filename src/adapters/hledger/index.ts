@@ -83,7 +83,12 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
 
   const journal = (): Promise<JournalFile> => {
     if (closed) {
-      return Promise.reject(new AccountingSystemError('The hledger adapter is closed', { code: 'ACCOUNTING_UNREACHABLE', retryable: true }));
+      return Promise.reject(
+        new AccountingSystemError('The hledger adapter is closed', {
+          code: 'ACCOUNTING_UNREACHABLE',
+          retryable: true,
+        }),
+      );
     }
     if (!journalPromise) {
       const opening = JournalFile.open(journalPath, options.faultHooks ?? {});
@@ -128,7 +133,13 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       const block = renderBlock(
         { ...p.entry, accountingEntryId: p.key },
         { declaredAccounts: accounts, declaredCommodities: commodities },
-        { code, recordedAt, receipts: p.receipts, costNotation, ...(options.accountNames ? { accountNames: options.accountNames } : {}) },
+        {
+          code,
+          recordedAt,
+          receipts: p.receipts,
+          costNotation,
+          ...(options.accountNames ? { accountNames: options.accountNames } : {}),
+        },
       );
       for (const a of block.newAccounts) accounts.add(a);
       for (const c of block.newCommodities) commodities.add(c);
@@ -162,13 +173,20 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     else run();
   }
 
-  async function storeReceipts(key: string, attachments: readonly StoredAttachment[]): Promise<string[] | RecordOutcome> {
+  async function storeReceipts(
+    key: string,
+    attachments: readonly StoredAttachment[],
+  ): Promise<string[] | RecordOutcome> {
     if (attachments.length === 0) return [];
     await mkdir(attachmentsDir, { recursive: true });
     const links: string[] = [];
     for (const attachment of attachments) {
       let ext = extensionForContentType(attachment.contentType);
-      if (ext === 'bin') ext = extname(attachment.name).slice(1).replace(/[^A-Za-z0-9]/g, '') || 'bin';
+      if (ext === 'bin')
+        ext =
+          extname(attachment.name)
+            .slice(1)
+            .replace(/[^A-Za-z0-9]/g, '') || 'bin';
       const safeKey = (attachment.key || key).replace(/[^A-Za-z0-9._-]/g, '_');
       const target = join(attachmentsDir, `${safeKey}.${ext}`);
       try {
@@ -197,13 +215,20 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     return links;
   }
 
-  async function doRecord(entry: AccountingEntry, key: string, attachments: readonly StoredAttachment[]): Promise<RecordOutcome> {
+  async function doRecord(
+    entry: AccountingEntry,
+    key: string,
+    attachments: readonly StoredAttachment[],
+  ): Promise<RecordOutcome> {
     const file = await journal();
     const existing = recorded(file, key);
     if (existing) return { status: 'booked', ...existing };
     const problem = balanceProblem(entry);
     if (problem) {
-      throw new AccountingSystemError(`Refusing to write an unbalanced entry: ${problem}`, { code: 'ACCOUNTING_REJECTED', retryable: false });
+      throw new AccountingSystemError(`Refusing to write an unbalanced entry: ${problem}`, {
+        code: 'ACCOUNTING_REJECTED',
+        retryable: false,
+      });
     }
     for (const posting of entry.postings) {
       const why = accountNameProblem(posting.account);

@@ -89,7 +89,14 @@ export class JournalFile {
       return;
     }
     let open:
-      | { id: string; start: number; accounts: string[]; commodities: string[]; entries: [string, IndexedEntry][]; number: number }
+      | {
+          id: string;
+          start: number;
+          accounts: string[];
+          commodities: string[];
+          entries: [string, IndexedEntry][];
+          number: number;
+        }
       | undefined;
     let lineNo = 0;
     let start = 0;
@@ -102,10 +109,21 @@ export class JournalFile {
       const text = buffer.toString('utf8', start, end).replace(/\r$/, '');
       if (text.startsWith(BEGIN)) {
         if (open) throw this.corrupt(lineNo, `block ${open.id} has no end marker before the next block`);
-        open = { id: text.slice(BEGIN.length).trim(), start, accounts: [], commodities: [], entries: [], number: 0 };
+        open = {
+          id: text.slice(BEGIN.length).trim(),
+          start,
+          accounts: [],
+          commodities: [],
+          entries: [],
+          number: 0,
+        };
       } else if (text.startsWith(END)) {
         const [id, hash] = text.slice(END.length).trim().split(/\s+/);
-        const valid = open !== undefined && complete && id === open.id && hash === blockHash(buffer.subarray(open.start, start));
+        const valid =
+          open !== undefined &&
+          complete &&
+          id === open.id &&
+          hash === blockHash(buffer.subarray(open.start, start));
         if (!valid || !open) {
           if (this.isTail(buffer, end)) break; // torn final block: repaired below
           throw this.corrupt(lineNo, `block ${open?.id ?? id ?? '?'} does not match its end marker`);
@@ -118,7 +136,9 @@ export class JournalFile {
       } else {
         const target = open;
         const account = /^account\s+(.+?)(?:\s{2,}|\t|;|$)/.exec(text);
-        const commodity = /^commodity\s+(?:[\d.,\s]+\s*)?([A-Za-z]{3})\b/.exec(text) ?? /^commodity\s+([A-Za-z]{3})\b/.exec(text);
+        const commodity =
+          /^commodity\s+(?:[\d.,\s]+\s*)?([A-Za-z]{3})\b/.exec(text) ??
+          /^commodity\s+([A-Za-z]{3})\b/.exec(text);
         if (account?.[1]) {
           const name = account[1].trim();
           if (target) target.accounts.push(name);
@@ -180,21 +200,33 @@ export class JournalFile {
   }
 
   private corrupt(line: number, what: string): AccountingSystemError {
-    return new AccountingSystemError(`The journal ${this.path} is damaged at line ${line}: ${what}. Fix the file by hand.`, {
-      code: 'ACCOUNTING_REJECTED',
-      retryable: false,
-    });
+    return new AccountingSystemError(
+      `The journal ${this.path} is damaged at line ${line}: ${what}. Fix the file by hand.`,
+      {
+        code: 'ACCOUNTING_REJECTED',
+        retryable: false,
+      },
+    );
   }
 
   private requireHandle(): FileHandle {
-    if (!this.handle) throw new AccountingSystemError(`The journal ${this.path} is closed`, { code: 'ACCOUNTING_UNREACHABLE', retryable: true });
+    if (!this.handle)
+      throw new AccountingSystemError(`The journal ${this.path} is closed`, {
+        code: 'ACCOUNTING_UNREACHABLE',
+        retryable: true,
+      });
     return this.handle;
   }
 
   private async writeAt(buffer: Buffer, position: number): Promise<void> {
     let offset = 0;
     while (offset < buffer.length) {
-      const { bytesWritten } = await this.requireHandle().write(buffer, offset, buffer.length - offset, position + offset);
+      const { bytesWritten } = await this.requireHandle().write(
+        buffer,
+        offset,
+        buffer.length - offset,
+        position + offset,
+      );
       offset += bytesWritten;
     }
   }
@@ -230,11 +262,14 @@ export class JournalFile {
       await this.requireHandle()
         .truncate(position)
         .catch(() => undefined);
-      throw new AccountingSystemError(`Writing to the journal ${this.path} failed: ${(error as Error).message}`, {
-        code: 'ACCOUNTING_UNREACHABLE',
-        retryable: true,
-        cause: error,
-      });
+      throw new AccountingSystemError(
+        `Writing to the journal ${this.path} failed: ${(error as Error).message}`,
+        {
+          code: 'ACCOUNTING_UNREACHABLE',
+          retryable: true,
+          cause: error,
+        },
+      );
     }
     this.size = position + all.length;
     this.lines = line - 1;

@@ -10,9 +10,22 @@
 import { readFile } from 'node:fs/promises';
 
 import { AccountingSystemError } from '../../errors/index.js';
-import type { AccountingAdapter, RecordedEntry, RecordOutcome, StoredAttachment, ValidationResult } from '../types.js';
+import type {
+  AccountingAdapter,
+  RecordedEntry,
+  RecordOutcome,
+  StoredAttachment,
+  ValidationResult,
+} from '../types.js';
 import { accountingFailureType } from '../errors.js';
-import { classifyHttpError, isJobFailureType, PROTOCOL_VERSION, type CreateEntryRequest, type EntryRecord, type ErrorBody } from './protocol.js';
+import {
+  classifyHttpError,
+  isJobFailureType,
+  PROTOCOL_VERSION,
+  type CreateEntryRequest,
+  type EntryRecord,
+  type ErrorBody,
+} from './protocol.js';
 
 export interface HttpAdapterOptions {
   /** Base URL of the ERP's implementation, e.g. `https://erp.example.com/pleo`. */
@@ -37,7 +50,12 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
   async function call(
     method: string,
     path: string,
-    init: { body?: string | Uint8Array; headers?: Record<string, string>; companyId: string; signal?: AbortSignal | undefined },
+    init: {
+      body?: string | Uint8Array;
+      headers?: Record<string, string>;
+      companyId: string;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<Answer> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
@@ -49,15 +67,32 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
     };
     let response: Response;
     try {
-      response = await doFetch(`${base}${path}`, { method, headers, signal, ...(init.body === undefined ? {} : { body: init.body }) });
+      response = await doFetch(`${base}${path}`, {
+        method,
+        headers,
+        signal,
+        ...(init.body === undefined ? {} : { body: init.body }),
+      });
     } catch (error) {
       if (init.signal?.aborted) {
-        throw new AccountingSystemError(`${method} ${path} was cancelled`, { code: 'ABORTED', retryable: true, method, path, cause: error });
+        throw new AccountingSystemError(`${method} ${path} was cancelled`, {
+          code: 'ABORTED',
+          retryable: true,
+          method,
+          path,
+          cause: error,
+        });
       }
       const timedOut = timeout.aborted;
       throw new AccountingSystemError(
         `${method} ${path} ${timedOut ? `timed out after ${timeoutMs} ms` : `failed: ${(error as Error).message}`}`,
-        { code: timedOut ? 'ACCOUNTING_TIMEOUT' : 'ACCOUNTING_UNREACHABLE', retryable: true, method, path, cause: error },
+        {
+          code: timedOut ? 'ACCOUNTING_TIMEOUT' : 'ACCOUNTING_UNREACHABLE',
+          retryable: true,
+          method,
+          path,
+          cause: error,
+        },
       );
     }
     const text = await response.text().catch(() => '');
@@ -103,7 +138,11 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
     const answer = await call('GET', path, { companyId, signal });
     if (answer.status === 200) return asRecord(answer.body, 'GET', path);
     if (answer.status === 404 && errorBody(answer.body).type === 'entry_not_found') return null;
-    const failure = classifyHttpError(answer.status, errorBody(answer.body), { method: 'GET', path, retryAfter: answer.retryAfter });
+    const failure = classifyHttpError(answer.status, errorBody(answer.body), {
+      method: 'GET',
+      path,
+      retryAfter: answer.retryAfter,
+    });
     throw new AccountingSystemError(`GET ${path} → HTTP ${answer.status}: ${failure.failureReason}`, {
       code: 'ACCOUNTING_REJECTED',
       retryable: false,
@@ -111,7 +150,12 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
     });
   }
 
-  async function upload(attachment: StoredAttachment, key: string, companyId: string, signal?: AbortSignal): Promise<RecordOutcome | null> {
+  async function upload(
+    attachment: StoredAttachment,
+    key: string,
+    companyId: string,
+    signal?: AbortSignal,
+  ): Promise<RecordOutcome | null> {
     let bytes: Buffer;
     try {
       bytes = await readFile(attachment.path);
@@ -134,7 +178,12 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
       },
     });
     if (answer.status === 200 || answer.status === 201 || answer.status === 204) return null;
-    const failure = classifyHttpError(answer.status, errorBody(answer.body), { method: 'PUT', path, retryAfter: answer.retryAfter, attachment: true });
+    const failure = classifyHttpError(answer.status, errorBody(answer.body), {
+      method: 'PUT',
+      path,
+      retryAfter: answer.retryAfter,
+      attachment: true,
+    });
     return { status: 'failed', ...failure };
   }
 
@@ -149,21 +198,42 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
           companyId: ctx.companyId,
           signal: ctx.signal,
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ companyId: ctx.companyId, vendorBasedBookkeeping: ctx.vendorBasedBookkeeping }),
+          body: JSON.stringify({
+            companyId: ctx.companyId,
+            vendorBasedBookkeeping: ctx.vendorBasedBookkeeping,
+          }),
         });
         if (answer.status === 200) {
-          const b = (answer.body ?? {}) as { ok?: boolean; failureReasonType?: string; failureReason?: string };
+          const b = (answer.body ?? {}) as {
+            ok?: boolean;
+            failureReasonType?: string;
+            failureReason?: string;
+          };
           if (b.ok !== false) return { ok: true };
           return {
             ok: false,
-            failureReasonType: isJobFailureType(b.failureReasonType) ? b.failureReasonType : 'invalid_configuration',
+            failureReasonType: isJobFailureType(b.failureReasonType)
+              ? b.failureReasonType
+              : 'invalid_configuration',
             failureReason: b.failureReason ?? 'The accounting system refused the configuration.',
           };
         }
-        classifyHttpError(answer.status, errorBody(answer.body), { method: 'POST', path, retryAfter: answer.retryAfter });
-        return { ok: false, failureReasonType: 'invalid_configuration', failureReason: errorBody(answer.body).message ?? `HTTP ${answer.status}` };
+        classifyHttpError(answer.status, errorBody(answer.body), {
+          method: 'POST',
+          path,
+          retryAfter: answer.retryAfter,
+        });
+        return {
+          ok: false,
+          failureReasonType: 'invalid_configuration',
+          failureReason: errorBody(answer.body).message ?? `HTTP ${answer.status}`,
+        };
       } catch (error) {
-        return { ok: false, failureReasonType: accountingFailureType(error), failureReason: (error as Error).message };
+        return {
+          ok: false,
+          failureReasonType: accountingFailureType(error),
+          failureReason: (error as Error).message,
+        };
       }
     },
 
@@ -180,7 +250,12 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
       const path = `/${PROTOCOL_VERSION}/entries`;
       const request: CreateEntryRequest = {
         entry,
-        attachments: ctx.attachments.map((a) => ({ key: a.key, name: a.name, contentType: a.contentType, size: a.size })),
+        attachments: ctx.attachments.map((a) => ({
+          key: a.key,
+          name: a.name,
+          contentType: a.contentType,
+          size: a.size,
+        })),
       };
       const answer = await call('POST', path, {
         companyId: ctx.companyId,
@@ -188,13 +263,18 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body: JSON.stringify(request),
       });
-      if (answer.status === 200 || answer.status === 201) return { status: 'booked', ...asRecord(answer.body, 'POST', path) };
+      if (answer.status === 200 || answer.status === 201)
+        return { status: 'booked', ...asRecord(answer.body, 'POST', path) };
       if (answer.status === 409) {
         // The key exists with another payload (a re-export after a change): never book twice.
         const existing = await find(key, ctx.companyId, ctx.signal);
         if (existing) return { status: 'booked', ...existing };
       }
-      const failure = classifyHttpError(answer.status, errorBody(answer.body), { method: 'POST', path, retryAfter: answer.retryAfter });
+      const failure = classifyHttpError(answer.status, errorBody(answer.body), {
+        method: 'POST',
+        path,
+        retryAfter: answer.retryAfter,
+      });
       return { status: 'failed', ...failure };
     },
 

@@ -95,7 +95,10 @@ export function classifyHttpError(
 ): ItemFailure {
   const where = `${request.method} ${request.path} → HTTP ${status}`;
   const detail = body.message ? `: ${body.message}` : '';
-  const fail = (code: 'ACCOUNTING_AUTH' | 'ACCOUNTING_UNREACHABLE' | 'ACCOUNTING_TIMEOUT' | 'ACCOUNTING_RATE_LIMITED', retryable: boolean): never => {
+  const fail = (
+    code: 'ACCOUNTING_AUTH' | 'ACCOUNTING_UNREACHABLE' | 'ACCOUNTING_TIMEOUT' | 'ACCOUNTING_RATE_LIMITED',
+    retryable: boolean,
+  ): never => {
     const wait = retryAfterMs(request.retryAfter);
     throw new AccountingSystemError(`The accounting system answered ${where}${detail}`, {
       code,
@@ -112,11 +115,24 @@ export function classifyHttpError(
   if (status === 429) return fail('ACCOUNTING_RATE_LIMITED', true);
   if (status >= 500) return fail('ACCOUNTING_UNREACHABLE', true);
   if (request.attachment && status === 413) {
-    return { failureReasonType: 'receipt_file_size_limit_exceeded', failureReason: body.message ?? 'The accounting system refused the receipt because it is too large.' };
+    return {
+      failureReasonType: 'receipt_file_size_limit_exceeded',
+      failureReason: body.message ?? 'The accounting system refused the receipt because it is too large.',
+    };
   }
   if (request.attachment && status === 415) {
-    return { failureReasonType: 'receipt_conversion_failure', failureReason: body.message ?? 'The accounting system does not accept this receipt format.' };
+    return {
+      failureReasonType: 'receipt_conversion_failure',
+      failureReason: body.message ?? 'The accounting system does not accept this receipt format.',
+    };
   }
-  const type = isItemFailureType(body.type) ? body.type : request.attachment ? 'receipt_upload_failure' : 'accounting_system_validation_failure';
-  return { failureReasonType: type, failureReason: body.message ?? `The accounting system refused the entry (HTTP ${status}).` };
+  const type = isItemFailureType(body.type)
+    ? body.type
+    : request.attachment
+      ? 'receipt_upload_failure'
+      : 'accounting_system_validation_failure';
+  return {
+    failureReasonType: type,
+    failureReason: body.message ?? `The accounting system refused the entry (HTTP ${status}).`,
+  };
 }

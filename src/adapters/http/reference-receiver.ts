@@ -89,13 +89,20 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | n
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
 /** Starts a receiver; resolves once it listens. */
-export async function startReferenceReceiver(options: ReferenceReceiverOptions = {}): Promise<ReferenceReceiver> {
+export async function startReferenceReceiver(
+  options: ReferenceReceiverOptions = {},
+): Promise<ReferenceReceiver> {
   const entries = new Map<string, Stored>();
   const attachments = new Map<string, { contentType: string; size: number }>();
   const postsByKey: Record<string, number> = {};
@@ -149,7 +156,8 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
     if ((faults.failNext ?? 0) > 0) {
       faults.failNext = (faults.failNext ?? 0) - 1;
       const status = faults.status ?? 503;
-      const headers: Record<string, string> = faults.retryAfterSeconds !== undefined ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
+      const headers: Record<string, string> =
+        faults.retryAfterSeconds !== undefined ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
       return send(res, status, { type: 'injected_fault', message: `injected fault ${status}` }, headers);
     }
 
@@ -159,21 +167,31 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
     if (req.method === 'PUT' && attachmentMatch?.[1]) {
       const key = decodeURIComponent(attachmentMatch[1]);
       const body = await readBody(req, maxBytes);
-      if (!body) return send(res, 413, { type: 'receipt_file_size_limit_exceeded', message: `The receipt is larger than ${maxBytes} bytes.` });
+      if (!body)
+        return send(res, 413, {
+          type: 'receipt_file_size_limit_exceeded',
+          message: `The receipt is larger than ${maxBytes} bytes.`,
+        });
       const existed = attachments.has(key);
-      attachments.set(key, { contentType: req.headers['content-type'] ?? 'application/octet-stream', size: body.length });
+      attachments.set(key, {
+        contentType: req.headers['content-type'] ?? 'application/octet-stream',
+        size: body.length,
+      });
       return send(res, existed ? 200 : 201, { key, size: body.length });
     }
 
     const entryMatch = /^\/v1\/entries\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && entryMatch?.[1]) {
       const stored = entries.get(decodeURIComponent(entryMatch[1]));
-      return stored ? send(res, 200, stored.record) : send(res, 404, { type: 'entry_not_found', message: 'no entry for this key' });
+      return stored
+        ? send(res, 200, stored.record)
+        : send(res, 404, { type: 'entry_not_found', message: 'no entry for this key' });
     }
 
     if (req.method === 'POST' && path === '/v1/entries') {
       const key = req.headers['idempotency-key'];
-      if (typeof key !== 'string' || !key) return send(res, 400, { type: 'validation_failure', message: 'Idempotency-Key header is required' });
+      if (typeof key !== 'string' || !key)
+        return send(res, 400, { type: 'validation_failure', message: 'Idempotency-Key header is required' });
       postsByKey[key] = (postsByKey[key] ?? 0) + 1;
       const raw = await readBody(req, 10 * 1024 * 1024);
       let request: CreateEntryRequest;
@@ -194,7 +212,12 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
         externalUrl: `${receiverUrl}/v1/entries/${encodeURIComponent(key)}`,
         recordedAt: new Date().toISOString(),
       };
-      const stored: Stored = { key, record, entry: request.entry, attachments: request.attachments.map((a) => a.key) };
+      const stored: Stored = {
+        key,
+        record,
+        entry: request.entry,
+        attachments: request.attachments.map((a) => a.key),
+      };
       const booking = (async () => {
         if (options.filePath) await appendFile(options.filePath, `${JSON.stringify(stored)}\n`);
         remember(stored);
@@ -236,7 +259,9 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
   const port = (server.address() as AddressInfo).port;
   const receiverUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
 
@@ -247,7 +272,10 @@ export async function startReferenceReceiver(options: ReferenceReceiverOptions =
     setFaults(next) {
       faults = { ...next };
     },
-    entries: () => new Map([...entries].map(([k, v]) => [k, { record: v.record, entry: v.entry, attachments: v.attachments }])),
+    entries: () =>
+      new Map(
+        [...entries].map(([k, v]) => [k, { record: v.record, entry: v.entry, attachments: v.attachments }]),
+      ),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
@@ -267,15 +295,21 @@ function validateEntry(
   }
   let sum = 0n;
   for (const posting of entry.postings) {
-    if (!Number.isSafeInteger(posting.amount.value)) return { type: 'validation_failure', message: 'amounts must be integers (minor units)' };
+    if (!Number.isSafeInteger(posting.amount.value))
+      return { type: 'validation_failure', message: 'amounts must be integers (minor units)' };
     sum += BigInt(posting.amount.value);
     if (known && !known.has(posting.account)) {
-      return { type: 'account_unknown', message: `Account No. ${posting.account} does not exist in the Accounting System. Check Category.` };
+      return {
+        type: 'account_unknown',
+        message: `Account No. ${posting.account} does not exist in the Accounting System. Check Category.`,
+      };
     }
   }
-  if (sum !== 0n) return { type: 'validation_failure', message: `entry does not balance (off by ${sum.toString()})` };
+  if (sum !== 0n)
+    return { type: 'validation_failure', message: `entry does not balance (off by ${sum.toString()})` };
   for (const attachment of request.attachments) {
-    if (!attachments.has(attachment.key)) return { type: 'receipt_upload_failure', message: `attachment ${attachment.key} was not uploaded` };
+    if (!attachments.has(attachment.key))
+      return { type: 'receipt_upload_failure', message: `attachment ${attachment.key} was not uploaded` };
   }
   return null;
 }
