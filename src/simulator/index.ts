@@ -29,3 +29,5 @@ export type { DeliveryAttempt } from './webhooks.js';
 export { EXPORT_JOB_CREATED, signWebhook } from './webhooks.js';
 export { simulateCommand } from './cli.js';
 export type { SimulateCommandIo } from './cli.js';
+export { catalog } from './data/index.js';
+export type { Catalog, DataProfile } from './data/index.js';

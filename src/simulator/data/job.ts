@@ -120,6 +120,18 @@ export const EXPENSE_TYPES: readonly ExportItemType[] = [
   'chargeback',
 ];
 
+/**
+ * Failures that live on an expense line (its category, tax code or tags). Settlement types
+ * (top-ups, unloads, reimbursements, fees…) are booked on configured accounts, where a broken
+ * line category would not be a failure, so these kinds only go to expense types.
+ */
+const NEEDS_EXPENSE_LINE: readonly FailureKind[] = [
+  'missing_account',
+  'unknown_account',
+  'unknown_tax_code',
+  'unknown_tag',
+];
+
 /** Types bookkept as accounts payable when vendor-based bookkeeping is on. */
 export const AP_TYPES: readonly ExportItemType[] = ['invoice', 'invoice_payment', 'card_invoice'];
 
@@ -196,7 +208,7 @@ export function jobContext(job: JobSpec): JobContext {
     (k, i, all) =>
       all.indexOf(k) === i &&
       (k !== 'unknown_vendor' || (job.vendorBasedBookkeeping && hasAp)) &&
-      ((k !== 'unknown_tax_code' && k !== 'unknown_tag') || hasExpense),
+      (!NEEDS_EXPENSE_LINE.includes(k) || hasExpense),
   );
   return {
     job,
@@ -236,14 +248,14 @@ export function failureAt(ctx: JobContext, index: number): FailureKind | null {
 
 /**
  * The type of item `index`. An `unknown_vendor` item is always an accounts-payable type;
- * tax-code and tag failures need an expense line, so they draw from the expense types.
+ * category, tax-code and tag failures need an expense line, so they draw from the expense types.
  */
 export function typeAt(ctx: JobContext, index: number, failure: FailureKind | null): ExportItemType {
   const rng = rngFor(ctx, index, Kind.type);
   // jobContext only keeps these failure kinds when the job has types that can carry them.
   let table = ctx.types;
   if (failure === 'unknown_vendor') table = ctx.types.filter(([t]) => AP_TYPES.includes(t));
-  else if (failure === 'unknown_tax_code' || failure === 'unknown_tag') {
+  else if (failure !== null && NEEDS_EXPENSE_LINE.includes(failure)) {
     table = ctx.types.filter(([t]) => EXPENSE_TYPES.includes(t));
   }
   return rng.weighted(table);
