@@ -9,7 +9,6 @@ import { badRequest } from './errors.js';
 import { UUID_RE } from './ids.js';
 
 const uuid = z.string().regex(UUID_RE, 'must be a uuid');
-const dateTime = z.iso.datetime({ offset: true });
 
 export const JOB_EVENTS = ['started', 'failed', 'completed', 'completed_with_errors'] as const;
 export const JOB_FAILURE_REASON_TYPES = [
@@ -73,16 +72,59 @@ export const jobEventSchema = z.object({
   failureReasonType: z.enum(JOB_FAILURE_REASON_TYPES).optional(),
 });
 
-export const itemUpdateSchema = z.object({
-  accountingEntryId: uuid,
-  status: z.enum(ITEM_STATUS_VALUES),
-  exportedAt: dateTime.optional(),
-  externalId: z.string().optional(),
-  externalUrl: z.string().optional(),
-  failureReason: z.string().optional(),
-  failureReasonType: z.enum(ITEM_FAILURE_REASON_TYPES).optional(),
-});
-export type ItemUpdateBody = z.infer<typeof itemUpdateSchema>;
+export interface ItemUpdateBody {
+  accountingEntryId: string;
+  status: (typeof ITEM_STATUS_VALUES)[number];
+  exportedAt?: string;
+  externalId?: string;
+  externalUrl?: string;
+  failureReason?: string;
+  failureReasonType?: (typeof ITEM_FAILURE_REASON_TYPES)[number];
+}
+
+const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+const ITEM_STATUS_SET: ReadonlySet<string> = new Set(ITEM_STATUS_VALUES);
+const ITEM_FAILURE_SET: ReadonlySet<string> = new Set(ITEM_FAILURE_REASON_TYPES);
+
+/**
+ * One `UpdateExportJobItemV3`, hand-checked: the PUT endpoint is the hottest write path (a
+ * million-item job takes ten thousand of them) and this is ~10× faster than the zod schema.
+ * Same rules as the other schemas: required fields, enums, formats, no `null`, extra keys ignored.
+ */
+export function parseItemUpdate(value: unknown, what: string): ItemUpdateBody {
+  const fail = (field: string, message: string): never => {
+    throw badRequest(`Invalid ${what}: ${field}: ${message}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail(what, 'must be an object');
+  const v = value as Record<string, unknown>;
+  const id = v.accountingEntryId;
+  if (typeof id !== 'string' || !UUID_RE.test(id)) fail('accountingEntryId', 'must be a uuid');
+  const status = v.status;
+  if (typeof status !== 'string' || !ITEM_STATUS_SET.has(status)) {
+    fail('status', `must be one of ${ITEM_STATUS_VALUES.join(', ')}`);
+  }
+  const out = { accountingEntryId: id, status } as ItemUpdateBody;
+  for (const key of [
+    'exportedAt',
+    'externalId',
+    'externalUrl',
+    'failureReason',
+    'failureReasonType',
+  ] as const) {
+    const x = v[key];
+    if (x === undefined) continue;
+    if (typeof x !== 'string') return fail(key, 'must be a string (omit the field rather than sending null)');
+    if (key === 'exportedAt' && !(DATE_TIME_RE.test(x) && !Number.isNaN(Date.parse(x)))) {
+      fail(key, 'must be an RFC 3339 date-time');
+    }
+    if (key === 'failureReasonType' && !ITEM_FAILURE_SET.has(x)) {
+      fail(key, `must be one of ${ITEM_FAILURE_REASON_TYPES.join(', ')}`);
+    }
+    out[key] = x as never;
+  }
+  return out;
+}
 
 export const subscriptionSchema = z.object({
   endpointUrl: z.url({ protocol: /^https?$/ }),

@@ -72,6 +72,17 @@ describe('PUT /v3/export-jobs/{jobId}/items', () => {
       body: [{ accountingEntryId: h.ids[0], status: 'failed', failureReasonType: null }],
     });
     expect(nul.status).toBe(400);
+    for (const bad of [
+      { accountingEntryId: h.ids[0], status: 'failed', failureReasonType: 'bad_luck' },
+      { accountingEntryId: h.ids[0], status: 'successful', exportedAt: '2026-03-02' },
+      { accountingEntryId: 'JE-1', status: 'successful' },
+      { accountingEntryId: h.ids[0], status: 'done' },
+      'not an object',
+    ]) {
+      const res = await h.api.call('PUT', `/v3/export-jobs/${h.job.id}/items`, { body: [bad] });
+      expect([bad, res.status]).toEqual([bad, 400]);
+    }
+    expect(h.sim.admin.job(h.job.id)!.totalUpdates).toBe(0);
     const notArray = await h.api.call('PUT', `/v3/export-jobs/${h.job.id}/items`, {
       body: { accountingEntryId: h.ids[0] },
     });

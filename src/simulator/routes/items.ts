@@ -19,7 +19,7 @@ import { statusCode } from '../items.js';
 import type { ItemStatus, ItemUpdate } from '../items.js';
 import { pageInfo, paginate, parsePageRequest } from '../pagination.js';
 import type { PageSource } from '../pagination.js';
-import { ITEM_STATUS_VALUES, itemUpdateSchema, parseBody } from '../validate.js';
+import { ITEM_STATUS_VALUES, parseItemUpdate } from '../validate.js';
 import type { ItemUpdateBody } from '../validate.js';
 import { companyOf, singleQuery, uuidParam } from './deps.js';
 import type { RouteDeps } from './deps.js';
@@ -101,9 +101,7 @@ export function itemRoutes(deps: RouteDeps): Route[] {
             'Number of items to update is more than 100.',
           );
         }
-        const updates = raw.map((u: unknown, i) =>
-          parseBody(itemUpdateSchema, u, `UpdateExportJobItemV3[${i}]`),
-        );
+        const updates = raw.map((u: unknown, i) => parseItemUpdate(u, `UpdateExportJobItemV3[${i}]`));
         const job = state.jobOf(company.id, jobId);
         if (job.final) throw new ApiError(422, 'EXPORT_JOB_STATUS_UNPROCESSABLE', 'Export job is finished.');
         if (job.status === 'pending') {
