@@ -3,9 +3,12 @@
  * its VAT postings.
  *
  * VAT (workflow doc §7.5; Pleo's own wording of inclusive/exclusive is contradictory, §15.23):
- * - `lineAmount` is what was paid for the line (the lines add up to the wallet movement), so for
- *   both `inclusive` and `exclusive` the expense is `lineAmount − tax` and the tax is posted to the
- *   input VAT account; the two types differ only in how Pleo computed the tax.
+ * - `lineAmount` is what was paid for the line (the lines add up to the wallet movement).
+ * - `inclusive`: the tax is inside the line: expense `lineAmount − tax`, tax to input VAT.
+ * - `exclusive`: the tax is on top of `netAmount` (the amount excluding tax). When
+ *   `netAmount + tax = lineAmount` it was paid inside the line and is booked like inclusive; when
+ *   `netAmount = lineAmount` it was not paid to the supplier (self-assessed, e.g. US use tax) and
+ *   is booked like reverse charge: expense `lineAmount`, input tax debit, output tax credit.
  * - `reverse` (EU reverse charge): the supplier charged no VAT; the expense is the full
  *   `lineAmount`, and the self-assessed VAT is posted both as input (debit) and output (credit),
  *   which net to zero.
@@ -86,6 +89,9 @@ function postingsForLine(
   const tax = line.tax;
   let taxValue = 0;
   let supplierTax = 0;
+  // Self-assessed: the tax is not part of what was paid (reverse charge; exclusive tax whose
+  // netAmount equals the line amount), so it is posted both as input and as output tax.
+  let selfAssessed = tax?.type === 'reverse';
   if (tax) {
     checkTaxCode(tax, config);
     const taxWallet = tax.amount.inWalletCurrency;
@@ -96,14 +102,23 @@ function postingsForLine(
     }
     if (!Number.isSafeInteger(taxWallet.value))
       throw invalid(`The tax of line ${index + 1} is not a whole number of minor units.`);
+    const net = line.netAmount.inWalletCurrency;
+    const netMagnitude =
+      net.currency === currency && Number.isSafeInteger(net.value) ? Math.abs(net.value) : undefined;
     let magnitude = Math.abs(taxWallet.value);
-    if (magnitude === 0 && tax.rate > 0) {
-      magnitude =
-        tax.type === 'reverse'
-          ? taxOn(Math.abs(lineValue), tax.rate)
-          : taxIncludedIn(Math.abs(lineValue), tax.rate);
+    if (tax.type === 'exclusive') {
+      // Exclusive tax sits on top of the net amount. It was paid inside the line when
+      // net + tax = line; it is self-assessed (not paid to the supplier) when net = line.
+      selfAssessed =
+        netMagnitude === Math.abs(lineValue) &&
+        (magnitude === 0 || netMagnitude + magnitude !== Math.abs(lineValue));
     }
-    if (tax.type !== 'reverse' && magnitude > Math.abs(lineValue)) {
+    if (magnitude === 0 && tax.rate > 0) {
+      magnitude = selfAssessed
+        ? taxOn(Math.abs(lineValue), tax.rate)
+        : taxIncludedIn(Math.abs(lineValue), tax.rate);
+    }
+    if (!selfAssessed && magnitude > Math.abs(lineValue)) {
       throw invalid(`The tax of line ${index + 1} is larger than the line amount.`);
     }
     taxValue = magnitude * lineSign;
@@ -121,8 +136,8 @@ function postingsForLine(
       ? { cost: { currency: supplier.currency, value } }
       : {};
   const reverse = tax?.type === 'reverse';
-  const expenseValue = reverse ? lineValue : lineValue - taxValue;
-  const expenseCost = reverse ? supplierLine : supplierLine - supplierTax;
+  const expenseValue = selfAssessed ? lineValue : lineValue - taxValue;
+  const expenseCost = selfAssessed ? supplierLine : supplierLine - supplierTax;
   const postings: Posting[] = [
     {
       account: account.code,
@@ -136,24 +151,24 @@ function postingsForLine(
     },
   ];
   if (tax && taxValue !== 0) {
-    const accounts = resolveTaxAccounts(tax, config);
+    const accounts = resolveTaxAccounts(tax, selfAssessed, config);
     postings.push({
       account: accounts.input,
       amount: { currency, value: taxValue },
-      ...(reverse ? {} : cost(supplierTax)),
+      ...(selfAssessed ? {} : cost(supplierTax)),
       dimensions: {},
       ...taxInfo,
       lineId: line.accountingEntryLineId,
       role: reverse ? 'reverse_charge_tax' : 'tax',
     });
-    if (reverse && accounts.output !== undefined) {
+    if (selfAssessed && accounts.output !== undefined) {
       postings.push({
         account: accounts.output,
         amount: { currency, value: -taxValue },
         dimensions: {},
         ...taxInfo,
         lineId: line.accountingEntryLineId,
-        role: 'reverse_charge_tax',
+        role: reverse ? 'reverse_charge_tax' : 'tax',
       });
     }
   }

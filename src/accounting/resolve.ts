@@ -159,7 +159,7 @@ export function resolveContra(
 
 export interface TaxAccounts {
   input: string;
-  /** Reverse charge only. */
+  /** Self-assessed tax only (reverse charge, exclusive tax not paid to the supplier). */
   output?: string;
 }
 
@@ -190,7 +190,11 @@ export function checkTaxCode(
 }
 
 /** Tax accounts of a line: per-code configuration, then the item's accounts, then generic config. */
-export function resolveTaxAccounts(tax: ExportItemTax, config: CompiledAccountingConfig): TaxAccounts {
+export function resolveTaxAccounts(
+  tax: ExportItemTax,
+  selfAssessed: boolean,
+  config: CompiledAccountingConfig,
+): TaxAccounts {
   const perCode = checkTaxCode(tax, config);
   const reverse = tax.type === 'reverse';
   const input =
@@ -198,11 +202,11 @@ export function resolveTaxAccounts(tax: ExportItemTax, config: CompiledAccountin
     (tax.ingoingTaxAccount || undefined) ??
     configuredAccount(reverse ? ['reverseChargeInput', 'inputVat'] : ['inputVat'], config);
   ensureKnown(input, 'the tax code', config);
-  if (!reverse) return { input };
+  if (!selfAssessed) return { input };
   const output =
     perCode?.outputAccount ??
     (tax.outgoingTaxAccount || undefined) ??
-    configuredAccount(['reverseChargeOutput', 'outputVat'], config);
+    configuredAccount(reverse ? ['reverseChargeOutput', 'outputVat'] : ['outputVat'], config);
   ensureKnown(output, 'the tax code', config);
   return { input, output };
 }

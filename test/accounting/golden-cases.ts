@@ -102,6 +102,27 @@ export const GOLDEN: GoldenCase[] = [
     ],
   },
   {
+    name: 'card purchase, exclusive tax 12% on top of the line, not paid to the supplier (net = line): self-assessed',
+    item: item({
+      type: 'card_purchase',
+      accountingEntryLines: [
+        line({
+          account: '6020',
+          amount: 10000,
+          net: 10000,
+          tax: { type: 'exclusive', rate: 0.12, amount: 1200 },
+        }),
+      ],
+    }),
+    // wallet paid 100.00; 12.00 use tax self-assessed: input 12.00 / output 12.00
+    postings: [
+      ['6020', 10000],
+      ['2640', 1200],
+      ['2610', -1200],
+      ['1920', -10000],
+    ],
+  },
+  {
     name: 'card purchase, reverse charge 25% with item tax accounts',
     item: item({
       type: 'card_purchase',

@@ -22,6 +22,8 @@ export interface LineSpec {
   account?: string | null;
   accountName?: string;
   amount: number;
+  /** netAmount (excluding tax). Default: amount − tax (inclusive, exclusive), amount (reverse, no tax). */
+  net?: number;
   currency?: string;
   supplier?: { amount: number; currency: string };
   tax?: {
@@ -62,7 +64,13 @@ export function line(spec: LineSpec): ExportItemLine {
   return {
     accountingEntryLineId: uuid('1'),
     lineAmount: { inWalletCurrency: money(spec.amount, currency), inSupplierCurrency: supplier },
-    netAmount: { inWalletCurrency: money(spec.amount, currency), inSupplierCurrency: supplier },
+    netAmount: {
+      inWalletCurrency: money(
+        spec.net ?? (spec.tax && spec.tax.type !== 'reverse' ? spec.amount - spec.tax.amount : spec.amount),
+        currency,
+      ),
+      inSupplierCurrency: supplier,
+    },
     account:
       spec.account === null || spec.account === undefined
         ? null

@@ -41,6 +41,7 @@ const lineArb = (currency: string) =>
           type: fc.constantFrom('inclusive' as const, 'exclusive' as const, 'reverse' as const),
           rate: fc.constantFrom(0, 0.06, 0.1, 0.12, 0.2, 0.25, 0.255),
           share: fc.integer({ min: 0, max: 100 }),
+          onTop: fc.boolean(),
         }),
         { nil: undefined },
       ),
@@ -63,7 +64,10 @@ const lineArb = (currency: string) =>
             }
           : {}),
         ...(tax
-          ? { tax: { type: tax.type, rate: tax.rate, amount: Math.floor((amount * tax.share) / 500) } }
+          ? {
+              tax: { type: tax.type, rate: tax.rate, amount: Math.floor((amount * tax.share) / 500) },
+              ...(tax.onTop && tax.type === 'exclusive' ? { net: amount } : {}),
+            }
           : {}),
       }),
     );
