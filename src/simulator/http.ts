@@ -70,6 +70,14 @@ export type RouteMatch =
   | { kind: 'method'; allowed: string[] }
   | { kind: 'none' };
 
+function safeDecode(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
+
 export class Router {
   readonly #routes: CompiledRoute[] = [];
 
@@ -89,8 +97,9 @@ export class Router {
         const seg = segments[i]!;
         const part = parts[i]!;
         if (seg.startsWith(':')) {
-          if (part === '') ok = false;
-          else params[seg.slice(1)] = decodeURIComponent(part);
+          const value = part === '' ? undefined : safeDecode(part);
+          if (value === undefined) ok = false;
+          else params[seg.slice(1)] = value;
         } else if (seg !== part) ok = false;
       }
       if (!ok) continue;

@@ -96,6 +96,7 @@ describe('job state machine', () => {
     expect(bad.body.type).toBe('bad_request');
     const getBad = await h.api.call('GET', '/v3/export-jobs/not-a-uuid');
     expect(getBad.status).toBe(400);
+    expect((await fetch(`${h.sim.url}/v3/export-jobs/%E0%A4%A`)).status).toBe(404);
     const textPlain = await h.api.call('POST', '/v3/export-job-events', {
       raw: '{}',
       contentType: 'text/plain',
