@@ -194,6 +194,25 @@ describe('hledger journal file safety', () => {
     expect(text.match(/^account 6010$/gm)).toHaveLength(1);
   });
 
+  it('text appended by hand while the adapter is open is never overwritten', async () => {
+    const journalPath = await tempJournal();
+    const adapter = createHledgerAdapter({ journalPath });
+    const [a, b] = [contractEntry(), contractEntry()];
+    await adapter.record(a, { companyId: COMPANY, idempotencyKey: a.accountingEntryId, attachments: [] });
+    await appendFile(journalPath, '2026-03-11 hand-made\n    6010   1.00 EUR\n    1920  -1.00 EUR\n');
+    const o = await adapter.record(b, {
+      companyId: COMPANY,
+      idempotencyKey: b.accountingEntryId,
+      attachments: [],
+    });
+    await adapter.close();
+    expect(o.status).toBe('booked');
+    const text = await readFile(journalPath, 'utf8');
+    expect(text).toContain('2026-03-11 hand-made\n    6010   1.00 EUR\n    1920  -1.00 EUR\n# pleo-begin:');
+    checkStrict(journalPath);
+    expect(balances(journalPath).get('6010')?.get('EUR')).toBe(20100);
+  });
+
   it('externalUrl points at the transaction line; receipts are linked by relative path', async () => {
     const journalPath = await tempJournal();
     const adapter = createHledgerAdapter({ journalPath });

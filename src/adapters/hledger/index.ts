@@ -130,11 +130,23 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       for (const p of batch) p.reject(error);
       return;
     }
+    try {
+      await file.refreshIfChanged();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const fresh = batch.filter((p) => {
+      const found = recorded(file, p.key);
+      if (found) p.resolve({ status: 'booked', ...found });
+      return !found;
+    });
+    if (fresh.length === 0) return;
     const accounts = new Set(file.declaredAccounts);
     const commodities = new Set(file.declaredCommodities);
     let number = file.lastNumber;
     const recordedAt = now().toISOString();
-    const rendered = batch.map((p) => {
+    const rendered = fresh.map((p) => {
       number += 1;
       const code = `P${String(number).padStart(6, '0')}`;
       const block = renderBlock(
@@ -157,7 +169,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       file.lastNumber = number;
       for (const a of accounts) file.declaredAccounts.add(a);
       for (const c of commodities) file.declaredCommodities.add(c);
-      batch.forEach((p, i) => {
+      fresh.forEach((p, i) => {
         const r = rendered[i];
         const start = startLines[i];
         if (!r || start === undefined) return;
@@ -166,7 +178,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         if (found) p.resolve({ status: 'booked', ...found });
       });
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      for (const p of fresh) p.reject(error);
     }
   }
 

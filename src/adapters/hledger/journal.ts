@@ -72,6 +72,21 @@ export class JournalFile {
     return journal;
   }
 
+  /**
+   * Re-reads the file when its size is not what this writer left (someone appended by hand while
+   * the adapter was open), so a positioned write never overwrites their text and the index and
+   * declarations stay right. Called before every batch; costs one fstat.
+   */
+  async refreshIfChanged(): Promise<void> {
+    const { size } = await this.requireHandle().stat();
+    if (size === this.size) return;
+    this.declaredAccounts.clear();
+    this.declaredCommodities.clear();
+    this.index.clear();
+    this.lastNumber = 0;
+    await this.scan();
+  }
+
   /** Total lines in the file (it always ends with a newline after our writes). */
   get lineCount(): number {
     return this.lines;
