@@ -25,6 +25,14 @@ export interface CreateJobInput {
   isInteractive?: boolean;
   /** The user who pressed Export; `null` for system jobs. Default: a user of the company. */
   createdBy?: string | null;
+  /** The job id (admin only; a fresh uuid). Default: derived from the seed and a sequence number. */
+  id?: string;
+  /**
+   * Generate the items of the job that had this key (the id of an earlier job, possibly in an
+   * earlier simulator run with the same seed): same entries, same data — a re-export, as when a
+   * bookkeeper exports the same expenses again. Default: the job's own id.
+   */
+  dataKey?: string;
 }
 
 export interface StateConfig {
@@ -72,12 +80,16 @@ export class SimulatorState {
   createJob(companyId: string, input: CreateJobInput): Job {
     if (!this.companies.has(companyId)) throw new Error(`createJob: unknown company ${companyId}`);
     const seq = this.#seq + 1;
-    const id = deterministicUuid('job', this.config.seed, companyId, seq);
+    const id = (input.id ?? deterministicUuid('job', this.config.seed, companyId, seq)).toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+      throw new RangeError(`createJob: id must be a uuid, got ${id}`);
+    }
+    if (this.jobs.has(id)) throw new RangeError(`createJob: a job with id ${id} exists`);
     const explicit = input.accountingEntryIds;
     const spec: JobSpec = {
       seed: this.config.seed,
       companyId,
-      jobKey: id,
+      jobKey: input.dataKey ?? id,
       itemCount: explicit ? explicit.length : (input.itemCount ?? 0),
       vendorBasedBookkeeping: input.vendorBasedBookkeeping ?? false,
     };

@@ -108,7 +108,8 @@ describe('pleo-export simulate', () => {
   });
 
   const main = fileURLToPath(new URL('../../dist/simulator/main.js', import.meta.url));
-  it.skipIf(!existsSync(main))('runs from dist/ as a child process and exits 0 on SIGTERM', async () => {
+  it('runs from dist/ as a child process and exits 0 on SIGTERM (npm test builds dist first)', async () => {
+    expect(existsSync(main), 'dist/simulator/main.js is missing: run npm run build').toBe(true);
     const child = spawn(process.execPath, [main, '--port', '0', '--items', '3'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
