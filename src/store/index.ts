@@ -15,6 +15,7 @@ export type {
   JobRecord,
   JobRef,
   JobSnapshot,
+  JobStats,
   ListedItem,
   ReportRejection,
   SaveFetchedPageResult,
@@ -23,3 +24,4 @@ export type {
 } from './types.js';
 export { ITEM_STATES, JOB_PHASES } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js';

@@ -214,6 +214,11 @@ export interface FailureSummary {
   count: number;
 }
 
+/** How many jobs are in each phase, across companies (queue depth and progress for operators). */
+export interface JobStats {
+  byPhase: Record<JobPhase, number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema. Safe to call on every start. */
@@ -228,6 +233,8 @@ export interface Store {
     phases?: readonly JobPhase[];
     limit?: number;
   }): Promise<JobRecord[]>;
+  /** Counts of jobs per phase across all companies (every phase present, zero when empty). */
+  jobStats(): Promise<JobStats>;
   /** Takes the job for `owner`: bumps the fence token so every older fence becomes stale. */
   acquireJob(ref: JobRef, owner: string): Promise<Fence>;
   /** Fenced patch of the job. Throws LeaseLostError if the fence is stale. */

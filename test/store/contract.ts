@@ -6,7 +6,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ExportItem } from '../../src/client/index.js';
 import { LeaseLostError } from '../../src/errors/index.js';
-import type { FetchedItem, JobSnapshot, ListedItem, Store } from '../../src/store/index.js';
+import {
+  type FetchedItem,
+  JOB_PHASES,
+  type JobSnapshot,
+  type ListedItem,
+  type Store,
+} from '../../src/store/index.js';
 
 const COMPANY = '11111111-1111-4111-8111-111111111111';
 const JOB = '22222222-2222-4222-8222-222222222222';
@@ -68,6 +74,26 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       const jobs = await store.listJobs({ companyId: COMPANY });
       expect(jobs.map((j) => j.jobId)).toEqual([JOB, entry(9)]);
       expect(await store.listJobs({ phases: ['claimed'] })).toHaveLength(1);
+    });
+
+    it('counts jobs per phase across companies', async () => {
+      const empty = await store.jobStats();
+      expect(Object.keys(empty.byPhase).sort()).toEqual([...JOB_PHASES].sort());
+      expect(Object.values(empty.byPhase).every((n) => n === 0)).toBe(true);
+      await store.upsertJob(snapshot());
+      await store.upsertJob(snapshot({ jobId: entry(8) }));
+      await store.upsertJob(snapshot({ companyId: entry(7), jobId: entry(9) }));
+      const fence = await store.acquireJob(ref, 'w1');
+      await store.updateJob(fence, { phase: 'claimed' });
+      expect((await store.jobStats()).byPhase).toEqual({
+        discovered: 2,
+        claiming: 0,
+        claimed: 1,
+        items_listed: 0,
+        planned: 0,
+        completing: 0,
+        done: 0,
+      });
     });
 
     it('fences: a stale fence changes nothing and throws LeaseLostError', async () => {
@@ -286,6 +312,67 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       const counts = await store.counts(ref);
       expect(counts).toMatchObject({ total: 4, reported: 3, unreported: 1, successful: 3, failed: 0 });
       expect(counts.byState).toMatchObject({ booked: 3, planned: 1 });
+    });
+
+    it('stops processing items that someone else finalised at Pleo', async () => {
+      const { fence, ids } = await plannedJob(3);
+      await store.markBooking(fence, ids[1]!, 1);
+      const r = await store.saveListedPage(fence, {
+        items: [
+          { accountingEntryId: ids[0]!, status: 'failed', failureReason: 'by hand' },
+          { accountingEntryId: ids[1]!, status: 'successful' },
+          { accountingEntryId: ids[2]!, status: 'pending' },
+        ],
+        cursor: null,
+        complete: true,
+      });
+      expect(r).toEqual({ inserted: 0, reconciled: 2 });
+      expect((await store.itemsToProcess(ref, 0, 10)).map((i) => i.accountingEntryId)).toEqual([ids[2]]);
+      expect(await store.listItems(ref, { states: ['skipped'] })).toMatchObject([
+        { accountingEntryId: ids[0], pleoStatus: 'failed', reported: true },
+        { accountingEntryId: ids[1], pleoStatus: 'successful', reported: true },
+      ]);
+    });
+
+    it('lists and plans a job of many pages in (date, entry id) order', async () => {
+      await store.upsertJob(snapshot({ numberOfItems: 2000 }));
+      const fence = await store.acquireJob(ref, 'w1');
+      const ids = Array.from({ length: 2000 }, (_, i) => entry((i * 7919) % 2000));
+      const date = (i: number) => `2026-01-${String((i % 28) + 1).padStart(2, '0')}T00:00:00.000Z`;
+      for (let p = 0; p < 20; p++) {
+        const slice = ids.slice(p * 100, p * 100 + 100);
+        const r = await store.saveListedPage(fence, {
+          items: slice.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+          cursor: `L${p}`,
+          complete: p === 19,
+        });
+        expect(r.inserted).toBe(100);
+      }
+      for (let p = 0; p < 20; p++) {
+        const slice = ids.slice(p * 100, p * 100 + 100);
+        const r = await store.saveFetchedPage(fence, {
+          items: slice.map((id, k) => fetched(id, date(p * 100 + k))),
+          cursor: `F${p}`,
+          complete: p === 19,
+        });
+        expect(r).toEqual({ stored: 100, unknown: [] });
+      }
+      const expected = ids
+        .map((id, i) => ({ id, date: date(i) }))
+        .sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : x.id < y.id ? -1 : 1))
+        .map((x) => x.id);
+      const planned: string[] = [];
+      let after = 0;
+      for (;;) {
+        const batch = await store.itemsToProcess(ref, after, 500);
+        if (batch.length === 0) break;
+        planned.push(...batch.map((i) => i.accountingEntryId));
+        after = batch[batch.length - 1]!.seq!;
+      }
+      expect(planned).toEqual(expected);
+      expect(after).toBe(2000);
+      expect((await store.getJob(ref))?.phase).toBe('planned');
+      expect((await store.counts(ref)).byState.planned).toBe(2000);
     });
 
     it('summarises failures and finds items by entry', async () => {

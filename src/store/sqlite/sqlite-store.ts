@@ -33,13 +33,14 @@ import type {
   JobRecord,
   JobRef,
   JobSnapshot,
+  JobStats,
   ListedItem,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES } from '../types.js';
+import { ITEM_STATES, JOB_PHASES } from '../types.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 type Row = Record<string, unknown>;
@@ -88,10 +89,10 @@ class SqliteStore implements Store {
     return Number(this.stmt(sql).run(...params).changes);
   }
   private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.stmt(sql).get(...params) as Row | undefined;
+    return this.stmt(sql).get(...params);
   }
   private all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.stmt(sql).all(...params) as Row[];
+    return this.stmt(sql).all(...params);
   }
 
   private tx<T>(fn: () => T): T {
@@ -189,6 +190,14 @@ class SqliteStore implements Store {
       .prepare(sql)
       .all(...params)
       .map((row) => toJob(row as Row));
+  }
+
+  async jobStats(): Promise<JobStats> {
+    const byPhase = Object.fromEntries(JOB_PHASES.map((p) => [p, 0])) as Record<JobPhase, number>;
+    for (const row of this.all('SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase')) {
+      byPhase[String(row['phase']) as JobPhase] = Number(row['n']);
+    }
+    return { byPhase };
   }
 
   async acquireJob(ref: JobRef, owner: string): Promise<Fence> {
@@ -668,7 +677,10 @@ function phaseIndex(phase: JobPhase): number {
 }
 
 function nullableString(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
+  throw new Error(`store: expected a text column, got ${typeof value}`);
 }
 
 function toJob(row: Row): JobRecord {

@@ -1,0 +1,3 @@
+export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export type { RetryInfo } from './database.js';
+export { isRetryablePostgresError, RETRYABLE_ERROR_CODES, type PostgresRetryOptions } from './retry.js';
