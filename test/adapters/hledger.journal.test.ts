@@ -179,6 +179,14 @@ describe('hledger journal file safety', () => {
     const v = await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
     expect(!v.ok && v.failureReason).toMatch(/damaged at line \d+/);
     await adapter.close();
+    // Damage in the last block (e.g. garbage after a power loss): cut off like a torn write.
+    const at = text.lastIndexOf('Contract test');
+    await writeFile(journalPath, `${text.slice(0, at)}Contract TEST${text.slice(at + 13)}`);
+    const reopened = createHledgerAdapter({ journalPath });
+    expect(await reopened.findExisting(a.accountingEntryId, { companyId: COMPANY })).not.toBeNull();
+    expect(await reopened.findExisting(b.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    await reopened.close();
+    checkStrict(journalPath);
   });
 
   it('hand-written transactions outside blocks are kept and their accounts count as declared', async () => {
