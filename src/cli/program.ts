@@ -7,8 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { simulateCommand } from '../simulator/index.js';
 import { checkCommand } from './commands/check.js';
 import { configCommand } from './commands/config.js';
+import { connectCommand } from './commands/connect.js';
+import { demoCommand } from './commands/demo.js';
 import { itemsCommand, jobsCommand, showCommand } from './commands/inspect.js';
 import { previewCommand } from './commands/preview.js';
+import { retryCommand } from './commands/retry.js';
 import { runCommand } from './commands/run.js';
 import { describeError } from '../errors/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -26,13 +29,16 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
   const commands = [
+    demoCommand(io),
     runCommand(io),
     previewCommand(io),
     checkCommand(io),
     jobsCommand(io),
     itemsCommand(io),
     showCommand(io),
+    retryCommand(io),
     configCommand(io),
+    connectCommand(io),
     simulateCommand(),
   ];
   for (const command of commands) {

@@ -42,3 +42,10 @@ export {
 export { redact } from './redact.js';
 export { MAX_ITEMS_PER_UPDATE } from './requests.js';
 export { SPEC_ADJUSTMENTS, type SpecAdjustment } from './validate.js';
+export {
+  createAuthorizationRequest,
+  exchangeAuthorizationCode,
+  pkceChallenge,
+  stateMatches,
+  type AuthorizationRequest,
+} from './oauth-flow.js';

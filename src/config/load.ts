@@ -77,6 +77,8 @@ export interface CompiledConfig {
 export interface LoadOptions {
   /** Path of the configuration file; none → defaults + overrides only. */
   path?: string;
+  /** The configuration as a value instead of a file (programmatic use, the demo, tests). */
+  raw?: unknown;
   overrides?: Overrides;
   env?: NodeJS.ProcessEnv;
   /** Base for relative paths in the file. @default the file's folder, or cwd */
@@ -85,7 +87,7 @@ export interface LoadOptions {
 
 export function loadConfig(options: LoadOptions = {}): CompiledConfig {
   const env = options.env ?? process.env;
-  let raw: unknown = {};
+  let raw: unknown = options.raw ?? {};
   let source: string | null = null;
   if (options.path !== undefined) {
     source = resolve(options.cwd ?? process.cwd(), options.path);
@@ -350,7 +352,8 @@ export function describeIssues(error: z.ZodError, input: unknown): string {
         return issue.keys.map((k) => `  - ${formatPath([...path, k])}: unknown key`).join('\n');
       }
       const value = valueAt(input, path);
-      const got = value === undefined ? 'nothing' : (JSON.stringify(value) ?? 'a value that is not JSON').slice(0, 80);
+      const got =
+        value === undefined ? 'nothing' : (JSON.stringify(value) ?? 'a value that is not JSON').slice(0, 80);
       return `  - ${key || '(root)'}: got ${got}: ${issue.message}`;
     })
     .join('\n');

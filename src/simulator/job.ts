@@ -63,6 +63,17 @@ export interface JobInit {
   isInteractive: boolean;
   items: ItemTable;
   expiryMs: number;
+  /**
+   * Per item, the earlier job item whose data it carries (a re-export of an entry the simulator
+   * already generated: the same expense has the same data); null/absent → generated for this job.
+   */
+  sources?: readonly (ItemSource | null)[];
+}
+
+/** Where an item's data comes from: item `index` of the job generated from `spec`. */
+export interface ItemSource {
+  spec: JobSpec;
+  index: number;
 }
 
 export class Job {
@@ -75,6 +86,7 @@ export class Job {
   readonly isInteractive: boolean;
   readonly items: ItemTable;
   readonly expiryMs: number;
+  readonly #sources: readonly (ItemSource | null)[] | undefined;
   status: JobStatus = 'pending';
   startedAt: number | undefined;
   completedAt: number | undefined;
@@ -97,6 +109,18 @@ export class Job {
     this.items = init.items;
     this.expiryMs = init.expiryMs;
     this.lastUpdatedAt = init.createdAt;
+    this.#sources = init.sources;
+  }
+
+  /** The generator input for item `index` of this job (its own spec, or an earlier job's). */
+  dataAt(index: number): ItemSource {
+    return this.#sources?.[index] ?? { spec: this.spec, index };
+  }
+
+  /** The spec whose files this job may serve, by job key (its own and its re-exported sources'). */
+  specFor(jobKey: string): JobSpec | undefined {
+    if (jobKey === this.spec.jobKey) return this.spec;
+    return this.#sources?.find((s) => s?.spec.jobKey === jobKey)?.spec;
   }
 
   get final(): boolean {

@@ -8,7 +8,7 @@ import type { CompanySpec, DataProfile, JobSpec } from './data/index.js';
 import { jobNotFound } from './errors.js';
 import { deterministicUuid } from './ids.js';
 import { ItemTable } from './items.js';
-import { Job } from './job.js';
+import { Job, type ItemSource } from './job.js';
 
 /** A simulated Pleo company and the API key bound to it. */
 export type Company = CompanySpec;
@@ -100,6 +100,8 @@ export class SimulatorState {
     const idAt = explicit
       ? (i: number): string => explicit[i]!
       : (i: number): string => accountingEntryIdAt(spec, i);
+    const sources =
+      explicit && input.dataKey === undefined ? this.#sourcesOf(companyId, explicit) : undefined;
     const isInteractive = input.isInteractive ?? true;
     const job = new Job({
       id,
@@ -116,12 +118,34 @@ export class SimulatorState {
       isInteractive,
       items: new ItemTable(spec.itemCount, idAt, this.config.historyLimit, explicit),
       expiryMs: this.config.expiryMs,
+      ...(sources ? { sources } : {}),
     });
     this.#seq = seq;
     this.jobs.set(id, job);
     this.#byCompany.get(companyId)!.push(job);
     this.onJobCreated?.(job);
     return job;
+  }
+
+  /**
+   * For entries exported before (in an earlier job of the company), where their data came from:
+   * exporting an expense again gives the same data, as in Pleo. Newest job first.
+   */
+  #sourcesOf(companyId: string, ids: readonly string[]): (ItemSource | null)[] | undefined {
+    const earlier = [...(this.#byCompany.get(companyId) ?? [])].reverse();
+    if (earlier.length === 0) return undefined;
+    let found = false;
+    const sources = ids.map((id) => {
+      for (const job of earlier) {
+        const index = job.items.indexOf(id);
+        if (index >= 0) {
+          found = true;
+          return job.dataAt(index);
+        }
+      }
+      return null;
+    });
+    return found ? sources : undefined;
   }
 
   /** A job by id (expiry applied), whatever its company. */

@@ -35,4 +35,52 @@ describe('admin createJob: explicit id and re-export of an earlier job’s data'
     expect(() => b.admin.createJob(b.companies[0]!.id, { itemCount: 1, id: again.id })).toThrow(/exists/);
     expect(() => b.admin.createJob(b.companies[0]!.id, { itemCount: 1, id: 'nope' })).toThrow(/uuid/);
   });
+
+  it('a job created through the API with entries exported before carries the same data and receipts', async () => {
+    const sim = await startSimulator({ seed: 6, companies: 1, jobsPerCompany: 0 });
+    sims.push(sim);
+    const company = sim.companies[0]!;
+    const auth = { authorization: `Basic ${Buffer.from(`${company.apiKey}:`).toString('base64')}` };
+    const first = sim.admin.createJob(company.id, { itemCount: 30 });
+    // Finish the first job so a new one may be created (one running job per company).
+    await fetch(`${sim.url}/v3/export-job-events`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jobId: first.id,
+        event: 'failed',
+        failureReason: 'x',
+        failureReasonType: 'validation_failure',
+      }),
+    });
+    const before = (await exportItems(sim, first.id).catch(() => [])) as { accountingEntryId: string }[];
+    expect(before).toEqual([]); // a final job serves no export items
+    const ids = sim.admin
+      .job(first.id, { items: true })!
+      .items!.slice(5, 15)
+      .map((i) => i.accountingEntryId);
+    const res = await fetch(`${sim.url}/v3/export-jobs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ companyId: company.id, accountingEntryIds: ids }),
+    });
+    expect(res.status).toBe(201);
+    const again = ((await res.json()) as { data: { id: string } }).data.id;
+    const twin = await startSimulator({ seed: 6, companies: 1, jobsPerCompany: 0 });
+    sims.push(twin);
+    const reference = twin.admin.createJob(twin.companies[0]!.id, { itemCount: 30 });
+    const expected = (await exportItems(twin, reference.id)).slice(5, 15);
+    expect(await exportItems(sim, again)).toEqual(expected);
+    // The receipts of the re-exported items are served under the new job.
+    const raw = await fetch(`${sim.url}/v3/export-items?job_id=${again}&limit=100`, { headers: auth });
+    const files = (
+      (await raw.json()) as { data: { files?: { url: string; size: number }[] | null }[] }
+    ).data.flatMap((i) => i.files ?? []);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files.slice(0, 5)) {
+      const got = await fetch(file.url);
+      expect(got.status).toBe(200);
+      expect((await got.arrayBuffer()).byteLength).toBe(file.size);
+    }
+  });
 });

@@ -52,7 +52,8 @@ export function exportItemRoutes(deps: RouteDeps): Route[] {
         const result = paginate(src, page);
         const fileBase = deps.files.baseUrl(job.id, state.now());
         const data = result.positions.map((i) => {
-          const item = exportItemAt(job.spec, i, fileBase);
+          const source = job.dataAt(i);
+          const item = exportItemAt(source.spec, source.index, fileBase);
           item.accountingEntryId = job.items.entryId(i);
           return item;
         });

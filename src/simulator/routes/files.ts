@@ -50,11 +50,12 @@ export function fileRoutes(state: SimulatorState, files: FileUrls): Route[] {
         const job = state.jobs.get(jobId);
         const ref = parseFileToken(token);
         const notFound = new ApiError(404, 'not_found', 'File not found');
-        if (!job || !ref || (ref.jobKey !== undefined && ref.jobKey !== job.spec.jobKey)) throw notFound;
-        if (!(ref.index >= 0 && ref.index < job.items.count)) throw notFound;
+        const spec = job && ref ? job.specFor(ref.jobKey) : undefined;
+        if (!job || !ref || !spec) throw notFound;
+        if (!(ref.index >= 0 && ref.index < spec.itemCount)) throw notFound;
         let content: ReturnType<typeof fileContentAt>;
         try {
-          content = fileContentAt(job.spec, ref.index, ref.fileIndex);
+          content = fileContentAt(spec, ref.index, ref.fileIndex);
         } catch {
           throw notFound;
         }

@@ -1,0 +1,135 @@
+/**
+ * `pleo-export demo`: no configuration, a real result. Starts the embedded Pleo simulator with a
+ * seeded company and three export jobs (every item type; some items designed to fail: unknown
+ * vendor, unknown or missing account, unknown tax code or tag, closed period), runs the whole
+ * workflow into an hledger journal in `./pleo-export-demo/`, and prints a summary.
+ *
+ * Running it again exports the same expenses again (new export jobs with the same entries, as
+ * when a bookkeeper re-exports): nothing is booked twice; the summary shows the entries as
+ * already booked.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+import { Command } from 'commander';
+
+import { loadConfig } from '../../config/index.js';
+import { startSimulator } from '../../simulator/index.js';
+import { createSqliteStore } from '../../store/index.js';
+import { intArg } from '../context.js';
+import { simulatorAccountingConfig } from '../demo/catalog-config.js';
+import { json, type Io } from '../output.js';
+import { summaryTable } from '../progress.js';
+import { runAllOnce } from './run.js';
+
+const JOBS = [
+  { items: 240, vendorBasedBookkeeping: false },
+  { items: 180, vendorBasedBookkeeping: true },
+  { items: 120, vendorBasedBookkeeping: false },
+] as const;
+
+function uuidFrom(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function hledgerAvailable(): boolean {
+  return spawnSync('hledger', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function demoCommand(io: Io): Command {
+  return new Command('demo')
+    .description(
+      'run the whole workflow against the embedded Pleo simulator into an hledger journal (no configuration)',
+    )
+    .option('--dir <dir>', 'where the journal, receipts and local state go', './pleo-export-demo')
+    .option('--seed <n>', 'data seed', intArg('--seed', 0, 2 ** 31 - 1), 42)
+    .option('--no-progress', 'no progress output')
+    .option('--json', 'print the results as JSON')
+    .action(async (options: { dir: string; seed: number; progress: boolean; json?: boolean }) => {
+      const dir = resolve(options.dir);
+      mkdirSync(dir, { recursive: true });
+      const journal = join(dir, 'books.journal');
+      const store = createSqliteStore({ path: join(dir, 'state.db') });
+      await store.migrate();
+      const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
+      try {
+        const company = sim.companies[0]!;
+        const run = Number((await store.getValue('demo:runs')) ?? '0') + 1;
+        const firstIds = JSON.parse((await store.getValue('demo:jobs')) ?? '[]') as string[];
+        const created: string[] = [];
+        for (const [n, plan] of JOBS.entries()) {
+          const earlier = firstIds[n];
+          const job = sim.admin.createJob(company.id, {
+            itemCount: plan.items,
+            vendorBasedBookkeeping: plan.vendorBasedBookkeeping,
+            ...(run > 1 && earlier
+              ? { id: uuidFrom(`demo:${options.seed}:${run}:${n}`), dataKey: earlier }
+              : {}),
+          });
+          created.push(job.id);
+          sim.admin.advanceClock(60_000);
+        }
+        if (run === 1) await store.setValue('demo:jobs', JSON.stringify(created));
+        const config = loadConfig({
+          env: {},
+          raw: {
+            dataDir: dir,
+            pleo: { url: sim.url, requestsPerSecond: 1000 },
+            companies: [
+              {
+                id: company.id,
+                name: 'Demo company',
+                apiKey: company.apiKey,
+                adapter: { type: 'hledger', journal },
+                accounting: simulatorAccountingConfig(options.seed),
+              },
+            ],
+          },
+        });
+        if (options.json !== true) {
+          io.out(
+            `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
+              `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${relative(process.cwd(), journal) || journal}\n`,
+          );
+        }
+        const results = await runAllOnce(config, store, io, {
+          progress: options.progress && options.json !== true,
+        });
+        await store.setValue('demo:runs', String(run));
+        const check = hledgerAvailable()
+          ? spawnSync('hledger', ['-f', journal, 'check', '--strict'], { encoding: 'utf8' })
+          : null;
+        if (options.json === true) {
+          io.out(
+            json({
+              run,
+              journal,
+              state: join(dir, 'state.db'),
+              results,
+              hledgerCheck: check ? check.status === 0 : null,
+            }),
+          );
+          return;
+        }
+        io.out('');
+        io.out(summaryTable(results));
+        const rel = (p: string): string => relative(process.cwd(), p) || p;
+        io.out(`\nJournal:     ${rel(journal)}`);
+        io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
+        io.out(`Local state: ${rel(join(dir, 'state.db'))}  (pleo-export jobs --data-dir ${rel(dir)})`);
+        if (check) {
+          io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
+          io.out(`Inspect it:  hledger -f ${rel(journal)} balance`);
+        } else {
+          io.out('Install hledger (apt-get install hledger) to inspect it: hledger -f <journal> balance');
+        }
+        if (run > 1) io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
+      } finally {
+        await sim.close();
+        await store.close();
+      }
+    });
+}
