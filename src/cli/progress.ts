@@ -21,9 +21,11 @@ export class Progress {
   private readonly jobs = new Map<string, JobLine>();
   private readonly multi: cliProgress.MultiBar | null;
   private readonly io: Io;
+  private readonly enabled: boolean;
 
   constructor(io: Io, enabled: boolean) {
     this.io = io;
+    this.enabled = enabled;
     this.multi =
       enabled && io.isTTY
         ? new cliProgress.MultiBar(
@@ -40,6 +42,7 @@ export class Progress {
   }
 
   handle(event: EngineEvent): void {
+    if (!this.enabled) return;
     const line = this.line(event.jobId);
     switch (event.kind) {
       case 'job_discovered':

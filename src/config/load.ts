@@ -8,7 +8,7 @@
  * they name a company that the file also lists, they override that entry; otherwise they add it.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { z } from 'zod';
 import YAML from 'yaml';
@@ -28,6 +28,8 @@ export interface Overrides {
   dataDir?: string;
   concurrency?: number;
   logLevel?: string;
+  /** The scaled-out mode's database (`--postgres`, `$PLEO_EXPORT_POSTGRES_URL`). */
+  postgresUrl?: string;
 }
 
 export interface CompiledCompany {
@@ -69,6 +71,10 @@ export interface CompiledConfig {
     readonly triggerToken: string | undefined;
   };
   readonly log: ParsedConfig['log'];
+  /** `url` undefined: the embedded mode (SQLite in `dataDir`, in-process scheduling). */
+  readonly postgres: Omit<ParsedConfig['postgres'], `url${'' | 'Env' | 'File'}`> & {
+    readonly url: string | undefined;
+  };
   readonly companies: readonly CompiledCompany[];
   /** The parsed file with secrets masked, for `config --print`. */
   readonly printable: unknown;
@@ -134,6 +140,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Overrides {
   if (env['PLEO_API_URL']) out.pleoUrl = env['PLEO_API_URL'];
   if (env['PLEO_API_KEY']) out.apiKey = env['PLEO_API_KEY'];
   if (env['PLEO_COMPANY_ID']) out.companyId = env['PLEO_COMPANY_ID'];
+  if (env['PLEO_EXPORT_POSTGRES_URL']) out.postgresUrl = env['PLEO_EXPORT_POSTGRES_URL'];
   return out;
 }
 
@@ -152,6 +159,10 @@ function applyOverrides(raw: unknown, o: Overrides): unknown {
   if (o.pleoUrl !== undefined) root['pleo'] = { ...obj(root['pleo']), url: o.pleoUrl };
   if (o.concurrency !== undefined) root['engine'] = { ...obj(root['engine']), concurrency: o.concurrency };
   if (o.logLevel !== undefined) root['log'] = { ...obj(root['log']), level: o.logLevel };
+  if (o.postgresUrl !== undefined) {
+    const { urlEnv: _env, urlFile: _file, ...postgres } = obj(root['postgres']);
+    root['postgres'] = { ...postgres, url: o.postgresUrl };
+  }
   const companyFlags =
     o.companyId !== undefined ||
     o.apiKey !== undefined ||
@@ -227,7 +238,7 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
     if (ids.has(company.id.toLowerCase()))
       throw new ConfigError(`${key}.id: got "${company.id}": each company may appear once`);
     ids.add(company.id.toLowerCase());
-    return compileCompany(company, key, env, base);
+    return compileCompany(company, key, env, base, resolve(base, config.dataDir));
   });
   const {
     webhookSecret,
@@ -263,8 +274,9 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
       ),
     }),
     log: Object.freeze(config.log),
+    postgres: compilePostgres(config.postgres, env, base),
     companies: Object.freeze(companies),
-    printable: mask(config),
+    printable: maskPostgresUrl(mask(config)),
   });
 }
 
@@ -273,6 +285,7 @@ function compileCompany(
   key: string,
   env: NodeJS.ProcessEnv,
   base: string,
+  dataDir: string,
 ): CompiledCompany {
   const apiKey = readSecret(
     `${key}.apiKey`,
@@ -306,7 +319,10 @@ function compileCompany(
       scopes: Object.freeze([...o.scopes]),
     };
   }
-  const a = company.adapter;
+  const a = company.adapter ?? {
+    type: 'hledger' as const,
+    journal: join(dataDir, `${company.id.toLowerCase()}.journal`),
+  };
   const adapter: CompiledCompany['adapter'] =
     a.type === 'hledger'
       ? { type: 'hledger', journal: resolve(base, a.journal) }
@@ -323,6 +339,26 @@ function compileCompany(
     adapter,
     accounting: compileAccountingConfig(company.accounting, `${key}.accounting`),
   });
+}
+
+function compilePostgres(
+  postgres: ParsedConfig['postgres'],
+  env: NodeJS.ProcessEnv,
+  base: string,
+): CompiledConfig['postgres'] {
+  const { url, urlEnv, urlFile, ...rest } = postgres;
+  return Object.freeze({ ...rest, url: readSecret('postgres.url', url, urlEnv, urlFile, env, base) });
+}
+
+/** A PostgreSQL URL may carry a password: `config --print` shows it masked. */
+function maskPostgresUrl(printable: unknown): unknown {
+  const root = obj(printable);
+  const postgres = obj(root['postgres']);
+  if (typeof postgres['url'] !== 'string') return printable;
+  return {
+    ...root,
+    postgres: { ...postgres, url: postgres['url'].replace(/(\/\/[^:/@]+:)[^@]*@/, '$1****@') },
+  };
 }
 
 const SECRET_KEYS = /^(apiKey|clientSecret|token|webhookSecret|triggerToken)$/;

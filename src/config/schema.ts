@@ -22,6 +22,9 @@ const positiveInt = (max: number) =>
     .int({ error: 'expected a whole number' })
     .min(1, { error: 'expected a number ≥ 1' })
     .max(max, { error: `expected a number ≤ ${max}` });
+const schemaName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a lower-case identifier ([a-z_][a-z0-9_]*)' });
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' });
@@ -81,7 +84,8 @@ export const companySchema = z
     name: z.string().min(1).optional(),
     ...secret('apiKey'),
     oauth: oauthSchema.optional(),
-    adapter: adapterSchema,
+    /** @default { type: hledger, journal: <dataDir>/<company id>.journal } */
+    adapter: adapterSchema.optional(),
     accounting: accountingConfigSchema.prefault({}),
   })
   .strict();
@@ -144,6 +148,26 @@ export const configSchema = z
       .object({
         /** @default 'info' */
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    /** The scaled-out mode: a shared PostgreSQL store and pg-boss queue (`serve`/`worker --postgres`). */
+    postgres: z
+      .object({
+        /** libpq URL, e.g. postgres://user:pass@host:5432/db; setting it switches to the scaled-out mode. */
+        ...secret('url'),
+        /** Schema of the store's tables. @default 'pleo_export' */
+        schema: schemaName.default('pleo_export'),
+        /** Schema of pg-boss's tables (the work queue). @default 'pleo_export_queue' */
+        queueSchema: schemaName.default('pleo_export_queue'),
+        /** A worker silent this long loses its company to another worker (pg-boss minimum 10). @default 30 */
+        heartbeatSeconds: z.number().int().min(10).max(3600).default(30),
+        /** How often lost heartbeats are looked for. @default 15 */
+        superviseIntervalSeconds: positiveInt(3600).default(15),
+        /** How often an idle worker asks the queue for work, in ms (pg-boss minimum 500). @default 2000 */
+        pollIntervalMs: z.number().int().min(500).max(600_000).default(2000),
+        /** Longest pause between retries of a failing company run. @default 300 */
+        retryDelayMaxSeconds: positiveInt(86_400).default(300),
       })
       .strict()
       .prefault({}),
