@@ -38,6 +38,7 @@ import type { Fence, FetchedItem, ItemWithPayload, JobRecord, JobRef } from '../
 import { downloadAttachments } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
+import { assertFence } from './fence.js';
 import { Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import type { JobResult } from './types.js';
@@ -481,6 +482,8 @@ class JobRun {
     const policy = this.ctx.adapterRetry;
     for (let attempt = 1; ; attempt++) {
       try {
+        // The first attempt follows a fenced store write (the intent); a retry checks again.
+        if (attempt > 1) await assertFence(this.ctx.store, this.fence);
         return await fn();
       } catch (error) {
         if (!(error instanceof AccountingSystemError) || !error.retryable || attempt >= policy.maxAttempts)
@@ -511,6 +514,7 @@ class JobRun {
     }
     const event = record.finalEvent ?? 'failed';
     this.ctx.step('before_complete');
+    await assertFence(store, this.fence);
     try {
       await client.sendJobEvent(
         {

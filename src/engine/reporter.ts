@@ -15,6 +15,7 @@
 import type { ItemUpdate, PleoClient } from '../client/index.js';
 import type { Fence, ItemRecord, Store } from '../store/index.js';
 import { asError } from './errors.js';
+import { assertFence } from './fence.js';
 
 export const REPORT_BATCH = 100;
 
@@ -113,6 +114,7 @@ export class Reporter {
 
   private async send(batch: readonly ItemRecord[]): Promise<void> {
     const { store, client, fence } = this.o;
+    await assertFence(store, fence);
     let result;
     try {
       result = await client.updateJobItems(fence.jobId, batch.map(toUpdate), this.signalOption());
@@ -150,6 +152,7 @@ export class Reporter {
   private async heartbeat(): Promise<void> {
     const [next] = await this.o.store.itemsToProcess(this.o.fence, 0, 1);
     if (!next) return;
+    await assertFence(this.o.store, this.o.fence);
     try {
       await this.o.client.updateJobItems(
         this.o.fence.jobId,
