@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'pleo-export-demo/**', '**/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'src/generated/**',
+      'coverage/**',
+      'pleo-export-demo/**',
+      '.bench-tmp/**',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -22,7 +32,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./(client|store|engine|accounting|adapters|simulator|server|cli|config)/(?!index\\.js$).+',
+              regex:
+                '^\\.\\./(client|store|engine|accounting|adapters|simulator|server|cli|config)/(?!index\\.js$).+',
               message: 'Import another folder only through its index.ts.',
             },
           ],
