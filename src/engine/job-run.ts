@@ -34,7 +34,15 @@ import {
   describeError,
   isConflictError,
 } from '../errors/index.js';
-import type { Fence, FetchedItem, ItemWithPayload, JobRecord, JobRef } from '../store/index.js';
+import {
+  phaseReached,
+  type Fence,
+  type FetchedItem,
+  type ItemWithPayload,
+  type JobPhase,
+  type JobRecord,
+  type JobRef,
+} from '../store/index.js';
 import { downloadAttachments } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
@@ -43,17 +51,8 @@ import { Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import type { JobResult } from './types.js';
 
-const PHASES = [
-  'discovered',
-  'claiming',
-  'claimed',
-  'items_listed',
-  'planned',
-  'completing',
-  'done',
-] as const;
-function reached(job: JobRecord, phase: (typeof PHASES)[number]): boolean {
-  return PHASES.indexOf(job.phase) >= PHASES.indexOf(phase);
+function reached(job: JobRecord, phase: JobPhase): boolean {
+  return phaseReached(job.phase, phase);
 }
 
 /** Thrown inside a run when Pleo shows the job final (expired, failed elsewhere): the run ends cleanly. */
@@ -473,6 +472,7 @@ class JobRun {
       jobId: this.job.id,
       accountingEntryId: key,
       outcome: outcome.status,
+      failureReasonType: outcome.status === 'failed' ? outcome.failureReasonType : null,
       reused,
     });
     await this.reporter.kick();

@@ -22,6 +22,6 @@ export type {
   SaveListedPageResult,
   Store,
 } from './types.js';
-export { ITEM_STATES, JOB_PHASES } from './types.js';
+export { ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js';

@@ -52,6 +52,11 @@ export const JOB_PHASES = [
 ] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
+/** True when `phase` is `target` or later (phases only move forward). */
+export function phaseReached(phase: JobPhase, target: JobPhase): boolean {
+  return JOB_PHASES.indexOf(phase) >= JOB_PHASES.indexOf(target);
+}
+
 export const ITEM_STATES = ['listed', 'skipped', 'planned', 'booking', 'booked', 'failed'] as const;
 export type ItemState = (typeof ITEM_STATES)[number];
 

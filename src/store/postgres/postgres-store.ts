@@ -44,7 +44,7 @@ import type {
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES, JOB_PHASES } from '../types.js';
+import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
 import {
   listedAmong,
   markItemsRejected,
@@ -261,7 +261,7 @@ class PostgresStore implements Store {
     return this.fenced(fence, async (tx, phase) => {
       const result = await upsertListedPage(tx, this.t, fence, page.items, this.iso());
       const patch: JobPatch = { listCursor: page.cursor };
-      if (page.complete && JOB_PHASES.indexOf(phase) < JOB_PHASES.indexOf('items_listed')) {
+      if (page.complete && !phaseReached(phase, 'items_listed')) {
         patch.phase = 'items_listed';
       }
       await this.patchJob(tx, fence, patch);

@@ -1,15 +1,5 @@
-/** Row ↔ record mapping for the PostgreSQL store (node-postgres returns untyped rows). */
-import type {
-  AttachmentRecord,
-  BookingRecord,
-  ItemFailureFields,
-  ItemRecord,
-  ItemState,
-  ItemWithPayload,
-  JobPhase,
-  JobRecord,
-} from '../types.js';
-import type { Row } from './database.js';
+/** Column lists of the PostgreSQL store; the row → record mapping is shared (`../rows.ts`). */
+export { nullableString, toBooking, toItem, toItemWithPayload, toJob } from '../rows.js';
 
 /** Every item column but `payload`, which only the item-processing reads need. */
 export const ITEM_COLUMNS = [
@@ -33,78 +23,3 @@ export const ITEM_COLUMNS = [
   'prefailure',
   'updated_at',
 ].join(', ');
-
-export function nullableString(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
-  throw new Error(`store: expected a text column, got ${typeof value}`);
-}
-
-export function toJob(row: Row): JobRecord {
-  return {
-    companyId: String(row['company_id']),
-    jobId: String(row['job_id']),
-    createdAt: String(row['created_at']),
-    pleoStatus: String(row['pleo_status']) as JobRecord['pleoStatus'],
-    vendorBasedBookkeeping: row['vendor_based_bookkeeping'] === true,
-    numberOfItems: Number(row['number_of_items']),
-    phase: String(row['phase']) as JobPhase,
-    listCursor: nullableString(row['list_cursor']),
-    dataCursor: nullableString(row['data_cursor']),
-    finalEvent: nullableString(row['final_event']) as JobRecord['finalEvent'],
-    failureReason: nullableString(row['failure_reason']),
-    failureReasonType: nullableString(row['failure_reason_type']) as JobRecord['failureReasonType'],
-    leaseOwner: nullableString(row['lease_owner']),
-    fenceToken: Number(row['fence_token']),
-    runs: Number(row['runs']),
-    discoveredAt: String(row['discovered_at']),
-    updatedAt: String(row['updated_at']),
-    completedAt: nullableString(row['completed_at']),
-  };
-}
-
-function parseJson<T>(value: unknown): T | null {
-  const text = nullableString(value);
-  return text === null ? null : (JSON.parse(text) as T);
-}
-
-export function toItem(row: Row): ItemRecord {
-  const seq = row['seq'];
-  return {
-    companyId: String(row['company_id']),
-    jobId: String(row['job_id']),
-    accountingEntryId: String(row['entry_id']),
-    pleoStatus: String(row['pleo_status']) as ItemRecord['pleoStatus'],
-    state: String(row['state']) as ItemState,
-    seq: seq === null || seq === undefined ? null : Number(seq),
-    date: nullableString(row['date']),
-    attempt: Number(row['attempt']),
-    externalId: nullableString(row['external_id']),
-    externalUrl: nullableString(row['external_url']),
-    exportedAt: nullableString(row['exported_at']),
-    failureReason: nullableString(row['failure_reason']),
-    failureReasonType: nullableString(row['failure_reason_type']) as ItemRecord['failureReasonType'],
-    reported: row['reported'] === true,
-    reportAttempts: Number(row['report_attempts']),
-    reportError: nullableString(row['report_error']),
-    attachments: parseJson<AttachmentRecord[]>(row['attachments']),
-    prefailure: parseJson<ItemFailureFields>(row['prefailure']),
-    updatedAt: String(row['updated_at']),
-  };
-}
-
-export function toItemWithPayload(row: Row): ItemWithPayload {
-  return { ...toItem(row), payload: parseJson<ItemWithPayload['payload']>(row['payload']) };
-}
-
-export function toBooking(row: Row): BookingRecord {
-  return {
-    companyId: String(row['company_id']),
-    accountingEntryId: String(row['entry_id']),
-    jobId: String(row['job_id']),
-    externalId: String(row['external_id']),
-    externalUrl: nullableString(row['external_url']),
-    exportedAt: String(row['exported_at']),
-  };
-}

@@ -17,7 +17,6 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 
 import { LeaseLostError } from '../../errors/index.js';
 import type {
-  AttachmentRecord,
   BookingRecord,
   FailureSummary,
   Fence,
@@ -40,10 +39,9 @@ import type {
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES, JOB_PHASES } from '../types.js';
+import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
+import { toBooking, toItem, toItemWithPayload, toJob, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
-
-type Row = Record<string, unknown>;
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */
@@ -318,7 +316,7 @@ class SqliteStore implements Store {
       }
       const patch: JobPatch = { listCursor: page.cursor };
       const job = this.mustGetJob(fence);
-      if (page.complete && phaseIndex(job.phase) < phaseIndex('items_listed')) patch.phase = 'items_listed';
+      if (page.complete && !phaseReached(job.phase, 'items_listed')) patch.phase = 'items_listed';
       this.patchJob(fence, patch);
       return { inserted, reconciled };
     });
@@ -483,16 +481,7 @@ class SqliteStore implements Store {
       companyId,
       accountingEntryId,
     );
-    return row
-      ? {
-          companyId: String(row['company_id']),
-          accountingEntryId: String(row['entry_id']),
-          jobId: String(row['job_id']),
-          externalId: String(row['external_id']),
-          externalUrl: nullableString(row['external_url']),
-          exportedAt: String(row['exported_at']),
-        }
-      : null;
+    return row ? toBooking(row) : null;
   }
 
   async unreportedOutcomes(ref: JobRef, limit: number, maxSeq?: number): Promise<ItemRecord[]> {
@@ -661,82 +650,4 @@ class SqliteStore implements Store {
         value,
       );
   }
-}
-
-const PHASE_ORDER: readonly JobPhase[] = [
-  'discovered',
-  'claiming',
-  'claimed',
-  'items_listed',
-  'planned',
-  'completing',
-  'done',
-];
-function phaseIndex(phase: JobPhase): number {
-  return PHASE_ORDER.indexOf(phase);
-}
-
-function nullableString(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
-  throw new Error(`store: expected a text column, got ${typeof value}`);
-}
-
-function toJob(row: Row): JobRecord {
-  return {
-    companyId: String(row['company_id']),
-    jobId: String(row['job_id']),
-    createdAt: String(row['created_at']),
-    pleoStatus: String(row['pleo_status']) as JobRecord['pleoStatus'],
-    vendorBasedBookkeeping: Number(row['vendor_based_bookkeeping']) === 1,
-    numberOfItems: Number(row['number_of_items']),
-    phase: String(row['phase']) as JobPhase,
-    listCursor: nullableString(row['list_cursor']),
-    dataCursor: nullableString(row['data_cursor']),
-    finalEvent: nullableString(row['final_event']) as JobRecord['finalEvent'],
-    failureReason: nullableString(row['failure_reason']),
-    failureReasonType: nullableString(row['failure_reason_type']) as JobRecord['failureReasonType'],
-    leaseOwner: nullableString(row['lease_owner']),
-    fenceToken: Number(row['fence_token']),
-    runs: Number(row['runs']),
-    discoveredAt: String(row['discovered_at']),
-    updatedAt: String(row['updated_at']),
-    completedAt: nullableString(row['completed_at']),
-  };
-}
-
-function toItem(row: Row): ItemRecord {
-  const attachments = nullableString(row['attachments']);
-  const prefailure = nullableString(row['prefailure']);
-  const seq = row['seq'];
-  return {
-    companyId: String(row['company_id']),
-    jobId: String(row['job_id']),
-    accountingEntryId: String(row['entry_id']),
-    pleoStatus: String(row['pleo_status']) as ItemRecord['pleoStatus'],
-    state: String(row['state']) as ItemState,
-    seq: seq === null || seq === undefined ? null : Number(seq),
-    date: nullableString(row['date']),
-    attempt: Number(row['attempt']),
-    externalId: nullableString(row['external_id']),
-    externalUrl: nullableString(row['external_url']),
-    exportedAt: nullableString(row['exported_at']),
-    failureReason: nullableString(row['failure_reason']),
-    failureReasonType: nullableString(row['failure_reason_type']) as ItemRecord['failureReasonType'],
-    reported: Number(row['reported']) === 1,
-    reportAttempts: Number(row['report_attempts']),
-    reportError: nullableString(row['report_error']),
-    attachments: attachments === null ? null : (JSON.parse(attachments) as AttachmentRecord[]),
-    prefailure: prefailure === null ? null : (JSON.parse(prefailure) as ItemFailureFields),
-    updatedAt: String(row['updated_at']),
-  };
-}
-
-function toItemWithPayload(row: Row): ItemWithPayload {
-  const payload = nullableString(row['payload']);
-  return {
-    ...toItem(row),
-    payload: payload === null ? null : (JSON.parse(payload) as ItemWithPayload['payload']),
-  };
 }
