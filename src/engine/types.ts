@@ -16,6 +16,7 @@ import type {
   ExportItem,
   ExportJobEventType,
   ExportJobFailureReasonType,
+  ExportJobItemFailureReasonType,
   PleoClient,
 } from '../client/index.js';
 import type { FailureSummary, JobCounts, Store } from '../store/index.js';
@@ -39,6 +40,8 @@ export type EngineEvent =
       jobId: string;
       accountingEntryId: string;
       outcome: 'booked' | 'failed';
+      /** The failure type of a failed item (null when booked): the daemon's item metrics key on it. */
+      failureReasonType: ExportJobItemFailureReasonType | null;
       reused: boolean;
     }
   | { kind: 'items_reported'; jobId: string; accepted: number; rejected: number }
