@@ -1,0 +1,310 @@
+/**
+ * @module server
+ * The embedded daemon (`pleo-export serve`): webhooks, scheduled polling, a manual trigger,
+ * health, readiness and Prometheus metrics, over the same engine the CLI runs.
+ *
+ * Endpoints
+ * - `POST /webhooks/pleo`: Standard Webhooks–signed export-job notifications (see `webhooks.ts`).
+ *   Verified, de-duplicated by `webhook-id` in the store, answered 202 at once; the poll runs after.
+ * - `POST /trigger[?company=ID]`: poll now. Bearer `server.triggerToken` when configured, else
+ *   loopback callers only.
+ * - `GET /healthz` (the process answers), `GET /readyz` (store answers, not shutting down),
+ *   `GET /metrics` (Prometheus text format).
+ *
+ * The server knows the {@link Store} only through its interface, so it runs over whichever store
+ * it is given.
+ */
+import type { Registry } from 'prom-client';
+
+import type { CompiledConfig } from '../config/index.js';
+import type { EngineLogger } from '../engine/index.js';
+import { describeError } from '../errors/index.js';
+import { createCompanyRuntime, type RuntimeHooks } from '../runtime/index.js';
+import type { Store } from '../store/index.js';
+import { bearerMatches, isLoopback } from './access.js';
+import { BodyTooLargeError, reply, startHttpServer, type HttpReply, type HttpRequest } from './http.js';
+import { createServerMetrics, type WebhookResult } from './metrics.js';
+import { createRunner, type CreateRuntime } from './runner.js';
+import { createScheduler, type SetTimeoutLike } from './scheduler.js';
+import { parseWebhookEvent, parseWebhookSecret, verifyWebhook, type WebhookSecret } from './webhooks.js';
+
+export {
+  EXPORT_JOB_CREATED_EVENTS,
+  parseWebhookSecret,
+  signWebhook,
+  verifyWebhook,
+  type WebhookSecret,
+} from './webhooks.js';
+export type { CreateRuntime } from './runner.js';
+export type { SetTimeoutLike, WorkerState } from './scheduler.js';
+export type { JobOutcome, PollTrigger } from './metrics.js';
+
+/** The path Pleo delivers webhooks to (append it to `server.publicUrl` when subscribing). */
+export const WEBHOOK_PATH = '/webhooks/pleo';
+
+export interface ServerHooks {
+  /** Passed to every company's Pleo client. @default globalThis.fetch */
+  fetch?: RuntimeHooks['fetch'];
+  /** Clock of the webhook timestamp check. @default Date.now */
+  now?: () => number;
+  /** The poll timers (inject a fake one in tests). @default node's setTimeout, unref'd */
+  setTimeout?: SetTimeoutLike;
+  /** Jitter source, in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+export interface ServerOptions {
+  config: CompiledConfig;
+  store: Store;
+  logger: EngineLogger;
+  hooks?: ServerHooks;
+  /**
+   * Builds a company's client, adapter and engine; it gets the hooks that feed the metrics and
+   * logs. @default the runtime's `createCompanyRuntime` over `config` and `store`
+   */
+  createRuntime?: CreateRuntime;
+}
+
+export interface RunningServer {
+  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly port: number;
+  /** The URL to register at Pleo: `server.publicUrl` (or `url`) + {@link WEBHOOK_PATH}. */
+  readonly webhookUrl: string;
+  /** This server's own metrics registry. */
+  readonly metrics: Registry;
+  /**
+   * Polls one company (or all) now. Resolves when a poll that started after the call finished;
+   * rejects for a company that is not configured.
+   */
+  trigger(companyId?: string): Promise<void>;
+  /** Resolves when no poll is running or waiting. */
+  whenIdle(): Promise<void>;
+  /**
+   * Stops taking work (no new polls; webhooks and triggers answered 503; `/readyz` 503), aborts
+   * the engines' signal so they finish or checkpoint their in-flight items, and waits for them.
+   * The HTTP server keeps answering until {@link close}.
+   */
+  drain(): Promise<void>;
+  /** Drains, stops the HTTP server and closes the companies' adapters. The store stays open. */
+  close(): Promise<void>;
+}
+
+/** The store key of a company's webhook secret (the subscription's `whsec_…`). */
+export function webhookSecretKey(companyId: string): string {
+  return `webhook-secret:${companyId.toLowerCase()}`;
+}
+
+/**
+ * Remembers the signing secret of a company's subscription (`GET /v1/subscriptions/{id}/secret`).
+ * The server accepts webhooks signed with it, besides `server.webhookSecret`, and polls only
+ * that company for them (Pleo's newer docs: one subscription per entity credential).
+ */
+export async function saveWebhookSecret(
+  store: Store,
+  companyId: string,
+  secret: string | null,
+): Promise<void> {
+  if (secret !== null) parseWebhookSecret(secret, 'webhook secret');
+  await store.setValue(webhookSecretKey(companyId), secret);
+}
+
+/**
+ * Starts the daemon: the HTTP endpoints, and a first poll of every company (which also resumes
+ * jobs an earlier process left unfinished), then polls on timers, webhooks and triggers.
+ *
+ * @example
+ * const store = await openStore(config);
+ * const server = await startServer({ config, store, logger: createLogger('info') });
+ * process.once('SIGTERM', () => void server.close());
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config, store, logger } = options;
+  const hooks = options.hooks ?? {};
+  const now = hooks.now ?? Date.now;
+  const companyIds = config.companies.map((c) => c.id);
+  const configuredSecret =
+    config.server.webhookSecret === undefined
+      ? null
+      : parseWebhookSecret(config.server.webhookSecret, 'server.webhookSecret');
+  const createRuntime: CreateRuntime =
+    options.createRuntime ??
+    ((company, runtimeHooks) => createCompanyRuntime(config, company, store, runtimeHooks));
+
+  // The gauges read the scheduler and the runner at scrape time (both exist by then).
+  const metrics = createServerMetrics({
+    queueDepth: () => sched.queueDepth(),
+    runningJobs: () => runner.runningJobs(),
+  });
+  const runner = createRunner({
+    companies: config.companies,
+    createRuntime,
+    metrics,
+    logger,
+    now,
+    ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+  });
+  const sched = createScheduler({
+    companyIds,
+    maxConcurrent: config.server.maxConcurrentCompanies,
+    pollIntervalMs: config.server.pollIntervalMs,
+    poll: (companyId, trigger, signal) => runner.poll(companyId, trigger, signal),
+    ...(hooks.setTimeout ? { setTimeout: hooks.setTimeout } : {}),
+    ...(hooks.random ? { random: hooks.random } : {}),
+  });
+
+  const secrets = async (): Promise<WebhookSecret[]> => {
+    const out: WebhookSecret[] = configuredSecret ? [configuredSecret] : [];
+    for (const companyId of companyIds) {
+      const value = await store.getValue(webhookSecretKey(companyId));
+      if (value === null) continue;
+      try {
+        out.push(parseWebhookSecret(value, `webhook secret of ${companyId}`, companyId));
+      } catch (error) {
+        logger.warn(
+          { companyId, error: describeError(error) },
+          'ignoring an unreadable stored webhook secret',
+        );
+      }
+    }
+    return out;
+  };
+
+  const webhookReply = (result: WebhookResult, status: number, json: unknown): HttpReply => {
+    metrics.webhook(result);
+    if (status >= 400) logger.warn({ result, status }, 'webhook rejected');
+    return reply(status, json);
+  };
+
+  const onWebhook = async (req: HttpRequest): Promise<HttpReply> => {
+    if (sched.stopping) return webhookReply('unavailable', 503, { error: 'shutting_down' });
+    let body: Buffer;
+    try {
+      body = await req.body(config.server.maxWebhookBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) metrics.webhook('too_large');
+      throw error;
+    }
+    const header = (name: string): string | undefined => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(' ') : value;
+    };
+    const headers = {
+      id: header('webhook-id'),
+      timestamp: header('webhook-timestamp'),
+      signature: header('webhook-signature'),
+    };
+    const id = headers.id;
+    // The store is read for secrets only when the message could be verified at all.
+    const candidates = id && headers.timestamp && headers.signature ? await secrets() : [];
+    const verified = verifyWebhook(candidates, headers, body, now());
+    if (!verified.ok) {
+      const status = verified.reason === 'missing_headers' || verified.reason === 'bad_timestamp' ? 400 : 401;
+      return webhookReply(verified.reason, status, { error: verified.reason });
+    }
+    const event = parseWebhookEvent(body);
+    if (event === null) return webhookReply('malformed', 400, { error: 'malformed_body' });
+    // Remembered only once verified and well-formed, so forged or broken deliveries burn no id.
+    if (!(await store.rememberWebhook(id ?? '', new Date(now()).toISOString()))) {
+      // A re-delivery of a message we already took: acknowledged so the sender stops, not acted on.
+      return webhookReply('duplicate', 200, { status: 'duplicate' });
+    }
+    if (event.kind === 'other')
+      return webhookReply('ignored', 202, { status: 'ignored', eventType: event.eventType });
+    // Never trust the payload more than needed: a company-bound secret names the company itself;
+    // otherwise the payload's companyId only narrows the poll, and an unknown one polls everyone.
+    const target =
+      verified.secret.companyId ??
+      (event.companyId !== null && sched.has(event.companyId) ? event.companyId : null);
+    const companies = target === null ? companyIds : [target];
+    for (const companyId of companies) void sched.trigger(companyId, 'webhook');
+    logger.info({ webhookId: id, eventType: event.eventType, companies }, 'webhook: poll scheduled');
+    return webhookReply('accepted', 202, { status: 'accepted', companies });
+  };
+
+  const onTrigger = (req: HttpRequest): Promise<HttpReply> => {
+    const token = config.server.triggerToken;
+    if (token !== undefined) {
+      if (!bearerMatches(req.headers.authorization, token))
+        return Promise.resolve(reply(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
+    } else if (!isLoopback(req.remoteAddress)) {
+      return Promise.resolve(
+        reply(403, { error: 'forbidden: set server.triggerToken to allow remote triggers' }),
+      );
+    }
+    if (sched.stopping) return Promise.resolve(reply(503, { error: 'shutting_down' }));
+    const requested = req.query.get('company');
+    const companyId = requested === null || requested === '' ? null : requested.toLowerCase();
+    if (companyId !== null && !sched.has(companyId))
+      return Promise.resolve(reply(404, { error: 'unknown_company', company: requested }));
+    const companies = companyId === null ? companyIds : [companyId];
+    for (const id of companies) void sched.trigger(id, 'manual');
+    logger.info({ companies }, 'trigger: poll scheduled');
+    return Promise.resolve(reply(202, { status: 'accepted', companies }));
+  };
+
+  const onReady = async (): Promise<HttpReply> => {
+    if (sched.stopping) return reply(503, { status: 'shutting_down' });
+    try {
+      await store.getValue('readyz');
+      return reply(200, { status: 'ready' });
+    } catch (error) {
+      logger.warn({ error: describeError(error) }, 'readiness: the store does not answer');
+      return reply(503, { status: 'store_unavailable' });
+    }
+  };
+
+  const http = await startHttpServer({
+    host: config.server.host,
+    port: config.server.port,
+    onError: (error, req) => logger.error({ ...req, error: describeError(error) }, 'request failed'),
+    routes: [
+      { method: 'GET', path: '/healthz', handler: () => Promise.resolve(reply(200, { status: 'ok' })) },
+      { method: 'GET', path: '/readyz', handler: onReady },
+      {
+        method: 'GET',
+        path: '/metrics',
+        handler: async () => ({
+          status: 200,
+          text: await metrics.registry.metrics(),
+          contentType: metrics.registry.contentType,
+        }),
+      },
+      { method: 'POST', path: WEBHOOK_PATH, handler: onWebhook },
+      { method: 'POST', path: '/trigger', handler: onTrigger },
+    ],
+  });
+
+  if (configuredSecret === null && (await secrets()).length === 0) {
+    logger.warn({}, 'no webhook secret (server.webhookSecret): webhooks are refused, polling only');
+  }
+  sched.start();
+
+  let drained: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
+  const drain = (): Promise<void> => (drained ??= sched.stop());
+  const base = config.server.publicUrl ?? http.url;
+  return {
+    url: http.url,
+    port: http.port,
+    webhookUrl: `${base.replace(/\/+$/, '')}${WEBHOOK_PATH}`,
+    metrics: metrics.registry,
+    async trigger(companyId) {
+      if (companyId === undefined) {
+        await Promise.all(companyIds.map((id) => sched.trigger(id, 'manual')));
+        return;
+      }
+      const id = companyId.toLowerCase();
+      if (!sched.has(id)) throw new Error(`company ${companyId} is not configured`);
+      await sched.trigger(id, 'manual');
+    },
+    whenIdle: () => sched.whenIdle(),
+    drain,
+    close: () =>
+      (closed ??= (async () => {
+        await drain();
+        await http.close();
+        await runner.close();
+      })()),
+  };
+}
