@@ -13,6 +13,8 @@ import { itemsCommand, jobsCommand, showCommand } from './commands/inspect.js';
 import { previewCommand } from './commands/preview.js';
 import { retryCommand } from './commands/retry.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
+import { triggerCommand } from './commands/trigger.js';
 import { describeError } from '../errors/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { Io } from './output.js';
@@ -31,6 +33,8 @@ export function buildProgram(io: Io): Command {
   const commands = [
     demoCommand(io),
     runCommand(io),
+    serveCommand(io),
+    triggerCommand(io),
     previewCommand(io),
     checkCommand(io),
     jobsCommand(io),
