@@ -1,0 +1,178 @@
+/**
+ * A contender process: runs the engine or the baseline once against the simulator, then prints
+ * its own figures (wall time of the work, CPU, peak RSS, accounting-adapter calls) as one
+ * `BENCH_RESULT` line. Each contender runs in its own process so that RSS and CPU are its own.
+ */
+import { join } from 'node:path';
+
+import { compileAccountingConfig, mapExportItem, type MappingResult } from '../src/accounting/index.js';
+import { createHledgerAdapter, createHttpAdapter, type AccountingAdapter } from '../src/adapters/index.js';
+import { simulatorAccountingConfig } from '../src/cli/demo/catalog-config.js';
+import { createPleoClient, type ExportItem } from '../src/client/index.js';
+import { createEngine } from '../src/engine/index.js';
+import { createSqliteStore } from '../src/store/index.js';
+import { runBaseline } from './baseline/index.js';
+import {
+  RESULT_PREFIX,
+  SAMPLE_PREFIX,
+  type AdapterCalls,
+  type ContenderConfig,
+  type ContenderResult,
+  type ContenderSample,
+  type EnginePhases,
+  type JobOutcome,
+} from './protocol.js';
+
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'ExperimentalWarning') return;
+  process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
+const config = JSON.parse(process.env['BENCH_CONFIG'] ?? '{}') as ContenderConfig;
+const accounting = compileAccountingConfig(simulatorAccountingConfig(config.seed), 'accounting');
+const map = (item: ExportItem, ctx: { jobId: string; companyId: string }): MappingResult =>
+  mapExportItem(item, accounting, ctx);
+
+/** Counts the calls each contender makes to the accounting system. */
+function counted(adapter: AccountingAdapter, calls: AdapterCalls): AccountingAdapter {
+  return {
+    name: adapter.name,
+    supportsScaleOut: adapter.supportsScaleOut,
+    validate: (ctx) => {
+      calls.validate++;
+      return adapter.validate(ctx);
+    },
+    findExisting: (key, ctx) => {
+      calls.findExisting++;
+      return adapter.findExisting(key, ctx);
+    },
+    record: (entry, ctx) => {
+      calls.record++;
+      return adapter.record(entry, ctx);
+    },
+    close: () => adapter.close(),
+  };
+}
+
+function createAdapter(): AccountingAdapter {
+  const spec = config.adapter;
+  return spec.kind === 'hledger'
+    ? createHledgerAdapter({ journalPath: spec.journalPath })
+    : createHttpAdapter({ baseUrl: spec.url, timeoutMs: 60_000 });
+}
+
+const calls: AdapterCalls = { validate: 0, record: 0, findExisting: 0 };
+let phases: EnginePhases | null = null;
+const adapter = counted(createAdapter(), calls);
+
+async function runEngine(): Promise<JobOutcome[]> {
+  const store = createSqliteStore({ path: join(config.dataDir, 'state.db') });
+  await store.migrate();
+  const client = createPleoClient({
+    baseUrl: config.simUrl,
+    companyId: config.companyId,
+    auth: { kind: 'apiKey', apiKey: config.apiKey },
+    // Client-side pacing protects the real Pleo; against the simulator it would only measure itself.
+    rateLimit: false,
+    pageSize: config.pageSize,
+  });
+  let outcomes = 0;
+  const killAt = config.killAfterOutcomes;
+  const marks = new Map<string, { claimed: number; listed: number; planned: number; done: number }>();
+  const mark = (jobId: string) => {
+    let m = marks.get(jobId);
+    if (!m) marks.set(jobId, (m = { claimed: 0, listed: 0, planned: 0, done: 0 }));
+    return m;
+  };
+  const engine = createEngine({
+    store,
+    client,
+    adapter,
+    mapItem: map,
+    attachmentsDir: config.receipts ? join(config.dataDir, 'receipts') : null,
+    receiptPolicy: accounting,
+    concurrency: config.concurrency,
+    downloadConcurrency: config.downloadConcurrency,
+    pageSize: config.pageSize,
+    onEvent: (event) => {
+      const now = performance.now();
+      if (event.kind === 'job_claimed') mark(event.jobId).claimed = now;
+      else if (event.kind === 'items_listed') mark(event.jobId).listed = now;
+      else if (event.kind === 'job_planned') mark(event.jobId).planned = now;
+      else if (event.kind === 'job_completed') mark(event.jobId).done = now;
+    },
+    ...(killAt === undefined
+      ? {}
+      : {
+          onStep: (step) => {
+            if (step === 'outcome_recorded' && ++outcomes === killAt) process.kill(process.pid, 'SIGKILL');
+          },
+        }),
+  });
+  try {
+    const results = await engine.runOnce();
+    phases = { listing: 0, fetching: 0, booking: 0 };
+    for (const m of marks.values()) {
+      const listed = m.listed || m.claimed;
+      const planned = m.planned || listed;
+      phases.listing += listed - m.claimed;
+      phases.fetching += planned - listed;
+      phases.booking += (m.done || planned) - planned;
+    }
+    return results.map((r) => ({
+      jobId: r.jobId,
+      event: r.event,
+      successful: r.counts?.successful ?? 0,
+      failed: r.counts?.failed ?? 0,
+    }));
+  } finally {
+    await adapter.close();
+    await store.close();
+  }
+}
+
+async function runPeer(): Promise<JobOutcome[]> {
+  try {
+    const results = await runBaseline({
+      baseUrl: config.simUrl,
+      apiKey: config.apiKey,
+      companyId: config.companyId,
+      pageSize: config.pageSize,
+      adapter,
+      mapItem: map,
+    });
+    return results.map((r) => ({ ...r }));
+  } finally {
+    await adapter.close();
+  }
+}
+
+const started = performance.now();
+const cpuBefore = process.cpuUsage();
+const sampler = setInterval(() => {
+  const memory = process.memoryUsage();
+  const sample: ContenderSample = {
+    t: Math.round(performance.now() - started),
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    records: calls.record,
+  };
+  process.stdout.write(`${SAMPLE_PREFIX}${JSON.stringify(sample)}\n`);
+}, config.sampleMs);
+sampler.unref();
+
+const jobs = config.contender === 'engine' ? await runEngine() : await runPeer();
+const wallMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+clearInterval(sampler);
+const result: ContenderResult = {
+  wallMs,
+  cpuUserMs: cpu.user / 1000,
+  cpuSystemMs: cpu.system / 1000,
+  maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  adapterCalls: calls,
+  jobs,
+  phases,
+};
+process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);

@@ -1,0 +1,324 @@
+/** Writes BENCHMARKS.md from the summaries of a fresh run. */
+import { seconds } from './chart.js';
+import type { Machine } from './machine.js';
+import type { MicrobenchResult } from './microbench.js';
+import type { ScaleOutMeasurement } from './scale-out.js';
+import { spread, type Stat } from './stats.js';
+import {
+  API_OPERATIONS,
+  type ContenderSummary,
+  type ResumeSummary,
+  type ThroughputSummary,
+} from './summary.js';
+import type { Workload, WorkloadId } from './workloads.js';
+import { analysis } from './analysis.js';
+
+export interface ReportInput {
+  mode: 'full' | 'quick';
+  repeat: number;
+  seed: number;
+  pageSize: number;
+  command: string;
+  startedAt: Date;
+  durationMs: number;
+  machine: Machine;
+  /** 1-minute load average sampled every 10 s during the run. */
+  load: Stat;
+  micro: MicrobenchResult | null;
+  chartFile: string;
+  workloads: Workload[];
+  throughput: Map<WorkloadId, ThroughputSummary>;
+  resume: ResumeSummary | null;
+  scaleOut: ScaleOutMeasurement | null;
+  skipped: WorkloadId[];
+}
+
+const MB = 2 ** 20;
+
+function fmt(n: number, digits = 2): string {
+  if (!Number.isFinite(n)) return '–';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function int(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+
+function withSpread(s: Stat, render: (v: number) => string): string {
+  if (s.n === 0) return '–';
+  return s.n < 2 ? render(s.median) : `${render(s.median)} ±${(spread(s) * 100).toFixed(0)} %`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function contenderRow(c: ContenderSummary): string[] {
+  if (c.runs === 0) {
+    const f = c.failures[0];
+    return [
+      c.spec.label,
+      `did not finish: ${f?.reason ?? '?'}`,
+      '–',
+      '–',
+      '–',
+      '–',
+      '–',
+      f ? `≥ ${int(f.peakRssBytes / MB)} MB` : '–',
+      '–',
+      '–',
+      'no',
+    ];
+  }
+  return [
+    c.spec.label,
+    withSpread(c.wallMs, seconds),
+    int(c.itemsPerSec),
+    `${fmt(c.ratio)}×`,
+    fmt(c.apiPerItem, 4),
+    fmt(c.downloadsPerItem, 3),
+    fmt(c.asCallsPerItem, 3),
+    withSpread(c.maxRssBytes, (v) => `${int(v / MB)} MB`),
+    withSpread(c.cpuSec, (v) => fmt(v, 1)),
+    `${fmt(c.worldCpuShare * 100, 0)} %`,
+    c.verified ? 'yes' : `**no**: ${c.problems.join('; ')}`,
+  ];
+}
+
+const CONTENDER_HEAD = [
+  'contender',
+  'wall time (median ± half range)',
+  'items/s',
+  'time ÷ floor',
+  'Pleo API requests/item',
+  'receipt downloads/item',
+  'accounting-system calls/item',
+  'peak RSS',
+  'CPU s',
+  'simulator CPU',
+  'output verified',
+];
+
+function endpointTable(contenders: readonly ContenderSummary[]): string {
+  const ops = [...API_OPERATIONS, 'downloadFile'];
+  return table(
+    ['contender (requests per item)', ...ops],
+    contenders
+      .filter((c) => c.runs > 0)
+      .map((c) => [
+        c.spec.label,
+        ...ops.map((op) => {
+          const v = c.requestsPerItem[op] ?? 0;
+          return v === 0 ? '0' : fmt(v, 4);
+        }),
+      ]),
+  );
+}
+
+function floorText(s: ThroughputSummary, pageSize: number): string {
+  const w = s.measurement.workload.world;
+  const pages = Math.ceil(w.itemsPerJob / pageSize);
+  const lines = s.contenders
+    .filter((c) => c.runs > 0)
+    .map(
+      (c) =>
+        `  - ${c.spec.label}: ${int(c.floor.pleoCalls)} calls × ${w.latencyMs} ms = ${seconds(c.floor.pleoMs)}` +
+        ` + local work ${seconds(c.floor.localMs)}` +
+        (w.adapter === 'http'
+          ? ` + accounting system (${w.jobs} validations + ${int(c.booked)} entries ÷ ${c.spec.concurrency}) × ${w.asLatencyMs} ms = ${seconds(c.floor.asMs)}`
+          : '') +
+        ` → **${seconds(c.floor.ms)}**` +
+        (c.receiptsBoundMs > 0
+          ? `; its receipts add at least ${seconds(c.receiptsBoundMs)} (not in the floor)`
+          : ''),
+    );
+  return [
+    `Floor: Pleo calls in sequence = 1 job listing + ${w.jobs} × (started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event) = ${int(1 + w.jobs * (2 * pages + 3))}.`,
+    ...lines,
+  ].join('\n');
+}
+
+function throughputSection(index: number, s: ThroughputSummary, input: ReportInput): string {
+  const w = s.measurement.workload.world;
+  const out = [
+    `### Workload ${index}: ${s.measurement.workload.title}`,
+    '',
+    `${w.jobs} job(s) × ${int(w.itemsPerJob)} items, Pleo latency ${w.latencyMs} ms per request, ` +
+      (w.adapter === 'hledger'
+        ? 'hledger journal adapter.'
+        : `generic HTTP adapter against the reference receiver answering in ${w.asLatencyMs} ms.`),
+    '',
+    ...(s.measurement.shortened ? [`*${s.measurement.shortened}.*`, ''] : []),
+    table(CONTENDER_HEAD, s.contenders.map(contenderRow)),
+    '',
+    endpointTable(s.contenders),
+    '',
+    floorText(s, input.pageSize),
+    '',
+    s.sameOutcomes === null
+      ? 'Per-item outcomes were not compared between contenders (too many items or one contender did not finish).'
+      : s.sameOutcomes
+        ? 'Every contender left the same final status on every item at Pleo (digest of all item statuses).'
+        : '**The contenders left different item statuses at Pleo.**',
+  ];
+  for (const c of s.contenders) {
+    for (const f of c.failures) {
+      out.push(
+        '',
+        `${c.spec.label} did not finish: ${f.reason}. Before that it had recorded ${int(f.records)} of ${int(c.items)} items in ${seconds(f.afterMs)} and reached ${int(f.peakRssBytes / MB)} MB RSS.`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+function resumeSection(index: number, r: ResumeSummary): string {
+  const w = r.measurement.workload.world;
+  const ops = [...API_OPERATIONS, 'downloadFile'];
+  return [
+    `### Workload ${index}: ${r.measurement.workload.title}`,
+    '',
+    `The engine (concurrency 1, receipts on) runs ${int(r.items)} items with Pleo latency ${w.latencyMs} ms and the hledger adapter; it SIGKILLs itself once ${int(r.items - r.remaining)} outcomes are recorded, then a new process resumes from the same data directory and journal. Figures are for the resumed run.`,
+    '',
+    table(
+      [
+        'resumed run',
+        'wall time',
+        'remaining work + one re-listing (estimate)',
+        'floor',
+        'time ÷ floor',
+        'booked twice',
+        'reported twice',
+        'output verified',
+      ],
+      [
+        [
+          `${r.measurement.reps.length} repetition(s)`,
+          withSpread(r.wallMs, seconds),
+          seconds(r.budgetMs),
+          seconds(r.floor.ms),
+          `${fmt(r.ratio)}×`,
+          int(r.bookedTwice),
+          int(r.reportedTwice),
+          r.verified ? 'yes' : `**no**: ${r.problems.join('; ')}`,
+        ],
+      ],
+    ),
+    '',
+    table(
+      ['requests of the resumed run', ...ops],
+      [['median', ...ops.map((op) => int(r.requests[op] ?? 0))]],
+    ),
+    '',
+    `One re-listing is ${r.relistingPages} pages of job items. The estimate is the ${int(r.remaining)} remaining items at the pace the first run booked at (from its progress samples), plus ${r.relistingPages} pages × ${w.latencyMs} ms. The floor is 1 job listing + ${r.relistingPages} re-listing pages + the last update + the final event (${int(r.floor.pleoCalls)} calls × ${w.latencyMs} ms = ${seconds(r.floor.pleoMs)}) + local work for the remaining items (${seconds(r.floor.localMs)}).`,
+    '',
+    'The baseline keeps no state: killed at 90 %, its restart starts the job over (its workload 3 time), and nothing it booked was reported to Pleo.',
+  ].join('\n');
+}
+
+function scaleOutSection(index: number, s: ScaleOutMeasurement): string {
+  const head = [`### Workload ${index}: ${s.workload.title}`, ''];
+  if (s.status === 'not-run') return [...head, `**Not run**: ${s.reason}.`].join('\n');
+  const one = s.points.find((p) => p.workers === 1);
+  return [
+    ...head,
+    table(
+      ['workers', 'wall time', 'items/s', 'speed-up over 1 worker', 'output verified'],
+      s.points.map((p) => [
+        String(p.workers),
+        withSpread(p.wallMs, seconds),
+        int(p.itemsPerSec),
+        one ? `${fmt(one.wallMs.median / p.wallMs.median)}×` : '–',
+        p.verified ? 'yes' : `**no**: ${p.problems.join('; ')}`,
+      ]),
+    ),
+  ].join('\n');
+}
+
+export function renderReport(input: ReportInput): string {
+  const m = input.machine;
+  const sections: string[] = [];
+  input.workloads.forEach((w, i) => {
+    const n = i + 1;
+    if (input.skipped.includes(w.id)) return;
+    if (w.kind === 'throughput') {
+      const s = input.throughput.get(w.id);
+      if (s) sections.push(throughputSection(n, s, input));
+    } else if (w.kind === 'resume' && input.resume) sections.push(resumeSection(n, input.resume));
+    else if (w.kind === 'scale-out' && input.scaleOut) sections.push(scaleOutSection(n, input.scaleOut));
+  });
+  const micro = input.micro;
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`${input.command}\` on ${input.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${seconds(input.durationMs)} ` +
+      `(${input.mode} run, ${input.repeat} repetition(s) per measurement, seed ${input.seed}). ` +
+      `Code: commit ${m.commit}${m.dirty ? ' with uncommitted changes in the working tree' : ''}. ` +
+      'This file is written by the harness from a fresh run; do not edit it by hand.',
+    '',
+    table(
+      ['cores', 'CPU', 'memory', 'Node', 'OS'],
+      [[String(m.cores), m.cpuModel, `${fmt(m.memoryGiB, 1)} GiB`, m.node, m.os]],
+    ),
+    '',
+    `Load average during the run (1 minute, sampled every 10 s): median ${fmt(input.load.median)}, max ${fmt(input.load.max)} on ${m.cores} cores` +
+      (input.load.median > m.cores * 0.75
+        ? ' — **other processes competed for the CPU and the disk**: absolute times are inflated and noisy; contenders ran alternately, so their ratios are fairer than their times.'
+        : '.'),
+    '',
+    ...(input.mode === 'quick'
+      ? [
+          '> **Quick run**: tiny sizes and 1 repetition, to keep the harness working in CI. The figures mean nothing; run `npm run bench` for the real ones.',
+          '',
+        ]
+      : []),
+    '## Aims and where we are',
+    '',
+    analysis.aimsTable(input),
+    '',
+    `![Wall time per workload and contender, with the floor](${input.chartFile})`,
+    '',
+    '## What bounds each miss',
+    '',
+    analysis.bounds(input),
+    '',
+    '## Results',
+    '',
+    sections.join('\n\n'),
+    '',
+    '## Method',
+    '',
+    analysis.method(input),
+    '',
+    micro
+      ? table(
+          [
+            `microbenchmark (${int(micro.items)} simulator items, ${micro.rounds} round(s))`,
+            'µs per item, fastest round (used in the floor)',
+            'median',
+          ],
+          [
+            [
+              '`mapExportItem` (export item → balanced entry)',
+              fmt(micro.mapUs, 1),
+              fmt(micro.mapMedianUs, 1),
+            ],
+            [
+              'hledger `record`, one writer (one fsync per entry)',
+              fmt(micro.hledgerSequentialUs, 1),
+              fmt(micro.hledgerSequentialMedianUs, 1),
+            ],
+            [
+              'hledger `record`, 8 writers (group commit)',
+              fmt(micro.hledgerConcurrent8Us, 1),
+              fmt(micro.hledgerConcurrent8MedianUs, 1),
+            ],
+          ],
+        )
+      : '',
+    '',
+    analysis.howToRun(),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,221 @@
+/**
+ * `npm run bench`: runs the workloads of issue 8 against the simulator and writes BENCHMARKS.md
+ * (tables) and BENCHMARKS.svg (chart) from this fresh run.
+ *
+ *   --quick            tiny sizes, 1 repetition, < 1 minute; report in .bench-tmp/quick/
+ *   --only w1,w3       run some workloads (w1 … w6; 1 … 6 work too)
+ *   --repeat N         repetitions per measurement (default 3; quick: 1)
+ *   --out FILE         report path (the chart is written beside it, same name, .svg)
+ *   --profile          pass --cpu-prof to every contender (profiles in .bench-tmp/profiles/)
+ *   --seed N           simulator seed (default 1)
+ *   --postgres URL     PostgreSQL server for workload 6, without a database (default
+ *                      postgres://postgres@127.0.0.1:5432); each run creates and drops its own
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { renderChart, type ChartGroup } from './chart.js';
+import { load, machine } from './machine.js';
+import { measureResume, measureThroughput, type HarnessContext } from './measure.js';
+import type { MicrobenchResult } from './microbench.js';
+import { RESULT_PREFIX } from './protocol.js';
+import { renderReport } from './report.js';
+import { measureScaleOut, type ScaleOutMeasurement } from './scale-out.js';
+import {
+  summariseResume,
+  summariseThroughput,
+  type ResumeSummary,
+  type ThroughputSummary,
+} from './summary.js';
+import { stat } from './stats.js';
+import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PAGE_SIZE = 100;
+
+function parseOnly(value: string | undefined): WorkloadId[] {
+  if (value === undefined) return [...WORKLOAD_IDS];
+  return value.split(',').map((raw) => {
+    const id = (/^\d$/.test(raw.trim()) ? `w${raw.trim()}` : raw.trim().toLowerCase()) as WorkloadId;
+    if (!WORKLOAD_IDS.includes(id)) throw new Error(`--only: unknown workload ${raw} (w1 … w6)`);
+    return id;
+  });
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+async function microbench(seed: number, quick: boolean, nodeArgs: string[]): Promise<MicrobenchResult> {
+  log(`microbenchmarks (mapping, hledger writes) …`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, join(here, 'microbench.js')], {
+      env: {
+        ...process.env,
+        BENCH_SEED: String(seed),
+        BENCH_ITEMS: quick ? '200' : '2000',
+        BENCH_ROUNDS: quick ? '1' : '3',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code !== 0 || !line) return reject(new Error(`microbenchmark failed (exit ${String(code)})`));
+      resolvePromise(JSON.parse(line.slice(RESULT_PREFIX.length)) as MicrobenchResult);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      repeat: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
+    },
+    strict: true,
+  });
+  const quick = values.quick === true;
+  const repeat = Number(values.repeat ?? (quick ? 1 : 3));
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1');
+  const seed = Number(values.seed);
+  const only = parseOnly(values.only);
+  const root = process.cwd();
+  const out = resolve(
+    values.out ?? (quick ? join(root, '.bench-tmp', 'quick', 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md')),
+  );
+  const chartPath = out.replace(/\.md$/i, '') + '.svg';
+  const workDir = join(root, '.bench-tmp', quick ? 'work-quick' : 'work', String(process.pid));
+  const nodeArgs = values.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(root, '.bench-tmp', 'profiles')}`]
+    : [];
+  const startedAt = new Date();
+  const started = performance.now();
+  const loads: number[] = [load()];
+  const loadSampler = setInterval(() => loads.push(load()), 10_000);
+  loadSampler.unref();
+  const all = workloads(quick);
+  const selected = all.filter((w) => only.includes(w.id));
+  const needsMicro = selected.some((w) => w.kind !== 'scale-out');
+  const micro = needsMicro ? await microbench(seed, quick, []) : null;
+  if (micro) {
+    log(
+      `map ${micro.mapUs.toFixed(1)} µs/item, hledger ${micro.hledgerSequentialUs.toFixed(0)} µs/entry (1 writer), ${micro.hledgerConcurrent8Us.toFixed(0)} µs/entry (8 writers)`,
+    );
+  }
+  const ctx: HarnessContext = {
+    seed,
+    pageSize: PAGE_SIZE,
+    repeat,
+    workDir,
+    childScript: join(here, 'child.js'),
+    nodeArgs,
+    log,
+  };
+  const throughput = new Map<WorkloadId, ThroughputSummary>();
+  let resume: ResumeSummary | null = null;
+  let scaleOut: ScaleOutMeasurement | null = null;
+  for (const workload of selected) {
+    if (workload.kind === 'throughput') {
+      const measured = await measureThroughput(ctx, workload);
+      throughput.set(workload.id, summariseThroughput(measured, micro!, PAGE_SIZE));
+    } else if (workload.kind === 'resume') {
+      resume = summariseResume(await measureResume(ctx, workload), micro!, PAGE_SIZE);
+    } else {
+      scaleOut = await measureScaleOut(
+        {
+          seed,
+          repeat,
+          workDir,
+          cliScript: join(here, '..', 'src', 'cli', 'main.js'),
+          queueModule: join(here, '..', 'src', 'queue', 'index.js'),
+          postgresServer: values.postgres.replace(/\/+$/, ''),
+          log,
+        },
+        workload,
+      );
+    }
+  }
+  const durationMs = performance.now() - started;
+  clearInterval(loadSampler);
+  loads.push(load());
+  const groups: ChartGroup[] = [];
+  all.forEach((w, i) => {
+    const s = throughput.get(w.id);
+    if (s) {
+      groups.push({
+        title: `Workload ${i + 1}: ${w.title}`,
+        bars: s.contenders.map((c) => ({
+          label: c.spec.label,
+          medianMs: c.runs > 0 ? c.wallMs.median : 0,
+          minMs: c.wallMs.min,
+          maxMs: c.wallMs.max,
+          floorMs: c.runs > 0 ? c.floor.ms : null,
+          kind: c.spec.kind,
+          note: c.failures[0] ? 'did not finish (see the report)' : 'not run',
+        })),
+      });
+    } else if (w.kind === 'resume' && resume) {
+      groups.push({
+        title: `Workload ${i + 1}: ${w.title} (resumed run)`,
+        bars: [
+          {
+            label: 'engine, resumed',
+            medianMs: resume.wallMs.median,
+            minMs: resume.wallMs.min,
+            maxMs: resume.wallMs.max,
+            floorMs: resume.floor.ms,
+            kind: 'engine',
+          },
+        ],
+      });
+    }
+  });
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(
+    chartPath,
+    renderChart(`pleo-export benchmarks (${quick ? 'quick run' : 'full run'})`, groups),
+  );
+  const report = renderReport({
+    mode: quick ? 'quick' : 'full',
+    repeat,
+    seed,
+    pageSize: PAGE_SIZE,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    startedAt,
+    durationMs,
+    machine: machine(),
+    load: stat(loads),
+    micro,
+    chartFile: relative(dirname(out), chartPath) || basename(chartPath),
+    workloads: all,
+    throughput,
+    resume,
+    scaleOut,
+    skipped: all.filter((w) => !only.includes(w.id)).map((w) => w.id),
+  });
+  await writeFile(out, report);
+  const raw = join(root, '.bench-tmp', `results-${quick ? 'quick' : 'full'}.json`);
+  await writeFile(
+    raw,
+    JSON.stringify({ micro, throughput: [...throughput.values()], resume, scaleOut }, (_k, v: unknown) =>
+      v instanceof Map ? (Object.fromEntries(v) as unknown) : v,
+    ),
+  );
+  log(`wrote ${relative(root, out)}, ${relative(root, chartPath)} and ${relative(root, raw)}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

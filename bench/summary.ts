@@ -1,0 +1,179 @@
+/** Turns the runs of a workload into the figures of the report: medians, spreads, floors. */
+import { pagesPerJob, receiptsBoundMs, resumeFloor, throughputFloor, type Floor } from './floor.js';
+import type { ResumeMeasurement, ThroughputMeasurement, FailedRun } from './measure.js';
+import type { MicrobenchResult } from './microbench.js';
+import { median, stat, type Stat } from './stats.js';
+import type { ContenderSpec, RunRecord } from './world.js';
+
+export const API_OPERATIONS = [
+  'listJobs',
+  'getJob',
+  'sendJobEvent',
+  'listJobItems',
+  'listExportItems',
+  'updateJobItems',
+] as const;
+
+export interface ContenderSummary {
+  spec: ContenderSpec;
+  runs: number;
+  items: number;
+  wallMs: Stat;
+  itemsPerSec: number;
+  cpuSec: Stat;
+  maxRssBytes: Stat;
+  /** CPU of the simulator + receiver process ÷ wall time (1.0 = one core busy). */
+  worldCpuShare: number;
+  requestsPerItem: Record<string, number>;
+  apiPerItem: number;
+  downloadsPerItem: number;
+  asCallsPerItem: number;
+  uploadsPerItem: number;
+  booked: number;
+  failed: number;
+  floor: Floor;
+  /** median wall ÷ floor */
+  ratio: number;
+  receiptsBoundMs: number;
+  verified: boolean;
+  problems: string[];
+  digests: string[];
+  failures: FailedRun[];
+}
+
+export interface ThroughputSummary {
+  measurement: ThroughputMeasurement;
+  contenders: ContenderSummary[];
+  /** Every contender left the same per-item outcomes at Pleo (null: not compared). */
+  sameOutcomes: boolean | null;
+}
+
+function perItem(runs: readonly RunRecord[], items: number, pick: (run: RunRecord) => number): number {
+  return median(runs.map(pick)) / items;
+}
+
+function apiCalls(run: RunRecord): number {
+  return API_OPERATIONS.reduce((sum, op) => sum + (run.requests[op] ?? 0), 0);
+}
+
+export function summariseThroughput(m: ThroughputMeasurement, micro: MicrobenchResult, pageSize: number) {
+  const w = m.workload.world;
+  const items = w.jobs * w.itemsPerJob;
+  const contenders: ContenderSummary[] = [];
+  for (const spec of m.workload.contenders) {
+    const runs = m.runs.filter((r) => r.contender === spec.key);
+    const failures = m.failures.filter((f) => f.contender === spec.key);
+    if (runs.length === 0 && failures.length === 0) continue;
+    const results = runs.map((r) => r.child.result!);
+    const wallMs = stat(results.map((r) => r.wallMs));
+    const booked = median(runs.map((r) => r.verification?.booked ?? 0));
+    const floor = throughputFloor({ world: w, pageSize, concurrency: spec.concurrency, booked, micro });
+    const requestsPerItem: Record<string, number> = {};
+    for (const op of [...API_OPERATIONS, 'downloadFile']) {
+      requestsPerItem[op] = perItem(runs, items, (r) => r.requests[op] ?? 0);
+    }
+    const downloads = median(runs.map((r) => r.requests['downloadFile'] ?? 0));
+    const uploads = median(runs.map((r) => r.asReceiptUploads ?? 0));
+    const asCalls = (r: RunRecord): number =>
+      r.asRequests ?? r.child.result!.adapterCalls.record + r.child.result!.adapterCalls.validate;
+    const problems = [...new Set(runs.flatMap((r) => r.verification?.problems ?? []))];
+    contenders.push({
+      spec,
+      runs: runs.length,
+      items,
+      wallMs,
+      itemsPerSec: items / (wallMs.median / 1000),
+      cpuSec: stat(results.map((r) => (r.cpuUserMs + r.cpuSystemMs) / 1000)),
+      maxRssBytes: stat(results.map((r) => r.maxRssBytes)),
+      worldCpuShare: median(runs.map((r) => r.worldCpuMs / r.child.result!.wallMs)),
+      requestsPerItem,
+      apiPerItem: perItem(runs, items, apiCalls),
+      downloadsPerItem: downloads / items,
+      asCallsPerItem: perItem(runs, items, asCalls),
+      uploadsPerItem: uploads / items,
+      booked,
+      failed: median(runs.map((r) => r.verification?.failed ?? 0)),
+      floor,
+      ratio: wallMs.median / floor.ms,
+      receiptsBoundMs: spec.receipts
+        ? receiptsBoundMs(w, downloads, spec.downloadConcurrency, uploads, spec.concurrency)
+        : 0,
+      verified: runs.length > 0 && runs.every((r) => r.verification?.ok === true),
+      problems,
+      digests: [...new Set(runs.map((r) => r.verification?.outcomeDigest ?? '').filter((d) => d !== ''))],
+      failures,
+    });
+  }
+  const digests = new Set(contenders.flatMap((c) => c.digests));
+  const compared = contenders.filter((c) => c.digests.length > 0).length;
+  return {
+    measurement: m,
+    contenders,
+    sameOutcomes: compared >= 2 ? digests.size === 1 : null,
+  } satisfies ThroughputSummary;
+}
+
+export interface ResumeSummary {
+  measurement: ResumeMeasurement;
+  items: number;
+  remaining: number;
+  wallMs: Stat;
+  /** Time the first run took to record the killed-at share (from its samples). */
+  firstRunMs: Stat;
+  requests: Record<string, number>;
+  relistingPages: number;
+  /** Estimate of "the remaining work plus one re-listing": see `resumeBudgetMs`. */
+  budgetMs: number;
+  floor: Floor;
+  ratio: number;
+  verified: boolean;
+  problems: string[];
+  bookedTwice: number;
+  reportedTwice: number;
+}
+
+/**
+ * The remaining work at the pace the first run booked at (its booking phase, from its samples),
+ * plus one re-listing of the job's items at the first run's listing pace (pages × Pleo latency
+ * as its lower bound).
+ */
+export function summariseResume(m: ResumeMeasurement, micro: MicrobenchResult, pageSize: number) {
+  const w = m.workload.world;
+  const items = w.jobs * w.itemsPerJob;
+  const rep0 = m.reps[0];
+  const remaining = items - (rep0?.killedAfter ?? 0);
+  const wallMs = stat(m.reps.map((r) => r.resumed.child.result!.wallMs));
+  const budgets = m.reps.map((r) => {
+    // Booking pace of the first run: records between the first sample that shows any and the last.
+    const s = r.firstRun.samples.filter((x) => x.records > 0);
+    const first = s[0];
+    const last = s[s.length - 1];
+    const pace =
+      first && last && last.records > first.records ? (last.t - first.t) / (last.records - first.records) : 0;
+    const relisting = pagesPerJob(w.itemsPerJob, pageSize) * w.latencyMs;
+    return remaining * pace + relisting;
+  });
+  const requests: Record<string, number> = {};
+  for (const op of [...API_OPERATIONS, 'downloadFile']) {
+    requests[op] = median(m.reps.map((r) => r.resumed.requests[op] ?? 0));
+  }
+  const booked = median(m.reps.map((r) => r.resumed.verification?.booked ?? 0));
+  const floor = resumeFloor({ world: w, pageSize, concurrency: 1, booked, micro, remaining });
+  const problems = [...new Set(m.reps.flatMap((r) => r.resumed.verification?.problems ?? []))];
+  return {
+    measurement: m,
+    items,
+    remaining,
+    wallMs,
+    firstRunMs: stat(m.reps.map((r) => r.firstRun.samples[r.firstRun.samples.length - 1]?.t ?? 0)),
+    requests,
+    relistingPages: pagesPerJob(w.itemsPerJob, pageSize),
+    budgetMs: median(budgets),
+    floor,
+    ratio: wallMs.median / floor.ms,
+    verified: m.reps.every((r) => r.resumed.verification?.ok === true),
+    problems,
+    bookedTwice: Math.max(0, ...m.reps.map((r) => r.resumed.verification?.bookedTwice ?? 0)),
+    reportedTwice: Math.max(0, ...m.reps.map((r) => r.resumed.verification?.itemsUpdatedMoreThanOnce ?? 0)),
+  } satisfies ResumeSummary;
+}

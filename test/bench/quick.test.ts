@@ -1,0 +1,80 @@
+/**
+ * Keeps the benchmark harness working: compiles `bench/` (as `npm run bench` does, into a
+ * temporary folder), runs it in quick mode, and checks that the report has every section and
+ * table and that the chart is an SVG. It checks the shape, never the timings.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'pleo-bench-quick-'));
+// Inside the repository, so that the build resolves the project's node_modules.
+const build = join(ROOT, '.bench-tmp', `test-build-${process.pid}`);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(build, { recursive: true, force: true });
+});
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('npm run bench -- --quick', () => {
+  it('writes a report with every table and a chart', { timeout: 240_000 }, async () => {
+    const tsc = await run(process.execPath, [
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(ROOT, 'bench', 'tsconfig.json'),
+      '--outDir',
+      build,
+    ]);
+    expect(tsc.code, tsc.output).toBe(0);
+
+    const report = join(dir, 'BENCHMARKS.md');
+    const bench = await run(process.execPath, [join(build, 'bench', 'run.js'), '--quick', '--out', report]);
+    expect(bench.code, bench.output).toBe(0);
+
+    const text = readFileSync(report, 'utf8');
+    expect(text.startsWith('# Benchmarks\n')).toBe(true);
+    for (const heading of [
+      '## Aims and where we are',
+      '## What bounds each miss',
+      '## Results',
+      '## Method',
+      '## Running it',
+    ]) {
+      expect(text).toContain(`\n${heading}\n`);
+    }
+    expect(text).toMatch(/\| cores \| CPU \| memory \| Node \| OS \|/);
+    for (let n = 1; n <= 6; n++) expect(text).toMatch(new RegExp(`\\n### Workload ${n}: `));
+    // Workloads 1-4: the figures table and the requests-by-endpoint table.
+    expect(text.match(/\n\| contender \| wall time/g)).toHaveLength(4);
+    expect(text.match(/\n\| contender \(requests per item\) \|/g)).toHaveLength(4);
+    expect(text).toMatch(/\n\| resumed run \| wall time/);
+    expect(text).toMatch(/\n\| requests of the resumed run \|/);
+    expect(text).toMatch(/\n\| microbenchmark /);
+    // Scale-out: measured, or said why not.
+    expect(text).toMatch(/### Workload 6: [^\n]*\n\n(\| workers \||\*\*Not run\*\*: )/);
+    // Every contender's output was checked, and every contender finished.
+    expect(text).not.toMatch(/\*\*no\*\*:/);
+    expect(text).not.toMatch(/did not finish/);
+    expect(text).toContain('![Wall time per workload and contender, with the floor](BENCHMARKS.svg)');
+
+    const svg = readFileSync(join(dir, 'BENCHMARKS.svg'), 'utf8');
+    expect(svg.startsWith('<svg ')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  });
+});
