@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { openEmbeddedStore } from '../runtime/index.js';
+import { openEmbeddedStore, openPostgresStore } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 
 export interface CommonOptions {
@@ -20,6 +20,7 @@ export interface CommonOptions {
   httpUrl?: string;
   concurrency?: number;
   logLevel?: string;
+  postgres?: string;
 }
 
 export function intArg(name: string, min: number, max: number) {
@@ -46,7 +47,11 @@ export function withConfigOptions(command: Command): Command {
     .addOption(new Option('--adapter <type>', 'accounting system adapter').choices(['hledger', 'http']))
     .option('--journal <file>', 'hledger journal to write (with --adapter hledger)')
     .option('--http-url <url>', 'ERP endpoint (with --adapter http)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, silent');
+    .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
+    .option(
+      '--postgres <url>',
+      'scaled-out mode: shared PostgreSQL store and queue (postgres.url, $PLEO_EXPORT_POSTGRES_URL)',
+    );
 }
 
 export function configFromOptions(
@@ -67,6 +72,7 @@ export function configFromOptions(
   if (options.httpUrl !== undefined) overrides.httpUrl = options.httpUrl;
   if (options.concurrency !== undefined) overrides.concurrency = options.concurrency;
   if (options.logLevel !== undefined) overrides.logLevel = options.logLevel;
+  if (options.postgres !== undefined) overrides.postgresUrl = options.postgres;
   return loadConfig({ ...(path === undefined ? {} : { path }), overrides, env });
 }
 
@@ -78,8 +84,10 @@ export function requireCompanies(config: CompiledConfig): void {
   }
 }
 
+/** The store of the configured mode: PostgreSQL when `postgres.url` is set, else SQLite in `dataDir`. */
 export async function openStore(config: CompiledConfig): Promise<Store> {
-  const store = openEmbeddedStore(config.dataDir);
+  const store =
+    config.postgres.url === undefined ? openEmbeddedStore(config.dataDir) : openPostgresStore(config);
   await store.migrate();
   return store;
 }

@@ -15,6 +15,7 @@ import { retryCommand } from './commands/retry.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { triggerCommand } from './commands/trigger.js';
+import { workerCommand } from './commands/worker.js';
 import { describeError } from '../errors/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { Io } from './output.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: Io): Command {
     runCommand(io),
     serveCommand(io),
     triggerCommand(io),
+    workerCommand(io),
     previewCommand(io),
     checkCommand(io),
     jobsCommand(io),

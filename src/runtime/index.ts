@@ -25,19 +25,36 @@ import {
   type EngineStep,
 } from '../engine/index.js';
 import { ConfigError } from '../errors/index.js';
-import { createSqliteStore, type Store } from '../store/index.js';
+import { createPostgresStore, createSqliteStore, type Store } from '../store/index.js';
 
 export interface RuntimeHooks {
   logger?: EngineLogger;
   onEvent?: (companyId: string, event: EngineEvent) => void;
   onRequest?: (companyId: string, event: RequestEvent) => void;
   onStep?: (step: EngineStep) => void;
+  /** The engine's lease owner name. @default `${hostname}:${pid}` */
+  owner?: string;
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The embedded store of a data directory: `<dataDir>/state.db`. */
 export function openEmbeddedStore(dataDir: string): Store {
   return createSqliteStore({ path: join(dataDir, 'state.db') });
+}
+
+/** The scaled-out mode's shared store (`config.postgres.url` must be set). */
+export function openPostgresStore(
+  config: CompiledConfig,
+  options: { poolMax?: number; onPoolError?: (error: Error) => void } = {},
+): Store {
+  const url = config.postgres.url;
+  if (url === undefined) throw new ConfigError('postgres.url is not set (--postgres URL)');
+  return createPostgresStore({
+    connectionString: url,
+    schema: config.postgres.schema,
+    ...(options.poolMax === undefined ? {} : { pool: { max: options.poolMax } }),
+    ...(options.onPoolError ? { onPoolError: options.onPoolError } : {}),
+  });
 }
 
 export function oauthKey(companyId: string): string {
@@ -153,6 +170,7 @@ export async function createCompanyRuntime(
     ...(hooks.logger ? { logger: hooks.logger } : {}),
     ...(hooks.onEvent ? { onEvent: (e: EngineEvent) => hooks.onEvent?.(company.id, e) } : {}),
     ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
+    ...(hooks.owner === undefined ? {} : { owner: hooks.owner }),
   });
   return {
     company,

@@ -1,0 +1,221 @@
+/**
+ * `worker --postgres URL`: the scaled-out mode's worker. It takes "run this company once" messages
+ * from the PostgreSQL work queue (pg-boss, see `src/queue/`) and runs them with the same engine as
+ * the embedded mode, against the shared PostgreSQL store. It detects nothing and serves nothing:
+ * `serve --postgres URL` (or another process calling `WorkQueue.enqueue`) feeds the queue. Run as
+ * many as needed, on as many machines as needed, all with the same configuration file.
+ *
+ * Shutdown: the first SIGINT/SIGTERM stops taking messages; running companies finish or
+ * checkpoint their in-flight items and their messages go back to the queue (another worker
+ * resumes them from the store). After `server.shutdownGraceMs`, or on a second signal, the process
+ * exits at once with 130: safe, because pg-boss hands a silent worker's messages to another one.
+ *
+ * `startWorkerPool` is also what `serve --postgres --workers N` runs in-process.
+ */
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+
+import { Command } from 'commander';
+import type { Logger } from 'pino';
+
+import type { CompiledConfig } from '../../config/index.js';
+import { ConfigError } from '../../errors/index.js';
+import {
+  createQueueWorkers,
+  createWorkQueue,
+  type QueueWorkers,
+  type RunCompany,
+  type WorkQueue,
+} from '../../queue/index.js';
+import {
+  createAdapter,
+  createCompanyRuntime,
+  openPostgresStore,
+  type CompanyRuntime,
+} from '../../runtime/index.js';
+import type { Store } from '../../store/index.js';
+import {
+  configFromOptions,
+  createLogger,
+  intArg,
+  requireCompanies,
+  withConfigOptions,
+  type CommonOptions,
+} from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import type { Io } from '../output.js';
+import { shutdownSignal } from '../signals.js';
+
+interface WorkerOptions extends CommonOptions {
+  workers?: number;
+}
+
+/** The scaled-out mode needs the shared database; a clear message when it is missing. */
+export function requirePostgres(config: CompiledConfig): string {
+  if (config.postgres.url === undefined) {
+    throw new ConfigError(
+      'The scaled-out mode needs a PostgreSQL database: pass --postgres URL (or set postgres.url in the configuration, or $PLEO_EXPORT_POSTGRES_URL).',
+    );
+  }
+  return config.postgres.url;
+}
+
+/**
+ * Refuses adapters that cannot take writes from several machines at once (a journal file on one
+ * host): in the scaled-out mode any worker may run any company.
+ */
+export async function requireScaleOutAdapters(config: CompiledConfig): Promise<void> {
+  const refused: string[] = [];
+  for (const company of config.companies) {
+    const adapter = createAdapter(company);
+    try {
+      if (!adapter.supportsScaleOut) refused.push(`${company.name} (${adapter.name})`);
+    } finally {
+      await adapter.close();
+    }
+  }
+  if (refused.length > 0) {
+    throw new ConfigError(
+      `Workers on several machines cannot share these companies' accounting adapters: ${refused.join(', ')}. ` +
+        'The scaled-out mode needs a network accounting system (adapter type "http"); run the embedded mode (no --postgres) for a journal file.',
+    );
+  }
+}
+
+/** The work queue of the configuration's database (started: schema installed, queue created). */
+export async function openWorkQueue(config: CompiledConfig, logger: Logger): Promise<WorkQueue> {
+  const p = config.postgres;
+  const queue = createWorkQueue({
+    connectionString: requirePostgres(config),
+    schema: p.queueSchema,
+    heartbeatSeconds: p.heartbeatSeconds,
+    superviseIntervalSeconds: p.superviseIntervalSeconds,
+    pollIntervalMs: p.pollIntervalMs,
+    retryDelayMaxSeconds: p.retryDelayMaxSeconds,
+    onError: (error) =>
+      logger.warn({ err: error.message }, 'queue: background error (pg-boss retries on its own)'),
+  });
+  await queue.start();
+  return queue;
+}
+
+export interface WorkerPool {
+  readonly workers: QueueWorkers;
+  readonly owner: string;
+  /** Stops taking messages, lets running companies checkpoint (up to `graceMs`), closes runtimes. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Starts `concurrency` queue workers in this process, running companies with the shared engine. */
+export async function startWorkerPool(
+  config: CompiledConfig,
+  store: Store,
+  queue: WorkQueue,
+  options: { concurrency: number; logger: Logger },
+): Promise<WorkerPool> {
+  const { logger } = options;
+  const owner = `${hostname()}:${process.pid}`;
+  const companies = new Map(config.companies.map((company) => [company.id, company]));
+  // One runtime per company, built on first use and kept: the client's rate limiter and an OAuth
+  // token provider live as long as the process.
+  const runtimes = new Map<string, Promise<CompanyRuntime>>();
+  const runtimeOf = (companyId: string): Promise<CompanyRuntime> => {
+    let runtime = runtimes.get(companyId);
+    if (runtime === undefined) {
+      const company = companies.get(companyId);
+      if (company === undefined) throw new ConfigError(`company ${companyId} is not configured`);
+      runtime = createCompanyRuntime(config, company, store, { logger, owner });
+      runtime.catch(() => runtimes.delete(companyId)); // built again at the next message
+      runtimes.set(companyId, runtime);
+    }
+    return runtime;
+  };
+  const runCompany: RunCompany = async (companyId, signal) => {
+    const runtime = await runtimeOf(companyId);
+    const results = await runtime.engine.runOnce(signal);
+    for (const result of results) {
+      logger.info(
+        { companyId, jobId: result.jobId, disposition: result.disposition, event: result.event },
+        'job run ended',
+      );
+    }
+    return { interrupted: results.some((result) => result.disposition === 'interrupted') };
+  };
+  const workers = createQueueWorkers({
+    queue,
+    concurrency: options.concurrency,
+    companyIds: [...companies.keys()],
+    runCompany,
+    store,
+    owner,
+    logger,
+  });
+  await workers.start();
+  return {
+    workers,
+    owner,
+    async stop(graceMs) {
+      await workers.stop(graceMs);
+      const built = await Promise.allSettled(runtimes.values());
+      for (const runtime of built) if (runtime.status === 'fulfilled') await runtime.value.close();
+    },
+  };
+}
+
+export function workerCommand(_io: Io): Command {
+  return withConfigOptions(new Command('worker'))
+    .description(
+      'scaled-out mode: run companies taken from the PostgreSQL work queue (needs --postgres; serve --postgres feeds the queue)',
+    )
+    .option(
+      '--workers <n>',
+      'companies this process runs at once (default server.maxConcurrentCompanies)',
+      intArg('--workers', 1, 256),
+    )
+    .action(async (options: WorkerOptions) => {
+      const config = configFromOptions(options);
+      requireCompanies(config);
+      requirePostgres(config);
+      await requireScaleOutAdapters(config);
+      const logger = createLogger(options.logLevel ?? config.log.level);
+      const concurrency = options.workers ?? config.server.maxConcurrentCompanies;
+      const graceMs = config.server.shutdownGraceMs;
+      const shutdown = shutdownSignal(graceMs, (signal) =>
+        logger.info({ signal, graceMs }, 'shutting down: finishing in-flight items'),
+      );
+      // Each running company needs about two connections (its engine and its reporter).
+      const store = openStore(config, concurrency, logger);
+      let queue: WorkQueue | undefined;
+      let pool: WorkerPool | undefined;
+      try {
+        await store.migrate();
+        queue = await openWorkQueue(config, logger);
+        pool = await startWorkerPool(config, store, queue, { concurrency, logger });
+        logger.info(
+          {
+            owner: pool.owner,
+            concurrency,
+            companies: config.companies.length,
+            heartbeatSeconds: config.postgres.heartbeatSeconds,
+          },
+          'pleo-export worker started',
+        );
+        if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
+        // Leave a margin before the shutdown's own deadline (exit 130) for closing connections.
+        await pool.stop(Math.max(1000, graceMs - 2000));
+        logger.info(pool.workers.stats(), 'stopped');
+        process.exitCode = EXIT.ok;
+      } finally {
+        shutdown.dispose();
+        if (pool === undefined) await queue?.stop(1000);
+        await store.close();
+      }
+    });
+}
+
+function openStore(config: CompiledConfig, concurrency: number, logger: Logger): Store {
+  return openPostgresStore(config, {
+    poolMax: Math.min(50, 2 * concurrency + 2),
+    onPoolError: (error) => logger.warn({ err: error.message }, 'store: connection lost (retried)'),
+  });
+}
