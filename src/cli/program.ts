@@ -13,6 +13,7 @@ import { itemsCommand, jobsCommand, showCommand } from './commands/inspect.js';
 import { previewCommand } from './commands/preview.js';
 import { retryCommand } from './commands/retry.js';
 import { runCommand } from './commands/run.js';
+import { subscribeCommand } from './commands/subscribe.js';
 import { serveCommand } from './commands/serve.js';
 import { triggerCommand } from './commands/trigger.js';
 import { workerCommand } from './commands/worker.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: Io): Command {
     retryCommand(io),
     configCommand(io),
     connectCommand(io),
+    subscribeCommand(io),
     simulateCommand(),
   ];
   for (const command of commands) {

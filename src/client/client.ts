@@ -77,6 +77,11 @@ export const OPERATIONS: Readonly<Record<PleoOperation, OperationSpec>> = Object
   // EXPORT_ALREADY_IN_PROGRESS for a create that in fact succeeded). Retried only when the failure
   // proves nothing was applied: connection refused/DNS, 429, 503 with Retry-After.
   createJob: { method: 'POST', safety: 'not-idempotent' },
+  // Webhook subscriptions (Pleo's Subscriptions API, outside the Export API spec; NOTES.md §7).
+  // A replayed create could register the endpoint twice (two deliveries per event: harmless, the
+  // daemon dedupes webhook ids, but untidy), so it is retried only when nothing was applied.
+  createSubscription: { method: 'POST', safety: 'not-idempotent' },
+  getSubscriptionSecret: { method: 'GET', safety: 'idempotent' },
 });
 
 /**

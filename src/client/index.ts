@@ -49,3 +49,4 @@ export {
   stateMatches,
   type AuthorizationRequest,
 } from './oauth-flow.js';
+export { createSubscriptionsClient, type Subscription, type SubscriptionsClient } from './subscriptions.js';

@@ -40,7 +40,9 @@ export type PleoOperation =
   | 'listJobItems'
   | 'updateJobItems'
   | 'listExportItems'
-  | 'downloadFile';
+  | 'downloadFile'
+  | 'createSubscription'
+  | 'getSubscriptionSecret';
 
 /** One HTTP attempt, reported to `onRequest` after it finished. Never contains credentials. */
 export interface RequestEvent {

@@ -13,6 +13,7 @@ import {
   OAuthTokenProvider,
   type OAuthTokens,
   type PleoClient,
+  type PleoClientOptions,
   type RequestEvent,
   type TokenRefreshEvent,
 } from '../client/index.js';
@@ -42,6 +43,29 @@ export function openEmbeddedStore(dataDir: string): Store {
   return createSqliteStore({ path: join(dataDir, 'state.db') });
 }
 
+/**
+ * A worker paused inside a store transaction (SIGSTOP, a frozen VM) holds its job's row lock, and
+ * the worker taking over waits on that lock. PostgreSQL ends a session idle in a transaction after
+ * this long, which releases the lock; the paused worker's transaction fails and its fence is stale
+ * when it wakes. Store transactions never wait on anything outside, so 30 s is far beyond any
+ * legitimate pause between two statements. A URL that sets `options` itself is left alone.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+
+function withIdleInTransactionTimeout(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.searchParams.has('options')) return connectionString;
+    url.searchParams.set(
+      'options',
+      `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+    );
+    return url.toString();
+  } catch {
+    return connectionString; // not a URL (a libpq key=value string): pass it through
+  }
+}
+
 /** The scaled-out mode's shared store (`config.postgres.url` must be set). */
 export function openPostgresStore(
   config: CompiledConfig,
@@ -50,7 +74,7 @@ export function openPostgresStore(
   const url = config.postgres.url;
   if (url === undefined) throw new ConfigError('postgres.url is not set (--postgres URL)');
   return createPostgresStore({
-    connectionString: url,
+    connectionString: withIdleInTransactionTimeout(url),
     schema: config.postgres.schema,
     ...(options.poolMax === undefined ? {} : { pool: { max: options.poolMax } }),
     ...(options.onPoolError ? { onPoolError: options.onPoolError } : {}),
@@ -70,12 +94,13 @@ export async function saveTokens(store: Store, companyId: string, tokens: OAuthT
   await store.setValue(oauthKey(companyId), tokens === null ? null : JSON.stringify(tokens));
 }
 
-export async function createClient(
+/** Client options for a company: endpoint, pacing, retries and its credentials (OAuth tokens from the store). */
+export async function clientOptions(
   config: CompiledConfig,
   company: CompiledCompany,
   store: Store,
   hooks: RuntimeHooks = {},
-): Promise<PleoClient> {
+): Promise<PleoClientOptions> {
   const base = {
     baseUrl: config.pleo.url,
     companyId: company.id,
@@ -89,7 +114,7 @@ export async function createClient(
   const auth = company.auth;
   switch (auth.kind) {
     case 'apiKey':
-      return createPleoClient({ ...base, auth: { kind: 'apiKey', apiKey: auth.apiKey } });
+      return { ...base, auth: { kind: 'apiKey', apiKey: auth.apiKey } };
     case 'oauth': {
       const tokens = await loadTokens(store, company.id);
       if (tokens === null) {
@@ -115,13 +140,22 @@ export async function createClient(
           hooks.logger?.info({ companyId: company.id, ...event }, 'OAuth token refresh'),
         ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
       });
-      return createPleoClient({ ...base, auth: { kind: 'oauth', tokens: provider } });
+      return { ...base, auth: { kind: 'oauth', tokens: provider } };
     }
     case 'none':
       throw new ConfigError(
         `Company ${company.name} has no credentials: set apiKey, apiKeyEnv or apiKeyFile (or --api-key / PLEO_API_KEY), or oauth.`,
       );
   }
+}
+
+export async function createClient(
+  config: CompiledConfig,
+  company: CompiledCompany,
+  store: Store,
+  hooks: RuntimeHooks = {},
+): Promise<PleoClient> {
+  return createPleoClient(await clientOptions(config, company, store, hooks));
 }
 
 export function createAdapter(company: CompiledCompany): AccountingAdapter {

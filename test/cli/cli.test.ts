@@ -458,4 +458,49 @@ describe('pleo-export CLI', () => {
     expect(sim.admin.job(job.id)!.job.status).toMatch(/^completed/);
     hledgerCheck(join(dir, 'oauth.journal'));
   });
+
+  it('subscribe registers the webhook endpoint for each company and keeps the signing secret', async () => {
+    const { company } = await simulator([]);
+    const config = writeConfig(company, sim!.url);
+    const result = await cli([
+      'subscribe',
+      '--config',
+      config,
+      '--url',
+      'https://pleo-export.example.com/',
+      '--json',
+    ]);
+    expect(result.code, result.err).toBe(0);
+    const out = JSON.parse(result.out) as {
+      endpointUrl: string;
+      companies: { subscriptionId: string; result: string }[];
+    };
+    expect(out.endpointUrl).toBe('https://pleo-export.example.com/webhooks/pleo');
+    expect(out.companies[0]!.result).toBe('subscribed');
+    const subscriptions = sim!.admin.state().subscriptions;
+    expect(subscriptions).toMatchObject([
+      {
+        companyId: company.id,
+        endpointUrl: out.endpointUrl,
+        eventTypes: ['v1.export-job.created'],
+        status: 'ACTIVE',
+      },
+    ]);
+    const auth = { authorization: `Basic ${Buffer.from(`${company.apiKey}:`).toString('base64')}` };
+    const pleoSecret = (
+      (await (
+        await fetch(`${sim!.url}/v1/subscriptions/${out.companies[0]!.subscriptionId}/secret`, {
+          headers: auth,
+        })
+      ).json()) as {
+        data: { secretKey: string };
+      }
+    ).data.secretKey;
+    const { createSqliteStore } = await import('../../src/store/index.js');
+    const { webhookSecretKey } = await import('../../src/server/index.js');
+    const store = createSqliteStore({ path: join(dir, 'data', 'state.db') });
+    expect(await store.getValue(webhookSecretKey(company.id))).toBe(pleoSecret);
+    await store.close();
+    expectCleanError(await cli(['subscribe', '--config', config]), 2, /set server\.publicUrl/);
+  });
 });
