@@ -119,7 +119,7 @@ describe('fencing: a worker paused past its lease', () => {
     const noticed = logLines(w, 0, /^run (interrupted|failed)/)[0]!;
     console.info(
       `fencing: paused after ${bookedBeforePause} of 400 entries; the other worker finished; ` +
-        `the woken worker logged "${String(noticed['msg'])}" (${String(noticed['code'] ?? noticed['reason'] ?? '')}) and wrote nothing`,
+        `the woken worker logged "${String(noticed['msg'])}" (${JSON.stringify(noticed['code'] ?? noticed['reason'] ?? null)}) and wrote nothing`,
     );
 
     // Both still work and stop cleanly.
