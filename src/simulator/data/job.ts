@@ -178,8 +178,53 @@ function walletCurrencyFor(job: JobSpec): Currency {
   return found;
 }
 
-/** Builds the context of a job, validating the profile. */
+/** The spec fields a context is derived from, to notice a spec changed after it was cached. */
+type SpecKey = readonly [
+  number,
+  string,
+  string,
+  number,
+  boolean,
+  DataProfile | undefined,
+  string | undefined,
+];
+
+function specKey(job: JobSpec): SpecKey {
+  return [
+    job.seed,
+    job.companyId,
+    job.jobKey,
+    job.itemCount,
+    job.vendorBasedBookkeeping,
+    job.profile,
+    job.walletCurrency,
+  ];
+}
+
+function sameKey(a: SpecKey, b: SpecKey): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Contexts of recently used specs. Building one costs about as much as generating a third of an
+ * item (measured: 3-5 µs of 11-13 µs per `exportItemAt`), and the server asks for the same job
+ * spec once per item and once per receipt. Keyed by the spec object and checked against its
+ * fields, so a spec changed in place (they are documented as immutable) is rebuilt, not served stale.
+ */
+const contexts = new WeakMap<JobSpec, { key: SpecKey; ctx: JobContext }>();
+
+/** The context of a job (cached per spec object), validating the profile. */
 export function jobContext(job: JobSpec): JobContext {
+  const key = specKey(job);
+  const hit = contexts.get(job);
+  if (hit !== undefined && sameKey(hit.key, key)) return hit.ctx;
+  const ctx = buildJobContext(job);
+  contexts.set(job, { key, ctx });
+  return ctx;
+}
+
+function buildJobContext(job: JobSpec): JobContext {
   checkJob(job);
   const profile = job.profile ?? {};
   const key = keyOf(seedWord(job.seed), `${job.companyId}\u0000${job.jobKey}`);
