@@ -88,8 +88,8 @@ export interface WaitingMessage {
   companyId: string;
   /** `retry`: an earlier run of it died or failed; it runs again after its backoff. */
   state: 'created' | 'retry';
-  /** Runs that ended without completing it (crash, lost heartbeat, error). */
-  retries: number;
+  /** Runs of it that ended without completing it (crash, lost heartbeat, error, shutdown). */
+  failedRuns: number;
   createdOn: Date;
   /** What the last failed run left (pg-boss stores the error). */
   lastError: string | null;
@@ -227,9 +227,11 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
         id: job.id,
         companyId: job.singletonKey ?? String(job.data.companyId),
         state: job.state === 'retry' ? 'retry' : 'created',
-        retries: job.retryCount,
+        // pg-boss counts a retry when it hands the message out again, so one waiting for its
+        // retry has failed once more than its count says.
+        failedRuns: job.state === 'retry' ? job.retryCount + 1 : job.retryCount,
         createdOn: job.createdOn,
-        lastError: job.retryCount > 0 ? errorText(job.output) : null,
+        lastError: job.state === 'retry' ? errorText(job.output) : null,
       }));
     },
 

@@ -2,10 +2,13 @@
 import { Command, Option } from 'commander';
 
 import { ITEM_STATUSES, type ExportJobItemStatus } from '../../client/index.js';
+import type { CompiledConfig } from '../../config/index.js';
 import { ExportError } from '../../errors/index.js';
+import { createWorkQueue, type QueueDepth, type WaitingMessage } from '../../queue/index.js';
 import { ITEM_STATES, type ItemState, type Store } from '../../store/index.js';
 import { configFromOptions, intArg, openStore, withConfigOptions, type CommonOptions } from '../context.js';
 import { json, shorten, table, type Io } from '../output.js';
+import { workQueueOptions } from './worker.js';
 
 async function withStore<T>(options: CommonOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(configFromOptions(options));
@@ -16,12 +19,63 @@ async function withStore<T>(options: CommonOptions, fn: (store: Store) => Promis
   }
 }
 
+/** The scaled-out mode's work queue as operators see it: depth and the messages waiting to run. */
+async function readQueue(
+  config: CompiledConfig,
+  limit: number,
+): Promise<{ depth: QueueDepth; waiting: WaitingMessage[] }> {
+  const queue = createWorkQueue(workQueueOptions(config));
+  await queue.start();
+  try {
+    return { depth: await queue.depth(), waiting: await queue.waiting(limit) };
+  } finally {
+    await queue.stop(1000);
+  }
+}
+
+function printQueue(io: Io, queue: { depth: QueueDepth; waiting: WaitingMessage[] }): void {
+  const { depth } = queue;
+  io.out(
+    `Queue: ${depth.queued} waiting (${depth.ready} ready), ${depth.active} running, ${depth.failed} failed (pg-boss counts, refreshed every supervise interval)`,
+  );
+  const retrying = queue.waiting.filter((m) => m.state === 'retry');
+  if (retrying.length === 0) return;
+  io.out(
+    table(
+      ['company', 'failed runs', 'waiting since', 'last error'],
+      retrying.map((m) => [
+        shorten(m.companyId, 13),
+        m.failedRuns,
+        m.createdOn.toISOString().slice(0, 19).replace('T', ' '),
+        shorten(m.lastError, 70),
+      ]),
+    ),
+  );
+}
+
 export function jobsCommand(io: Io): Command {
   return withConfigOptions(new Command('jobs'))
-    .description('list the export jobs in the local state, oldest first')
+    .description(
+      'list the export jobs in the local state (or the shared PostgreSQL store), oldest first; with --postgres also the work queue',
+    )
     .option('--json', 'machine-readable output')
+    .option('--queue', 'scaled-out mode: show only the work queue (depth, waiting and retrying companies)')
     .option('--limit <n>', 'at most this many jobs', intArg('--limit', 1, 100_000), 1000)
-    .action(async (options: CommonOptions & { json?: boolean; limit: number }) => {
+    .action(async (options: CommonOptions & { json?: boolean; queue?: boolean; limit: number }) => {
+      const config = configFromOptions(options);
+      const scaledOut = config.postgres.url !== undefined;
+      if (options.queue === true) {
+        if (!scaledOut) {
+          throw new ExportError('--queue needs the scaled-out mode (--postgres URL).', {
+            code: 'INVALID_ARGUMENT',
+            retryable: false,
+          });
+        }
+        const queue = await readQueue(config, options.limit);
+        if (options.json) io.out(json(queue));
+        else printQueue(io, queue);
+        return;
+      }
       await withStore(options, async (store) => {
         const jobs = await store.listJobs({
           ...(options.company ? { companyId: options.company } : {}),
@@ -34,6 +88,7 @@ export function jobsCommand(io: Io): Command {
         }
         if (rows.length === 0) {
           io.out('No jobs in the local state yet. Run `pleo-export run --once` first.');
+          if (scaledOut) printQueue(io, await readQueue(config, options.limit));
           return;
         }
         io.out(
@@ -49,6 +104,7 @@ export function jobsCommand(io: Io): Command {
               'booked',
               'failed',
               'reported',
+              ...(scaledOut ? ['owner', 'runs'] : []),
             ],
             rows.map(({ job, counts }) => [
               job.jobId,
@@ -61,9 +117,11 @@ export function jobsCommand(io: Io): Command {
               counts.byState.booked,
               counts.byState.failed,
               counts.reported,
+              ...(scaledOut ? [job.leaseOwner ?? '', job.runs] : []),
             ]),
           ),
         );
+        if (scaledOut) printQueue(io, await readQueue(config, options.limit));
       });
     });
 }
