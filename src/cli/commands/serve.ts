@@ -6,6 +6,10 @@
  * engines finish or checkpoint their in-flight items; after `server.shutdownGraceMs` or on a
  * second signal the process exits at once with 130 (safe: every step is committed in the store).
  * A graceful stop exits 0.
+ *
+ * Scaled out (`--postgres URL`): polls, webhooks and triggers enqueue company runs on the shared
+ * work queue instead of running them; `--workers N` also runs N of them in this process (0: detect
+ * only, and let `worker` processes run them). See `worker.ts`.
  */
 import { once } from 'node:events';
 
@@ -24,10 +28,20 @@ import {
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../output.js';
 import { shutdownSignal } from '../signals.js';
+import {
+  enqueueingRuntime,
+  openWorkQueue,
+  requireScaleOutAdapters,
+  startWorkerPool,
+  type WorkerPool,
+} from './worker.js';
+import type { WorkQueue } from '../../queue/index.js';
+import { ConfigError } from '../../errors/index.js';
 
 interface ServeOptions extends CommonOptions {
   host?: string;
   port?: number;
+  workers?: number;
 }
 
 export function serveCommand(_io: Io): Command {
@@ -39,9 +53,19 @@ export function serveCommand(_io: Io): Command {
       'port to listen on, 0 = any free port (server.port, default 8080)',
       intArg('--port', 0, 65535),
     )
+    .option(
+      '--workers <n>',
+      'with --postgres: companies run at once in this process (default server.maxConcurrentCompanies; 0 = only detect and enqueue)',
+      intArg('--workers', 0, 256),
+    )
     .action(async (options: ServeOptions) => {
       const loaded = configFromOptions(options);
       requireCompanies(loaded);
+      const scaledOut = loaded.postgres.url !== undefined;
+      if (options.workers !== undefined && !scaledOut)
+        throw new ConfigError('--workers needs --postgres (the scaled-out mode)');
+      const workers = options.workers ?? loaded.server.maxConcurrentCompanies;
+      if (scaledOut && workers > 0) await requireScaleOutAdapters(loaded);
       const config = {
         ...loaded,
         server: {
@@ -59,18 +83,37 @@ export function serveCommand(_io: Io): Command {
           'shutting down: finishing in-flight items',
         ),
       );
+      let queue: WorkQueue | undefined;
+      let pool: WorkerPool | undefined;
       try {
-        const server = await startServer({ config, store, logger });
+        if (scaledOut) {
+          queue = await openWorkQueue(config, logger);
+          if (workers > 0)
+            pool = await startWorkerPool(config, store, queue, { concurrency: workers, logger });
+        }
+        const server = await startServer({
+          config,
+          store,
+          logger,
+          ...(queue ? { createRuntime: enqueueingRuntime(config, store, queue) } : {}),
+        });
         logger.info(
           { url: server.url, webhookUrl: server.webhookUrl, companies: config.companies.length },
           `pleo-export serve listening on ${server.url}`,
         );
         if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
         await server.close();
+        // Running companies checkpoint and go back to the queue (another worker resumes them).
+        const graceMs = Math.max(1000, config.server.shutdownGraceMs - 2000);
+        const stopping = pool ? pool.stop(graceMs) : queue?.stop(1000);
+        pool = undefined;
+        queue = undefined;
+        await stopping;
         logger.info({}, 'stopped');
         process.exitCode = EXIT.ok;
       } finally {
         shutdown.dispose();
+        await (pool ?? queue)?.stop(1000).catch(() => undefined);
         await store.close();
       }
     });

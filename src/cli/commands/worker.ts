@@ -19,6 +19,7 @@ import { Command } from 'commander';
 import type { Logger } from 'pino';
 
 import type { CompiledConfig } from '../../config/index.js';
+import type { Engine } from '../../engine/index.js';
 import { ConfigError } from '../../errors/index.js';
 import {
   createQueueWorkers,
@@ -26,6 +27,7 @@ import {
   type QueueWorkers,
   type RunCompany,
   type WorkQueue,
+  type WorkQueueOptions,
 } from '../../queue/index.js';
 import {
   createAdapter,
@@ -33,6 +35,7 @@ import {
   openPostgresStore,
   type CompanyRuntime,
 } from '../../runtime/index.js';
+import type { CreateRuntime } from '../../server/index.js';
 import type { Store } from '../../store/index.js';
 import {
   configFromOptions,
@@ -82,21 +85,50 @@ export async function requireScaleOutAdapters(config: CompiledConfig): Promise<v
   }
 }
 
-/** The work queue of the configuration's database (started: schema installed, queue created). */
-export async function openWorkQueue(config: CompiledConfig, logger: Logger): Promise<WorkQueue> {
+/** The work queue's options from the configuration. */
+export function workQueueOptions(config: CompiledConfig): WorkQueueOptions {
   const p = config.postgres;
-  const queue = createWorkQueue({
+  return {
     connectionString: requirePostgres(config),
     schema: p.queueSchema,
     heartbeatSeconds: p.heartbeatSeconds,
     superviseIntervalSeconds: p.superviseIntervalSeconds,
     pollIntervalMs: p.pollIntervalMs,
     retryDelayMaxSeconds: p.retryDelayMaxSeconds,
+  };
+}
+
+/** The work queue of the configuration's database (started: schema installed, queue created). */
+export async function openWorkQueue(config: CompiledConfig, logger: Logger): Promise<WorkQueue> {
+  const queue = createWorkQueue({
+    ...workQueueOptions(config),
     onError: (error) =>
       logger.warn({ err: error.message }, 'queue: background error (pg-boss retries on its own)'),
   });
   await queue.start();
   return queue;
+}
+
+/**
+ * `serve --postgres`: the daemon keeps detecting (poll timers, webhooks, triggers), but a
+ * company's "engine" in that process enqueues a run of the company instead of running it; the
+ * workers (in this process with `--workers N`, or `worker` processes anywhere) run it.
+ */
+export function enqueueingRuntime(config: CompiledConfig, store: Store, queue: WorkQueue): CreateRuntime {
+  return async (company, hooks) => {
+    const runtime = await createCompanyRuntime(config, company, store, hooks);
+    const engine: Engine = {
+      companyId: runtime.engine.companyId,
+      detect: (signal) => runtime.engine.detect(signal),
+      async runOnce() {
+        await queue.enqueue(company.id, 'poll');
+        return [];
+      },
+      runJobById: () =>
+        Promise.reject(new ConfigError('in the scaled-out mode jobs run on the workers, not in serve')),
+    };
+    return { ...runtime, engine };
+  };
 }
 
 export interface WorkerPool {
