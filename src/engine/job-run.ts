@@ -38,6 +38,7 @@ import {
   phaseReached,
   type Fence,
   type FetchedItem,
+  type ItemOutcome,
   type ItemWithPayload,
   type JobPhase,
   type JobRecord,
@@ -48,7 +49,7 @@ import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
 import { readAhead } from './read-ahead.js';
-import { Reporter } from './reporter.js';
+import { outcomeUpdate, Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import type { JobResult } from './types.js';
 
@@ -117,6 +118,8 @@ export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: Abort
 
 class JobRun {
   private readonly reporter: Reporter;
+  /** Seqs of items dispatched by `process` whose outcome is not recorded yet. */
+  private readonly open = new Set<number>();
   private fatal: Fatal | null = null;
   private readonly ctx: CompiledEngine;
   private readonly job: ExportJob;
@@ -429,37 +432,57 @@ class JobRun {
       failure !== null || this.fatal !== null || this.interrupted() || this.reporter.error !== null;
     let turns: Promise<void> = Promise.resolve();
     let afterSeq = 0;
-    outer: for (;;) {
-      const batch = await this.ctx.store.itemsToProcess(this.fence, afterSeq, 256);
-      if (batch.length === 0) break;
-      for (const item of batch) {
-        await window.acquire();
-        if (stopping()) {
-          window.release();
-          break outer;
+    // What the reporter may send: nothing at or past an item without an outcome. Items still open
+    // are those in flight (kept until their outcome is recorded, even when they stop without one)
+    // and those not dispatched yet (all after `afterSeq`, until the listing is exhausted).
+    this.open.clear();
+    let exhausted = false;
+    await this.reporter.goLive(() => {
+      let bound = exhausted ? Infinity : afterSeq + 1;
+      for (const seq of this.open) if (seq < bound) bound = seq;
+      return bound;
+    });
+    try {
+      outer: for (;;) {
+        const batch = await this.ctx.store.itemsToProcess(this.fence, afterSeq, 256);
+        if (batch.length === 0) {
+          exhausted = true;
+          break;
         }
-        afterSeq = item.seq ?? afterSeq;
-        // Turns are handed out in dispatch (= seq) order, whatever each item's own pace.
-        const turn = new Turn(
-          turns.then(() => writes.acquire()),
-          () => writes.release(),
-        );
-        turns = turn.granted;
-        const task = this.processItem(item, turn, stopping)
-          .catch((error: unknown) => {
-            const fatal = error instanceof AccountingSystemError ? fatalFromError(error) : null;
-            if (fatal !== null) this.fatal ??= fatal;
-            else failure ??= error;
-          })
-          .finally(() => {
-            turn.pass();
+        for (const item of batch) {
+          await window.acquire();
+          if (stopping()) {
             window.release();
-            inFlight.delete(task);
-          });
-        inFlight.add(task);
+            break outer;
+          }
+          afterSeq = item.seq ?? afterSeq;
+          this.open.add(afterSeq);
+          // Turns are handed out in dispatch (= seq) order, whatever each item's own pace.
+          const turn = new Turn(
+            turns.then(() => writes.acquire()),
+            () => writes.release(),
+          );
+          turns = turn.granted;
+          const task = this.processItem(item, turn, stopping)
+            .catch((error: unknown) => {
+              const fatal = error instanceof AccountingSystemError ? fatalFromError(error) : null;
+              if (fatal !== null) this.fatal ??= fatal;
+              else failure ??= error;
+            })
+            .finally(() => {
+              turn.pass();
+              window.release();
+              inFlight.delete(task);
+            });
+          inFlight.add(task);
+        }
       }
+      await Promise.all(inFlight);
+      if (failure === null && !stopping()) await this.reporter.drain(true);
+    } finally {
+      await Promise.all(inFlight); // in-flight items hand their outcomes to the reporter first
+      await this.reporter.endLive();
     }
-    await Promise.all(inFlight);
     if (failure !== null) throw asError(failure);
     const fatal = this.fatal as Fatal | null;
     if (fatal !== null) this.log.error({ jobId: this.job.id, ...fatal }, 'unrecoverable accounting failure');
@@ -479,13 +502,13 @@ class JobRun {
       const found = await this.withAdapterRetry(() => adapter.findExisting(key, adapterCtx));
       if (found) {
         turn.pass();
-        await this.recordOutcome(key, { status: 'booked', ...found }, true);
+        await this.recordOutcome(item, { status: 'booked', ...found }, true);
         return;
       }
     }
     const settle = async (outcome: RecordOutcome, reused: boolean): Promise<void> => {
       turn.pass(); // nothing to write: the next item may go
-      await this.recordOutcome(key, outcome, reused);
+      await this.recordOutcome(item, outcome, reused);
     };
     if (item.prefailure) return settle({ status: 'failed', ...item.prefailure }, false);
     const booking = await store.findBooking(this.job.companyId, key);
@@ -531,13 +554,12 @@ class JobRun {
     );
     this.ctx.step('entry_written');
     turn.pass();
-    await this.recordOutcome(key, outcome, false);
+    await this.recordOutcome(item, outcome, false);
   }
 
-  private async recordOutcome(key: string, outcome: RecordOutcome, reused: boolean): Promise<void> {
-    await this.ctx.store.recordOutcome(
-      this.fence,
-      key,
+  private async recordOutcome(item: ItemWithPayload, outcome: RecordOutcome, reused: boolean): Promise<void> {
+    const key = item.accountingEntryId;
+    const stored: ItemOutcome =
       outcome.status === 'booked'
         ? {
             status: 'booked',
@@ -549,8 +571,8 @@ class JobRun {
             status: 'failed',
             failureReasonType: outcome.failureReasonType,
             failureReason: outcome.failureReason,
-          },
-    );
+          };
+    await this.ctx.store.recordOutcome(this.fence, key, stored);
     this.ctx.step('outcome_recorded');
     this.ctx.emit({
       kind: 'item_recorded',
@@ -560,7 +582,10 @@ class JobRun {
       failureReasonType: outcome.status === 'failed' ? outcome.failureReasonType : null,
       reused,
     });
-    await this.reporter.kick();
+    const seq = item.seq ?? 0;
+    const waitForPleo = this.reporter.recorded(seq, outcomeUpdate(key, stored));
+    this.open.delete(seq);
+    await waitForPleo;
   }
 
   private async withAdapterRetry<T>(fn: () => Promise<T>): Promise<T> {

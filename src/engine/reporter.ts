@@ -11,13 +11,31 @@
  *
  * Flushes run one at a time on a promise chain, concurrently with processing (pipelining): the
  * processing loop only `kick`s the reporter. Errors surface at the next `drain`.
+ *
+ * While the job's items are being processed the reporter runs *live*: the run hands it each
+ * outcome once the store has committed it (`recorded`), and tells it the lowest seq still in
+ * flight, so a flush costs no store query. (The store's "lowest open item" and "unreported
+ * outcomes" queries scan the job's items: asked once per 100 outcomes they made a job of n items
+ * cost O(n²) — 42 ms and 21 ms per call at 20,000 items, hours at 1,000,000.) Going live, the
+ * outcomes a previous run left unreported are loaded once, so the prefix order still holds on a
+ * resumed run; rejected updates are re-sent by the final `drain`, which reads the store.
  */
 import type { ItemUpdate, PleoClient } from '../client/index.js';
-import type { Fence, ItemRecord, Store } from '../store/index.js';
+import type { Fence, ItemOutcome, ItemRecord, Store } from '../store/index.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
 
 export const REPORT_BATCH = 100;
+
+/** An outcome ready to be sent: the update, and how often Pleo rejected it before. */
+interface Sendable {
+  seq: number;
+  update: ItemUpdate;
+  reportAttempts: number;
+}
+
+/** Most leftovers a resumed run can have unreported (it stops dispatching when reports fail). */
+const LEFTOVER_LIMIT = 1_000_000;
 
 export interface ReporterOptions {
   store: Store;
@@ -42,6 +60,8 @@ export class Reporter {
   private scheduled = false;
   private lastWrite: number;
   private readonly o: ReporterOptions;
+  /** Live mode: the lowest seq still being processed (Infinity: none), and the unsent outcomes by seq. */
+  private live: { bound: () => number; queue: Sendable[] } | null = null;
 
   constructor(options: ReporterOptions) {
     this.o = options;
@@ -77,6 +97,41 @@ export class Reporter {
     return undefined;
   }
 
+  /**
+   * Processing starts: from now on outcomes arrive through `recorded`, and nothing at or past
+   * `bound()` (the lowest seq still in flight) is sent. Loads what a previous run left unreported.
+   */
+  async goLive(bound: () => number): Promise<void> {
+    const leftovers = await this.o.store.unreportedOutcomes(this.o.fence, LEFTOVER_LIMIT);
+    this.live = {
+      bound,
+      queue: leftovers.map((item) => ({
+        seq: item.seq ?? 0,
+        update: toUpdate(item),
+        reportAttempts: item.reportAttempts,
+      })),
+    };
+    this.live.queue.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Processing is over: later flushes read the store again (and re-send rejected updates). */
+  async endLive(): Promise<void> {
+    await this.chain;
+    this.live = null;
+  }
+
+  /** An outcome the store has committed (live mode); then as `kick`. */
+  recorded(seq: number, update: ItemUpdate): Promise<void> | undefined {
+    const queue = this.live?.queue;
+    if (queue) {
+      // Outcomes arrive nearly in seq order: insert from the end.
+      let at = queue.length;
+      while (at > 0 && queue[at - 1]!.seq > seq) at--;
+      queue.splice(at, 0, { seq, update, reportAttempts: 0 });
+    }
+    return this.kick();
+  }
+
   /** Waits for scheduled flushes, then (with `all`) reports everything reportable. Rethrows failures. */
   async drain(all: boolean): Promise<void> {
     if (all) this.enqueue(true);
@@ -98,10 +153,8 @@ export class Reporter {
   }
 
   private async flush(force: boolean): Promise<void> {
-    const { store, fence } = this.o;
     for (;;) {
-      const open = await store.lowestOpenSeq(fence);
-      const batch = await store.unreportedOutcomes(fence, REPORT_BATCH, open === null ? undefined : open - 1);
+      const batch = await this.nextBatch();
       if (batch.length === 0 || (!force && batch.length < REPORT_BATCH)) {
         if (force && batch.length === 0 && this.o.now() - this.lastWrite >= this.o.keepAliveMs) {
           await this.heartbeat();
@@ -112,19 +165,42 @@ export class Reporter {
     }
   }
 
-  private async send(batch: readonly ItemRecord[]): Promise<void> {
+  /** Up to one batch of reportable outcomes, oldest first: from memory when live, else from the store. */
+  private async nextBatch(): Promise<Sendable[]> {
+    if (this.live) {
+      const bound = this.live.bound();
+      const queue = this.live.queue;
+      let n = 0;
+      while (n < queue.length && n < REPORT_BATCH && queue[n]!.seq < bound) n++;
+      return queue.slice(0, n);
+    }
+    const { store, fence } = this.o;
+    const open = await store.lowestOpenSeq(fence);
+    const items = await store.unreportedOutcomes(fence, REPORT_BATCH, open === null ? undefined : open - 1);
+    return items.map((item) => ({
+      seq: item.seq ?? 0,
+      update: toUpdate(item),
+      reportAttempts: item.reportAttempts,
+    }));
+  }
+
+  private async send(batch: readonly Sendable[]): Promise<void> {
     const { store, client, fence } = this.o;
     await assertFence(store, fence);
     let result;
     try {
-      result = await client.updateJobItems(fence.jobId, batch.map(toUpdate), this.signalOption());
+      result = await client.updateJobItems(
+        fence.jobId,
+        batch.map((item) => item.update),
+        this.signalOption(),
+      );
     } catch (error) {
       if (this.o.isJobEnded(error)) await this.o.onJobEnded(error);
       throw error;
     }
     this.touched();
     this.o.onSent?.();
-    const sent = new Map(batch.map((item) => [item.accountingEntryId, item]));
+    const sent = new Map(batch.map((item) => [item.update.accountingEntryId, item]));
     await store.markReported(
       fence,
       result.accepted
@@ -141,6 +217,11 @@ export class Reporter {
             (sent.get(rejection.accountingEntryId)?.reportAttempts ?? 0) + 1 >= this.o.maxReportAttempts,
         })),
       );
+    }
+    // Sent either way: accepted ones are done; rejected ones are re-sent by the final drain.
+    if (this.live) {
+      const done = new Set(batch);
+      this.live.queue = this.live.queue.filter((item) => !done.has(item));
     }
     this.o.onReported?.(result.accepted.length, result.rejected.length);
   }
@@ -169,6 +250,25 @@ export class Reporter {
   private signalOption(): { signal?: AbortSignal } {
     return this.o.signal ? { signal: this.o.signal } : {};
   }
+}
+
+/** The update for an outcome the run just recorded: the same as `toUpdate` of the stored record. */
+export function outcomeUpdate(accountingEntryId: string, outcome: ItemOutcome): ItemUpdate {
+  if (outcome.status === 'booked') {
+    return {
+      accountingEntryId,
+      status: 'successful',
+      externalId: outcome.externalId,
+      ...(outcome.externalUrl === null ? {} : { externalUrl: outcome.externalUrl }),
+      exportedAt: outcome.exportedAt,
+    };
+  }
+  return {
+    accountingEntryId,
+    status: 'failed',
+    failureReasonType: outcome.failureReasonType,
+    failureReason: outcome.failureReason,
+  };
 }
 
 export function toUpdate(item: ItemRecord): ItemUpdate {
