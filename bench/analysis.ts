@@ -33,48 +33,67 @@ function aimsTable(input: ReportInput): string {
   const rows: string[][] = [];
   const t = input.throughput;
 
+  // Each aim is judged twice where receipts matter: the engine as shipped (receipts downloaded
+  // and attached: work the baseline skips) and with the baseline's work (receipts off).
+  const both = (shipped: boolean | null, same: boolean | null): string =>
+    same === null ? verdict(shipped) : `${verdict(shipped)} (receipts on) · ${verdict(same)} (same work)`;
+  const and = (acc: boolean | null, ok: boolean): boolean => (acc ?? true) && ok;
+
   // 1. Never slower than the baseline.
   const speedups: string[] = [];
   let never: boolean | null = null;
+  let neverSame: boolean | null = null;
   for (const [id, s] of t) {
     const base = baselineOf(s);
     if (!base) continue;
     for (const c of ran(s).filter((x) => x.spec.kind === 'engine')) {
       const x = base.wallMs.median / c.wallMs.median;
       speedups.push(`W${NUMBER[id]} ${c.spec.label}: ${fmt(x)}×`);
-      if (c.spec.receipts) never = (never ?? true) && x >= 1;
+      if (c.spec.receipts) never = and(never, x >= 1);
+      else neverSame = and(neverSame, x >= 1);
     }
   }
   rows.push([
-    'Engine never slower than the baseline (baseline time ÷ engine time ≥ 1; engine with receipts)',
+    'Engine never slower than the baseline (baseline time ÷ engine time ≥ 1)',
     speedups.join('<br>') || '–',
-    verdict(never),
+    both(never, neverSame),
   ]);
 
   // 2. ≥ 5× on workload 2 at concurrency 8.
   const w2 = t.get('w2');
-  const c8 = ran(w2).find((c) => c.spec.key === 'engine-c8');
   const b2 = baselineOf(w2);
-  const x8 = c8 && b2 ? b2.wallMs.median / c8.wallMs.median : null;
+  const speedup = (key: string): number | null => {
+    const c = ran(w2).find((x) => x.spec.key === key);
+    return c && b2 ? b2.wallMs.median / c.wallMs.median : null;
+  };
+  const x8 = speedup('engine-c8');
+  const x8same = speedup('engine-c8-noreceipts');
   rows.push([
     '≥ 5× faster than the baseline on workload 2 at concurrency 8',
-    x8 === null ? '–' : `${fmt(x8)}×`,
-    verdict(x8 === null ? null : x8 >= 5),
+    [
+      x8 === null ? null : `receipts on: ${fmt(x8)}×`,
+      x8same === null ? null : `receipts off: ${fmt(x8same)}×`,
+    ]
+      .filter((v) => v !== null)
+      .join('<br>') || '–',
+    both(x8 === null ? null : x8 >= 5, x8same === null ? null : x8same >= 5),
   ]);
 
   // 3. Within 1.3× of the floor on workloads 1-3.
   const ratios: string[] = [];
   let within: boolean | null = null;
+  let withinSame: boolean | null = null;
   for (const id of ['w1', 'w2', 'w3'] as const) {
     for (const c of ran(t.get(id)).filter((x) => x.spec.kind === 'engine')) {
       ratios.push(`W${NUMBER[id]} ${c.spec.label}: ${fmt(c.ratio)}×`);
-      if (c.spec.receipts) within = (within ?? true) && c.ratio <= 1.3;
+      if (c.spec.receipts) within = and(within, c.ratio <= 1.3);
+      else withinSame = and(withinSame, c.ratio <= 1.3);
     }
   }
   rows.push([
-    'Within 1.3× of the floor on workloads 1-3 (engine with receipts)',
+    'Within 1.3× of the floor on workloads 1-3 (the floor leaves receipts out)',
     ratios.join('<br>') || '–',
-    verdict(within),
+    both(within, withinSame),
   ]);
 
   // 4. Pleo API requests per item.
@@ -149,23 +168,54 @@ function bounds(input: ReportInput): string {
             ` ≥ ${seconds(c.receiptsBoundMs)}; floor + receipts = ${seconds(c.floor.ms + c.receiptsBoundMs)}, the engine is at ${fmt(c.wallMs.median / (c.floor.ms + c.receiptsBoundMs))}× that`,
         );
       }
+      if (c.phases) {
+        const w = s.measurement.workload.world;
+        const pages = w.jobs * Math.ceil(w.itemsPerJob / input.pageSize);
+        notes.push(
+          `its time went to listing ${seconds(c.phases.listing)} (${pages} pages: ${seconds(pages * w.latencyMs)} of latency), ` +
+            `export data${c.spec.receipts ? ' and receipts' : ''} ${seconds(c.phases.fetching)} (${pages} pages: ${seconds(pages * w.latencyMs)}), ` +
+            `booking and reporting ${seconds(c.phases.booking)} (the floor's local and accounting-system part: ${seconds(c.floor.localMs + c.floor.asMs)})`,
+        );
+      }
       const slower = base ? c.wallMs.median > base.wallMs.median : false;
       if (c.ratio > 1.3 || slower) {
         out.push(
-          `- **W${NUMBER[id]}, ${c.spec.label}** (${fmt(c.ratio)}× floor${base ? `, ${fmt(base.wallMs.median / c.wallMs.median)}× the baseline's speed` : ''}): ${notes.join('; ') || 'see the profile notes below'}.`,
+          `- **W${NUMBER[id]}, ${c.spec.label}** (${fmt(c.ratio)}× floor${base ? `, ${fmt(base.wallMs.median / c.wallMs.median)}× the baseline's speed` : ''}): ${notes.join('; ')}.`,
         );
       }
     }
   }
-  for (const note of PROFILE_NOTES) out.push(`- ${note}`);
+  if (out.length === 0) out.push('- Nothing missed its aim in this run.');
+  out.push('', '### Found by profiling, and fixed', '', ...FIXED.map((n) => `- ${n}`));
+  out.push(
+    '',
+    '### What bounds the rest (outside the engine, or its design)',
+    '',
+    ...BOUNDS.map((n) => `- ${n}`),
+  );
   return out.join('\n');
 }
 
-/**
- * What profiling found (`npm run bench -- --only w1 --profile`, then the .cpuprofile files in
- * .bench-tmp/profiles/). Kept by hand: update it when a profile changes.
+/*
+ * What profiling found (`npm run bench -- --only w3 --profile`, then the .cpuprofile files in
+ * .bench-tmp/profiles/, and timing the store and adapter calls of one job). Kept by hand, with the
+ * numbers measured on this machine while fixing: update it when a profile changes.
  */
-const PROFILE_NOTES: string[] = [];
+const FIXED: string[] = [
+  "**Reporting was O(n²) in the job size** (engine). Before every batch of 100 the reporter asked the store for the lowest open item and the next unreported outcomes; both queries scan the job's items (42 ms and 21 ms per call at 20,000 items), so workload 4 would have spent hours in them. The run now hands committed outcomes to the reporter and tells it the lowest seq in flight; the store is read once when processing starts (a resumed run's leftovers) and once at the end. One job of 20,000 items without latency: 47.1 s → 17.3 s.",
+  "**Store work serialised with the accounting write** (engine). At concurrency 1 each item did lookup, mapping, intent commit, write, outcome commit strictly one after another. Writes now take turns in seq order (still one at a time: strict order holds) while the next item's lookup, mapping and intent, and the previous item's outcome, run during the write. Booking 2,000 items into hledger: 3.6-4.1 s → 3.0-3.5 s.",
+  "**Page boundaries** (engine). Listings read one page ahead (page k+1 on the wire while page k is stored), and receipts use one download pool per job so the next page's downloads start while this page's last ones finish (pages are still committed in order). Data phase of 2 jobs × 1,000 items: 8.8-10.0 s → 7.5-8.8 s.",
+  "**Simulator** (`src/simulator/data/`): the per-job generator context was rebuilt for every item and every receipt; it is now cached per job spec (`exportItemAt` 11-13 → 8-10 µs per item). The simulator's CPU share per run is in the tables: it is not the bottleneck.",
+];
+
+const BOUNDS: string[] = [
+  "**Receipts are most of the engine's time with 25 ms latency.** Each file is a request to Pleo's file host (0.9 per item here); at the shipped `engine.downloadConcurrency` of 8 they cost at least files × 25 ms ÷ 8, which alone is more than the floor of workloads 1, 3 and 4 (see the bounds above). The download concurrency is a configuration default (`src/config`), not an engine limit; the baseline downloads nothing.",
+  '**The adapters handle each receipt on its own.** The hledger adapter copies each receipt next to the journal with its own fsync before the entry that links it (at concurrency 1 about one more fsync per item); the HTTP adapter uploads each receipt as its own request before the entry, so an item costs 1.9 accounting-system round trips instead of 1, which bounds workload 2 (concurrency 8: (entries + receipts) × 40 ms ÷ 8).',
+  '**Response validation is on the critical path of listings.** The Pleo client validates every page against the OpenAPI schemas before it knows the next cursor: about 6 ms per page of 100 export items (a page takes ~45 ms at 25 ms latency, against ~35 ms for a bare `fetch` + `JSON.parse`), and the first use of each schema compiles it (0.2-0.6 s per process).',
+  '**Resumability has a price per item.** The engine commits an intent and an outcome per item in SQLite (40-90 µs each) and stores every page of export data (~7 ms per 100 items); the baseline keeps nothing and loses everything on a crash. With hledger at concurrency 1 these overlap the fsync only in part.',
+  "**Memory at a million items** is not the engine's: the hledger adapter keeps an index of every journal entry in memory (bytes per entry in the microbenchmark table), and the client's pagination keeps every item id of a listing in a set to detect repeated items (about 75 MB for 1,000,000 ids, while that listing runs). The engine itself streams: pages of 100, batches of 256 from the store.",
+  '**The machine.** Two cores shared with other work (load average in the header): the simulator, the contender and everything else compete for them, and fsync latency on this disk varied from 0.3 to 8 ms while profiling. Contenders alternate so that both see the same conditions.',
+];
 
 function method(input: ReportInput): string {
   return [

@@ -63,7 +63,33 @@ function createAdapter(): AccountingAdapter {
 }
 
 const calls: AdapterCalls = { validate: 0, record: 0, findExisting: 0 };
-let phases: EnginePhases | null = null;
+/** Engine: outcomes recorded so far. */
+let outcomes = 0;
+interface Marks {
+  claimed: number;
+  listed: number;
+  planned: number;
+  done: number;
+}
+const marks = new Map<string, Marks>();
+
+/** Phases so far (summed over jobs; a phase still running counts up to now). */
+function phases(): EnginePhases | null {
+  if (config.contender !== 'engine') return null;
+  const now = performance.now();
+  const out: EnginePhases = { listing: 0, fetching: 0, booking: 0 };
+  for (const m of marks.values()) {
+    if (m.claimed === 0) continue;
+    const listed = m.listed || now;
+    out.listing += listed - m.claimed;
+    if (m.listed === 0) continue;
+    const planned = m.planned || now;
+    out.fetching += planned - listed;
+    if (m.planned === 0) continue;
+    out.booking += (m.done || now) - planned;
+  }
+  return out;
+}
 const adapter = counted(createAdapter(), calls);
 
 async function runEngine(): Promise<JobOutcome[]> {
@@ -77,10 +103,8 @@ async function runEngine(): Promise<JobOutcome[]> {
     rateLimit: false,
     pageSize: config.pageSize,
   });
-  let outcomes = 0;
   const killAt = config.killAfterOutcomes;
-  const marks = new Map<string, { claimed: number; listed: number; planned: number; done: number }>();
-  const mark = (jobId: string) => {
+  const mark = (jobId: string): Marks => {
     let m = marks.get(jobId);
     if (!m) marks.set(jobId, (m = { claimed: 0, listed: 0, planned: 0, done: 0 }));
     return m;
@@ -98,28 +122,21 @@ async function runEngine(): Promise<JobOutcome[]> {
     onEvent: (event) => {
       const now = performance.now();
       if (event.kind === 'job_claimed') mark(event.jobId).claimed = now;
-      else if (event.kind === 'items_listed') mark(event.jobId).listed = now;
-      else if (event.kind === 'job_planned') mark(event.jobId).planned = now;
-      else if (event.kind === 'job_completed') mark(event.jobId).done = now;
+      else if (event.kind === 'items_listed' && event.listed >= event.total) mark(event.jobId).listed = now;
+      else if (event.kind === 'job_planned') {
+        const m = mark(event.jobId);
+        m.listed ||= now;
+        m.planned = now;
+      } else if (event.kind === 'job_completed') mark(event.jobId).done = now;
     },
-    ...(killAt === undefined
-      ? {}
-      : {
-          onStep: (step) => {
-            if (step === 'outcome_recorded' && ++outcomes === killAt) process.kill(process.pid, 'SIGKILL');
-          },
-        }),
+    onStep: (step) => {
+      if (step !== 'outcome_recorded') return;
+      outcomes++;
+      if (outcomes === killAt) process.kill(process.pid, 'SIGKILL');
+    },
   });
   try {
     const results = await engine.runOnce();
-    phases = { listing: 0, fetching: 0, booking: 0 };
-    for (const m of marks.values()) {
-      const listed = m.listed || m.claimed;
-      const planned = m.planned || listed;
-      phases.listing += listed - m.claimed;
-      phases.fetching += planned - listed;
-      phases.booking += (m.done || planned) - planned;
-    }
     return results.map((r) => ({
       jobId: r.jobId,
       event: r.event,
@@ -157,6 +174,8 @@ const sampler = setInterval(() => {
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
     records: calls.record,
+    outcomes,
+    phases: phases(),
   };
   process.stdout.write(`${SAMPLE_PREFIX}${JSON.stringify(sample)}\n`);
 }, config.sampleMs);
@@ -173,6 +192,6 @@ const result: ContenderResult = {
   maxRssBytes: process.resourceUsage().maxRSS * 1024,
   adapterCalls: calls,
   jobs,
-  phases,
+  phases: phases(),
 };
 process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);

@@ -34,6 +34,12 @@ export interface MicrobenchResult {
   /** µs per hledger `record` (wall ÷ entries) with 8 callers at once. */
   hledgerConcurrent8Us: number;
   hledgerConcurrent8MedianUs: number;
+  /**
+   * Heap the hledger adapter keeps per entry written (its in-memory index of the journal), after
+   * a full GC; null when the process was started without `--expose-gc`.
+   */
+  hledgerHeapBytesPerEntry: number | null;
+  hledgerHeapEntries: number;
 }
 
 process.removeAllListeners('warning');
@@ -107,6 +113,44 @@ for (let r = 0; r < rounds; r++) {
   sequential.push(await hledger(entries, 1));
   concurrent.push(await hledger(entries, 8));
 }
+/** Heap growth per entry while an adapter holds `count` entries (one writer per 8, no receipts). */
+async function hledgerHeapPerEntry(
+  entries: readonly AccountingEntry[],
+  copies: number,
+): Promise<{ bytes: number; entries: number } | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  const dir = await mkdtemp(join(tmpdir(), 'pleo-bench-micro-'));
+  const adapter = createHledgerAdapter({ journalPath: join(dir, 'pleo.journal') });
+  try {
+    await adapter.validate({ companyId: company.id, vendorBasedBookkeeping: false });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let written = 0;
+    for (let copy = 0; copy < copies; copy++) {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (;;) {
+            const entry = entries[next++];
+            if (!entry) return;
+            const key = `${entry.accountingEntryId}-${copy}`;
+            await adapter.record(entry, { companyId: company.id, idempotencyKey: key, attachments: [] });
+            written++;
+          }
+        }),
+      );
+    }
+    gc();
+    return { bytes: (process.memoryUsage().heapUsed - before) / written, entries: written };
+  } finally {
+    await adapter.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const heapPerEntry = await hledgerHeapPerEntry(entries, Number(process.env['BENCH_HEAP_COPIES'] ?? '10'));
+
 const result: MicrobenchResult = {
   items: count,
   rounds,
@@ -116,5 +160,7 @@ const result: MicrobenchResult = {
   hledgerSequentialMedianUs: stat(sequential).median,
   hledgerConcurrent8Us: stat(concurrent).min,
   hledgerConcurrent8MedianUs: stat(concurrent).median,
+  hledgerHeapBytesPerEntry: heapPerEntry?.bytes ?? null,
+  hledgerHeapEntries: heapPerEntry?.entries ?? 0,
 };
 process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);

@@ -51,6 +51,10 @@ export interface ContenderSample {
   heapUsedBytes: number;
   /** Accounting-adapter `record` calls so far (progress). */
   records: number;
+  /** Engine: outcomes recorded so far. */
+  outcomes: number;
+  /** Engine: its phases so far. */
+  phases: EnginePhases | null;
 }
 
 /** Where the engine's time went, summed over jobs (ms): from the events it emits. */

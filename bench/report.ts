@@ -21,6 +21,8 @@ export interface ReportInput {
   command: string;
   startedAt: Date;
   durationMs: number;
+  /** False while the run is still going (the report is rewritten after each workload). */
+  complete: boolean;
   machine: Machine;
   /** 1-minute load average sampled every 10 s during the run. */
   load: Stat;
@@ -30,6 +32,8 @@ export interface ReportInput {
   throughput: Map<WorkloadId, ThroughputSummary>;
   resume: ResumeSummary | null;
   scaleOut: ScaleOutMeasurement | null;
+  /** Workloads that could not be measured, and why. */
+  failed: ReadonlyMap<WorkloadId, string>;
   skipped: WorkloadId[];
 }
 
@@ -211,7 +215,7 @@ function resumeSection(index: number, r: ResumeSummary): string {
       [['median', ...ops.map((op) => int(r.requests[op] ?? 0))]],
     ),
     '',
-    `One re-listing is ${r.relistingPages} pages of job items. The estimate is the ${int(r.remaining)} remaining items at the pace the first run booked at (from its progress samples), plus ${r.relistingPages} pages × ${w.latencyMs} ms. The floor is 1 job listing + ${r.relistingPages} re-listing pages + the last update + the final event (${int(r.floor.pleoCalls)} calls × ${w.latencyMs} ms = ${seconds(r.floor.pleoMs)}) + local work for the remaining items (${seconds(r.floor.localMs)}).`,
+    `One re-listing is ${r.relistingPages} pages of job items. The estimate of "the remaining work plus one re-listing" comes from the killed run itself: its booking pace (ms per recorded outcome) × the ${int(r.remaining)} remaining items, plus the time its own listing took. The floor is 1 job listing + ${r.relistingPages} re-listing pages + the last update + the final event (${int(r.floor.pleoCalls)} calls × ${w.latencyMs} ms = ${seconds(r.floor.pleoMs)}) + local work for the remaining items (${seconds(r.floor.localMs)}).`,
     '',
     'The baseline keeps no state: killed at 90 %, its restart starts the job over (its workload 3 time), and nothing it booked was reported to Pleo.',
   ].join('\n');
@@ -241,6 +245,11 @@ export function renderReport(input: ReportInput): string {
   const sections: string[] = [];
   input.workloads.forEach((w, i) => {
     const n = i + 1;
+    const failure = input.failed.get(w.id);
+    if (failure !== undefined) {
+      sections.push(`### Workload ${n}: ${w.title}\n\n**Not completed**: ${failure}`);
+      return;
+    }
     if (input.skipped.includes(w.id)) return;
     if (w.kind === 'throughput') {
       const s = input.throughput.get(w.id);
@@ -257,6 +266,12 @@ export function renderReport(input: ReportInput): string {
       `Code: commit ${m.commit}${m.dirty ? ' with uncommitted changes in the working tree' : ''}. ` +
       'This file is written by the harness from a fresh run; do not edit it by hand.',
     '',
+    ...(input.complete
+      ? []
+      : [
+          '> **Run in progress**: this report is rewritten after each workload; the rest is still being measured.',
+          '',
+        ]),
     table(
       ['cores', 'CPU', 'memory', 'Node', 'OS'],
       [[String(m.cores), m.cpuModel, `${fmt(m.memoryGiB, 1)} GiB`, m.node, m.os]],
@@ -315,7 +330,10 @@ export function renderReport(input: ReportInput): string {
               fmt(micro.hledgerConcurrent8MedianUs, 1),
             ],
           ],
-        )
+        ) +
+        (micro.hledgerHeapBytesPerEntry === null
+          ? ''
+          : `\n\nThe hledger adapter keeps an index of the journal in memory: ${int(micro.hledgerHeapBytesPerEntry)} bytes of heap per entry (after a full GC, ${int(micro.hledgerHeapEntries)} entries), so ${int((micro.hledgerHeapBytesPerEntry * 1_000_000) / MB)} MB for a million entries.`)
       : '',
     '',
     analysis.howToRun(),

@@ -52,12 +52,13 @@ function log(line: string): void {
 async function microbench(seed: number, quick: boolean, nodeArgs: string[]): Promise<MicrobenchResult> {
   log(`microbenchmarks (mapping, hledger writes) …`);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, join(here, 'microbench.js')], {
+    const child = spawn(process.execPath, [...nodeArgs, '--expose-gc', join(here, 'microbench.js')], {
       env: {
         ...process.env,
         BENCH_SEED: String(seed),
         BENCH_ITEMS: quick ? '200' : '2000',
         BENCH_ROUNDS: quick ? '1' : '3',
+        BENCH_HEAP_COPIES: quick ? '2' : '10',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -125,94 +126,112 @@ async function main(): Promise<void> {
   const throughput = new Map<WorkloadId, ThroughputSummary>();
   let resume: ResumeSummary | null = null;
   let scaleOut: ScaleOutMeasurement | null = null;
-  for (const workload of selected) {
-    if (workload.kind === 'throughput') {
-      const measured = await measureThroughput(ctx, workload);
-      throughput.set(workload.id, summariseThroughput(measured, micro!, PAGE_SIZE));
-    } else if (workload.kind === 'resume') {
-      resume = summariseResume(await measureResume(ctx, workload), micro!, PAGE_SIZE);
-    } else {
-      scaleOut = await measureScaleOut(
-        {
-          seed,
-          repeat,
-          workDir,
-          cliScript: join(here, '..', 'src', 'cli', 'main.js'),
-          queueModule: join(here, '..', 'src', 'queue', 'index.js'),
-          postgresServer: values.postgres.replace(/\/+$/, ''),
-          log,
-        },
-        workload,
-      );
-    }
-  }
-  const durationMs = performance.now() - started;
-  clearInterval(loadSampler);
-  loads.push(load());
-  const groups: ChartGroup[] = [];
-  all.forEach((w, i) => {
-    const s = throughput.get(w.id);
-    if (s) {
-      groups.push({
-        title: `Workload ${i + 1}: ${w.title}`,
-        bars: s.contenders.map((c) => ({
-          label: c.spec.label,
-          medianMs: c.runs > 0 ? c.wallMs.median : 0,
-          minMs: c.wallMs.min,
-          maxMs: c.wallMs.max,
-          floorMs: c.runs > 0 ? c.floor.ms : null,
-          kind: c.spec.kind,
-          note: c.failures[0] ? 'did not finish (see the report)' : 'not run',
-        })),
-      });
-    } else if (w.kind === 'resume' && resume) {
-      groups.push({
-        title: `Workload ${i + 1}: ${w.title} (resumed run)`,
-        bars: [
-          {
-            label: 'engine, resumed',
-            medianMs: resume.wallMs.median,
-            minMs: resume.wallMs.min,
-            maxMs: resume.wallMs.max,
-            floorMs: resume.floor.ms,
-            kind: 'engine',
-          },
-        ],
-      });
-    }
-  });
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(
-    chartPath,
-    renderChart(`pleo-export benchmarks (${quick ? 'quick run' : 'full run'})`, groups),
-  );
-  const report = renderReport({
-    mode: quick ? 'quick' : 'full',
-    repeat,
-    seed,
-    pageSize: PAGE_SIZE,
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    startedAt,
-    durationMs,
-    machine: machine(),
-    load: stat(loads),
-    micro,
-    chartFile: relative(dirname(out), chartPath) || basename(chartPath),
-    workloads: all,
-    throughput,
-    resume,
-    scaleOut,
-    skipped: all.filter((w) => !only.includes(w.id)).map((w) => w.id),
-  });
-  await writeFile(out, report);
+  const failed = new Map<WorkloadId, string>();
+  const done: WorkloadId[] = [];
   const raw = join(root, '.bench-tmp', `results-${quick ? 'quick' : 'full'}.json`);
-  await writeFile(
-    raw,
-    JSON.stringify({ micro, throughput: [...throughput.values()], resume, scaleOut }, (_k, v: unknown) =>
-      v instanceof Map ? (Object.fromEntries(v) as unknown) : v,
-    ),
-  );
+
+  /** Writes the report (and chart) of what is measured so far: a long run never loses finished work. */
+  const write = async (final: boolean): Promise<void> => {
+    const durationMs = performance.now() - started;
+    const groups: ChartGroup[] = [];
+    all.forEach((w, i) => {
+      const s = throughput.get(w.id);
+      if (s) {
+        groups.push({
+          title: `Workload ${i + 1}: ${w.title}`,
+          bars: s.contenders.map((c) => ({
+            label: c.spec.label,
+            medianMs: c.runs > 0 ? c.wallMs.median : 0,
+            minMs: c.wallMs.min,
+            maxMs: c.wallMs.max,
+            floorMs: c.runs > 0 ? c.floor.ms : null,
+            kind: c.spec.kind,
+            note: c.failures[0] ? 'did not finish (see the report)' : 'not run',
+          })),
+        });
+      } else if (w.kind === 'resume' && resume) {
+        groups.push({
+          title: `Workload ${i + 1}: ${w.title} (resumed run)`,
+          bars: [
+            {
+              label: 'engine, resumed',
+              medianMs: resume.wallMs.median,
+              minMs: resume.wallMs.min,
+              maxMs: resume.wallMs.max,
+              floorMs: resume.floor.ms,
+              kind: 'engine',
+            },
+          ],
+        });
+      }
+    });
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(
+      chartPath,
+      renderChart(`pleo-export benchmarks (${quick ? 'quick run' : 'full run'})`, groups),
+    );
+    const report = renderReport({
+      mode: quick ? 'quick' : 'full',
+      repeat,
+      seed,
+      pageSize: PAGE_SIZE,
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      startedAt,
+      durationMs,
+      complete: final,
+      machine: machine(),
+      load: stat(loads),
+      micro,
+      chartFile: relative(dirname(out), chartPath) || basename(chartPath),
+      workloads: all,
+      throughput,
+      resume,
+      scaleOut,
+      failed,
+      skipped: all.filter((w) => !done.includes(w.id) && !failed.has(w.id)).map((w) => w.id),
+    });
+    await writeFile(out, report);
+    await writeFile(
+      raw,
+      JSON.stringify({ micro, throughput: [...throughput.values()], resume, scaleOut }, (_k, v: unknown) =>
+        v instanceof Map ? (Object.fromEntries(v) as unknown) : v,
+      ),
+    );
+  };
+
+  for (const workload of selected) {
+    try {
+      if (workload.kind === 'throughput') {
+        const measured = await measureThroughput(ctx, workload);
+        throughput.set(workload.id, summariseThroughput(measured, micro!, PAGE_SIZE));
+      } else if (workload.kind === 'resume') {
+        resume = summariseResume(await measureResume(ctx, workload), micro!, PAGE_SIZE);
+      } else {
+        scaleOut = await measureScaleOut(
+          {
+            seed,
+            repeat,
+            workDir,
+            cliScript: join(here, '..', 'src', 'cli', 'main.js'),
+            queueModule: join(here, '..', 'src', 'queue', 'index.js'),
+            postgresServer: values.postgres.replace(/\/+$/, ''),
+            log,
+          },
+          workload,
+        );
+      }
+      done.push(workload.id);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log(`[${workload.id}] failed: ${reason}`);
+      failed.set(workload.id, reason);
+    }
+    if (!quick) await write(false);
+  }
+  clearInterval(loadSampler);
+  await write(true);
   log(`wrote ${relative(root, out)}, ${relative(root, chartPath)} and ${relative(root, raw)}`);
+  if (failed.size > 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

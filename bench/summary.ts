@@ -39,6 +39,8 @@ export interface ContenderSummary {
   problems: string[];
   digests: string[];
   failures: FailedRun[];
+  /** Engine: median time of its phases (summed over jobs). */
+  phases: { listing: number; fetching: number; booking: number } | null;
 }
 
 export interface ThroughputSummary {
@@ -102,6 +104,14 @@ export function summariseThroughput(m: ThroughputMeasurement, micro: MicrobenchR
       problems,
       digests: [...new Set(runs.map((r) => r.verification?.outcomeDigest ?? '').filter((d) => d !== ''))],
       failures,
+      phases:
+        results.every((r) => r.phases !== null) && results.length > 0
+          ? {
+              listing: median(results.map((r) => r.phases!.listing)),
+              fetching: median(results.map((r) => r.phases!.fetching)),
+              booking: median(results.map((r) => r.phases!.booking)),
+            }
+          : null,
     });
   }
   const digests = new Set(contenders.flatMap((c) => c.digests));
@@ -133,26 +143,26 @@ export interface ResumeSummary {
 }
 
 /**
- * The remaining work at the pace the first run booked at (its booking phase, from its samples),
- * plus one re-listing of the job's items at the first run's listing pace (pages × Pleo latency
- * as its lower bound).
+ * "The remaining work plus one re-listing", measured on the first run: its booking phase's pace
+ * (ms per outcome, from its last progress sample) × the remaining items, plus the time its
+ * listing phase took.
  */
+function resumeBudgetMs(rep: ResumeMeasurement['reps'][number], remaining: number): number {
+  const samples = rep.firstRun.samples.filter((s) => s.phases !== null && s.phases.booking > 0);
+  const last = samples[samples.length - 1];
+  if (!last?.phases) return Number.NaN;
+  const bookedBefore = samples.length > 0 ? last.outcomes : 0;
+  const pace = bookedBefore > 0 ? last.phases.booking / bookedBefore : Number.NaN;
+  return remaining * pace + last.phases.listing;
+}
+
 export function summariseResume(m: ResumeMeasurement, micro: MicrobenchResult, pageSize: number) {
   const w = m.workload.world;
   const items = w.jobs * w.itemsPerJob;
   const rep0 = m.reps[0];
   const remaining = items - (rep0?.killedAfter ?? 0);
   const wallMs = stat(m.reps.map((r) => r.resumed.child.result!.wallMs));
-  const budgets = m.reps.map((r) => {
-    // Booking pace of the first run: records between the first sample that shows any and the last.
-    const s = r.firstRun.samples.filter((x) => x.records > 0);
-    const first = s[0];
-    const last = s[s.length - 1];
-    const pace =
-      first && last && last.records > first.records ? (last.t - first.t) / (last.records - first.records) : 0;
-    const relisting = pagesPerJob(w.itemsPerJob, pageSize) * w.latencyMs;
-    return remaining * pace + relisting;
-  });
+  const budgets = m.reps.map((r) => resumeBudgetMs(r, remaining));
   const requests: Record<string, number> = {};
   for (const op of [...API_OPERATIONS, 'downloadFile']) {
     requests[op] = median(m.reps.map((r) => r.resumed.requests[op] ?? 0));

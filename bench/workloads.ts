@@ -82,7 +82,7 @@ export function workloads(quick: boolean): Workload[] {
       id: 'w1',
       title: quick ? '2 jobs × 150 items, hledger' : '10 jobs × 1,000 items, hledger',
       world: hledger(quick ? 2 : 10, quick ? 150 : 1000),
-      contenders: [BASELINE, engine(1), engine(1, false)],
+      contenders: [BASELINE, engine(1), engine(1, false), engine(8)],
     },
     {
       kind: 'throughput',
