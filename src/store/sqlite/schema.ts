@@ -72,4 +72,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The engine's hot reads, proportional to the work left rather than to the job's size: the
+  // items still to process and the outcomes not yet reported (the queries spell these predicates
+  // exactly, so SQLite uses the partial indexes).
+  `
+  CREATE INDEX items_open ON items (company_id, job_id, seq) WHERE state IN ('planned', 'booking');
+  CREATE INDEX items_unreported ON items (company_id, job_id, seq) WHERE state IN ('booked', 'failed') AND reported = 0;
+  `,
 ];
