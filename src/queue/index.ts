@@ -25,4 +25,4 @@ export {
   type WorkerStats,
   type WorkersState,
 } from './workers.js';
-export { queueMetrics, type QueueMetrics } from './metrics.js';
+export { queueMetrics, registerQueueMetrics, type QueueMetrics } from './metrics.js';

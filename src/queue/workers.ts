@@ -14,11 +14,13 @@
  *   engine checkpoints). A run cut short throws, so pg-boss retries its message elsewhere.
  *
  * A run that throws (Pleo down past the client's retries, store unreachable, a lost lease) fails
- * its message and pg-boss retries it with backoff. A **lease takeover** — this worker acquiring a
- * job whose lease another owner held, because that owner died or stalled — is logged and counted.
+ * its message and pg-boss retries it with backoff. A **lease takeover** — an engine of this process
+ * acquiring a job whose lease another owner held, because that owner died, stalled or stopped
+ * mid-job — is logged and counted when it happens: the engines use `workers.store`, which watches
+ * `acquireJob`.
  */
 import { describeError, isExportError } from '../errors/index.js';
-import type { JobRecord, Store } from '../store/index.js';
+import type { Fence, JobRef, Store } from '../store/index.js';
 import type { Delivery, WorkQueue } from './work-queue.js';
 
 export type WorkersState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -39,10 +41,8 @@ export interface QueueWorkersOptions {
   /** Companies this process can run (the configuration's); a message for another one is retried. */
   companyIds: readonly string[];
   runCompany: RunCompany;
-  /** The shared store, read to recognise lease takeovers. */
-  store: Pick<Store, 'listJobs' | 'getJob'>;
-  /** The engine's lease owner name in this process (see `EngineOptions.owner`). */
-  owner: string;
+  /** The shared store (see `QueueWorkers.store`). */
+  store: Store;
   logger: WorkerLogger;
 }
 
@@ -67,13 +67,13 @@ export interface WorkerStats {
 
 export interface QueueWorkers {
   readonly state: WorkersState;
+  /** The store this process's engines must use: the shared store, with acquisitions watched. */
+  readonly store: Store;
   start(): Promise<void>;
   /** Stops taking messages, aborts running runs and waits up to `graceMs` for them. */
   stop(graceMs: number): Promise<void>;
   stats(): WorkerStats;
 }
-
-const OPEN_PHASES = ['discovered', 'claiming', 'claimed', 'items_listed', 'planned', 'completing'] as const;
 
 /** Raised when a run was cut short: failing the message makes pg-boss run it again. */
 export class RunInterruptedError extends Error {
@@ -84,37 +84,20 @@ export class RunInterruptedError extends Error {
 }
 
 export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
-  const { queue, store, owner, logger } = options;
+  const { queue, store, logger } = options;
   const known = new Set(options.companyIds);
   const stopping = new AbortController();
   let state: WorkersState = 'created';
   const counters = { busy: 0, completed: 0, failed: 0, interrupted: 0, redeliveries: 0, takeovers: 0 };
 
-  /** Open jobs of the company whose lease another owner holds: a run that acquires one takes it over. */
-  async function foreignLeases(companyId: string): Promise<JobRecord[]> {
-    try {
-      const open = await store.listJobs({ companyId, phases: OPEN_PHASES });
-      return open.filter((job) => job.leaseOwner !== null && job.leaseOwner !== owner);
-    } catch {
-      return []; // metrics only: the run itself will meet the store's problem and report it
-    }
-  }
-
-  async function countTakeovers(candidates: readonly JobRecord[]): Promise<void> {
-    for (const before of candidates) {
-      try {
-        const after = await store.getJob(before);
-        if (after?.leaseOwner !== owner || after.fenceToken <= before.fenceToken) continue;
-        counters.takeovers++;
-        logger.warn(
-          { companyId: before.companyId, jobId: before.jobId, previousOwner: before.leaseOwner, owner },
-          'lease takeover: resumed a job another worker held',
-        );
-      } catch {
-        // metrics only
-      }
-    }
-  }
+  const watched = watchAcquisitions(store, (ref, previousOwner, acquiredBy) => {
+    if (previousOwner === null || previousOwner === acquiredBy) return;
+    counters.takeovers++;
+    logger.warn(
+      { companyId: ref.companyId, jobId: ref.jobId, previousOwner, owner: acquiredBy },
+      'lease takeover: resumed a job another worker held',
+    );
+  });
 
   async function handle(delivery: Delivery): Promise<void> {
     const { companyId } = delivery.message;
@@ -131,7 +114,6 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
     }
     const signal = AbortSignal.any([delivery.signal, stopping.signal]);
     counters.busy++;
-    const candidates = await foreignLeases(companyId);
     try {
       const { interrupted } = await options.runCompany(companyId, signal);
       if (interrupted || signal.aborted) throw new RunInterruptedError(companyId);
@@ -155,7 +137,6 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
       throw error;
     } finally {
       counters.busy--;
-      await countTakeovers(candidates);
     }
   }
 
@@ -163,6 +144,7 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
     get state() {
       return state;
     },
+    store: watched,
     async start() {
       if (state !== 'created') throw new Error(`workers cannot start from state ${state}`);
       state = 'running';
@@ -195,6 +177,29 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
       return { state, slots: options.concurrency, ...counters };
     },
   };
+}
+
+/**
+ * The store with `acquireJob` watched: `onAcquire` learns who held the job's lease before (null:
+ * nobody, a new job) and who took it. One extra read per job run.
+ */
+function watchAcquisitions(
+  store: Store,
+  onAcquire: (ref: JobRef, previousOwner: string | null, owner: string) => void,
+): Store {
+  const acquireJob = async (ref: JobRef, owner: string): Promise<Fence> => {
+    const before = await store.getJob(ref);
+    const fence = await store.acquireJob(ref, owner);
+    onAcquire(ref, before?.leaseOwner ?? null, owner);
+    return fence;
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'acquireJob') return acquireJob;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 function abortReason(signal: AbortSignal): string {

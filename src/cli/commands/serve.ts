@@ -35,7 +35,7 @@ import {
   startWorkerPool,
   type WorkerPool,
 } from './worker.js';
-import type { WorkQueue } from '../../queue/index.js';
+import { registerQueueMetrics, type WorkQueue } from '../../queue/index.js';
 import { ConfigError } from '../../errors/index.js';
 
 interface ServeOptions extends CommonOptions {
@@ -97,6 +97,7 @@ export function serveCommand(_io: Io): Command {
           logger,
           ...(queue ? { createRuntime: enqueueingRuntime(config, store, queue) } : {}),
         });
+        if (queue) registerQueueMetrics(server.metrics, queue, pool?.workers ?? null);
         logger.info(
           { url: server.url, webhookUrl: server.webhookUrl, companies: config.companies.length },
           `pleo-export serve listening on ${server.url}`,

@@ -13,10 +13,13 @@
  * `startWorkerPool` is also what `serve --postgres --workers N` runs in-process.
  */
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 
 import { Command } from 'commander';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 
 import type { CompiledConfig } from '../../config/index.js';
 import type { Engine } from '../../engine/index.js';
@@ -24,6 +27,7 @@ import { ConfigError } from '../../errors/index.js';
 import {
   createQueueWorkers,
   createWorkQueue,
+  registerQueueMetrics,
   type QueueWorkers,
   type RunCompany,
   type WorkQueue,
@@ -51,6 +55,7 @@ import { shutdownSignal } from '../signals.js';
 
 interface WorkerOptions extends CommonOptions {
   workers?: number;
+  metricsPort?: number;
 }
 
 /** The scaled-out mode needs the shared database; a clear message when it is missing. */
@@ -156,7 +161,7 @@ export async function startWorkerPool(
     if (runtime === undefined) {
       const company = companies.get(companyId);
       if (company === undefined) throw new ConfigError(`company ${companyId} is not configured`);
-      runtime = createCompanyRuntime(config, company, store, { logger, owner });
+      runtime = createCompanyRuntime(config, company, workers.store, { logger, owner });
       runtime.catch(() => runtimes.delete(companyId)); // built again at the next message
       runtimes.set(companyId, runtime);
     }
@@ -179,7 +184,6 @@ export async function startWorkerPool(
     companyIds: [...companies.keys()],
     runCompany,
     store,
-    owner,
     logger,
   });
   await workers.start();
@@ -204,6 +208,11 @@ export function workerCommand(_io: Io): Command {
       'companies this process runs at once (default server.maxConcurrentCompanies)',
       intArg('--workers', 1, 256),
     )
+    .option(
+      '--metrics-port <port>',
+      'serve GET /metrics (Prometheus) and /healthz on server.host:<port>; 0 = any free port',
+      intArg('--metrics-port', 0, 65535),
+    )
     .action(async (options: WorkerOptions) => {
       const config = configFromOptions(options);
       requireCompanies(config);
@@ -219,10 +228,16 @@ export function workerCommand(_io: Io): Command {
       const store = openStore(config, concurrency, logger);
       let queue: WorkQueue | undefined;
       let pool: WorkerPool | undefined;
+      let metrics: Server | undefined;
       try {
         await store.migrate();
         queue = await openWorkQueue(config, logger);
         pool = await startWorkerPool(config, store, queue, { concurrency, logger });
+        if (options.metricsPort !== undefined) {
+          metrics = await serveMetrics(config.server.host, options.metricsPort, queue, pool.workers);
+          const address = metrics.address() as AddressInfo;
+          logger.info({ url: `http://${config.server.host}:${address.port}/metrics` }, 'metrics listening');
+        }
         logger.info(
           {
             owner: pool.owner,
@@ -239,10 +254,44 @@ export function workerCommand(_io: Io): Command {
         process.exitCode = EXIT.ok;
       } finally {
         shutdown.dispose();
+        metrics?.close();
         if (pool === undefined) await queue?.stop(1000);
         await store.close();
       }
     });
+}
+
+/** A worker has no daemon: this is its `/metrics` (queue and worker metrics, process metrics). */
+async function serveMetrics(
+  host: string,
+  port: number,
+  queue: WorkQueue,
+  workers: QueueWorkers,
+): Promise<Server> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerQueueMetrics(registry, queue, workers);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+      return;
+    }
+    res.writeHead(path === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(path === '/healthz' ? 'ok\n' : 'not found\n');
+  });
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server;
 }
 
 function openStore(config: CompiledConfig, concurrency: number, logger: Logger): Store {
