@@ -33,6 +33,16 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The `url` of the first log line (pino JSON) whose message starts with `msg`. */
+function logUrl(file: string, msg: string): string {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const record = JSON.parse(line) as { msg?: string; url?: string };
+    if (record.msg?.startsWith(msg) === true && record.url !== undefined) return record.url;
+  }
+  throw new Error(`no "${msg}" line with a url in ${file}`);
+}
+
 const COMPANY = '2b9b6d1c-9a1e-4c55-8b0b-0d8f1a8e7c11';
 
 describe('scaled-out commands', () => {
@@ -51,7 +61,8 @@ describe('scaled-out commands', () => {
     );
     closeSync(fd);
     children.push(serve);
-    const worker = w.spawnWorker(0, 2);
+    const serveExit = new Promise<number | null>((resolve) => serve.on('exit', resolve));
+    const worker = w.spawnWorker(0, 2, ['--metrics-port', '0']);
     children.push(worker.child);
     // serve polls every company at start: each poll enqueues a run, the worker runs it.
     await waitFor('both companies done', () => allJobsFinal(w), 60_000);
@@ -69,11 +80,19 @@ describe('scaled-out commands', () => {
     expect(rows.map((r) => r.phase)).toEqual(['done', 'done', 'done', 'done']);
     expect(rows.every((r) => r.leaseOwner.endsWith(`:${worker.child.pid}`))).toBe(true);
 
+    // Metrics: the worker's own endpoint, and serve's /metrics with the fleet-wide depth.
+    const workerMetrics = await (await fetch(logUrl(w.logOf(0), 'metrics listening'))).text();
+    expect(workerMetrics).toMatch(/^pleo_export_queue_runs_total\{result="completed"\} [1-9]/m);
+    expect(workerMetrics).toMatch(/^pleo_export_lease_takeovers_total 0$/m);
+    expect(workerMetrics).toMatch(/^pleo_export_queue_worker_slots 2$/m);
+    const serveUrl = logUrl(log, 'pleo-export serve listening');
+    const served = await (await fetch(`${serveUrl}/metrics`)).text();
+    expect(served).toMatch(/^pleo_export_queue_messages\{state="failed"\} 0$/m);
+
     serve.kill('SIGTERM');
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
-    const served = await new Promise<number | null>((resolve) => serve.on('exit', resolve));
-    expect(served, readFileSync(log, 'utf8').slice(-2000)).toBe(0);
+    expect(await serveExit, readFileSync(log, 'utf8').slice(-2000)).toBe(0);
   }, 120_000);
 
   it('refuses an adapter that cannot scale out, a missing database and --workers without --postgres', async () => {

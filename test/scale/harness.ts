@@ -76,7 +76,7 @@ export interface World {
   companyIds: string[];
   /** Job ids per company, in creation order. */
   jobs: Map<string, string[]>;
-  spawnWorker(index: number, slots: number): Worker;
+  spawnWorker(index: number, slots: number, extraArgs?: string[]): Worker;
   /** Log file of worker `index` (every life of it, appended). */
   logOf(index: number): string;
   createJobs(perCompany: number, items: number): void;
@@ -154,11 +154,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     companyIds,
     jobs,
     logOf,
-    spawnWorker(index, slots) {
+    spawnWorker(index, slots, extraArgs = []) {
       const fd = openSync(logOf(index), 'a');
       const child = spawn(
         process.execPath,
-        [CLI, 'worker', '-c', configPath, '--workers', String(slots), '--log-level', 'info'],
+        [CLI, 'worker', '-c', configPath, '--workers', String(slots), '--log-level', 'info', ...extraArgs],
         { stdio: ['ignore', fd, fd], env: { ...process.env, PLEO_EXPORT_CONFIG: configPath } },
       );
       closeSync(fd);

@@ -15,7 +15,7 @@ import {
   type RunCompany,
   type WorkQueue,
 } from '../../src/queue/index.js';
-import type { JobRecord } from '../../src/store/index.js';
+import type { JobRecord, Store } from '../../src/store/index.js';
 import { createDatabase, waitFor } from './harness.js';
 
 let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
@@ -24,7 +24,7 @@ let workers: QueueWorkers | undefined;
 let schema = 0;
 
 const silent = { info() {}, warn() {}, error() {} };
-const noStore = { listJobs: () => Promise.resolve([]), getJob: () => Promise.resolve(null) };
+const noStore = {} as Store;
 
 beforeAll(async () => {
   database = await createDatabase();
@@ -90,7 +90,6 @@ describe('work queue', () => {
       companyIds: ['a', 'b'],
       runCompany,
       store: noStore,
-      owner: 'test',
       logger: silent,
     });
     await q.enqueue('a', 'poll');
@@ -120,7 +119,6 @@ describe('work queue', () => {
           : Promise.resolve({ interrupted: false });
       },
       store: noStore,
-      owner: 'test',
       logger: silent,
     });
     await q.enqueue('a', 'poll');
@@ -138,30 +136,38 @@ describe('work queue', () => {
     });
   });
 
-  it('counts a lease takeover when a run acquires a job another owner held', async () => {
+  it('counts a lease takeover when an engine acquires a job another owner held', async () => {
     const q = await openQueue();
-    const before = { companyId: 'a', jobId: 'job-1', leaseOwner: 'host:1', fenceToken: 3 } as JobRecord;
-    let acquired = false;
+    const leases = new Map<string, string | null>([
+      ['job-1', 'host:1'], // held by another worker that died
+      ['job-2', null], // new
+      ['job-3', 'me'], // ours already
+    ]);
     const store = {
-      listJobs: () => Promise.resolve([before]),
-      getJob: () => Promise.resolve(acquired ? { ...before, leaseOwner: 'me', fenceToken: 4 } : before),
-    };
-    workers = createQueueWorkers({
+      getJob: (ref: { jobId: string }) =>
+        Promise.resolve({ ...ref, leaseOwner: leases.get(ref.jobId) ?? null } as JobRecord),
+      acquireJob: (ref: { companyId: string; jobId: string }, owner: string) => {
+        leases.set(ref.jobId, owner);
+        return Promise.resolve({ ...ref, owner, token: 1 });
+      },
+    } as unknown as Store;
+    const w: QueueWorkers = createQueueWorkers({
       queue: q,
       concurrency: 1,
       companyIds: ['a'],
-      runCompany: () => {
-        acquired = true;
-        return Promise.resolve({ interrupted: false });
+      runCompany: async () => {
+        for (const jobId of ['job-1', 'job-2', 'job-3'])
+          await w.store.acquireJob({ companyId: 'a', jobId }, 'me');
+        return { interrupted: false };
       },
       store,
-      owner: 'me',
       logger: silent,
     });
+    workers = w;
     await q.enqueue('a', 'poll');
-    await workers.start();
-    await waitFor('the run', () => workers!.stats().completed === 1, 10_000);
-    expect(workers.stats().takeovers).toBe(1);
+    await w.start();
+    await waitFor('the run', () => w.stats().completed === 1, 10_000);
+    expect(w.stats().takeovers).toBe(1);
   });
 
   it('on stop, interrupts the running run and leaves its message to be retried', async () => {
@@ -175,7 +181,6 @@ describe('work queue', () => {
         return { interrupted: true };
       },
       store: noStore,
-      owner: 'test',
       logger: silent,
     });
     await q.enqueue('a', 'poll');
