@@ -21,36 +21,40 @@ import type { RecordOutcome } from '../adapters/index.js';
 import {
   backoffDelay,
   isFinalJobStatus,
-  type ExportItem,
   type ExportJob,
   type ExportJobFailureReasonType,
   type ExportJobItemFailureReasonType,
-  type ExportJobStatus,
 } from '../client/index.js';
 import {
   AccountingSystemError,
   ConflictError,
-  ExportError,
   describeError,
   isConflictError,
 } from '../errors/index.js';
 import {
   phaseReached,
   type Fence,
-  type FetchedItem,
   type ItemOutcome,
   type ItemWithPayload,
   type JobPhase,
   type JobRecord,
   type JobRef,
 } from '../store/index.js';
-import { downloadAttachments } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
-import { readAhead } from './read-ahead.js';
+import { fetchExportData, listJobItems, type RunContext } from './data-layer.js';
+import {
+  eventStatus,
+  fatalFromError,
+  isJobFinalError,
+  jobTypeFor,
+  unexpected,
+  type Fatal,
+} from './outcomes.js';
 import { outcomeUpdate, Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
+import { Turn } from './turn.js';
 import type { JobResult } from './types.js';
 
 function reached(job: JobRecord, phase: JobPhase): boolean {
@@ -66,40 +70,8 @@ class JobEnded extends Error {
   }
 }
 
-interface Fatal {
-  failureReasonType: ExportJobFailureReasonType;
-  failureReason: string;
-}
-
 /** A booking whose intent is older than this reads the fence again before writing (see fence.ts). */
 const FENCE_RECHECK_MS = 1000;
-
-/**
- * One item's turn to call the accounting system: granted in dispatch order by `process`, taken
- * when the item is ready to write, passed on as soon as its call returned (or at once when the
- * item has nothing to write). Passing twice, or passing a turn never taken, is harmless.
- */
-class Turn {
-  readonly granted: Promise<void>;
-  private readonly release: () => void;
-  private state: 'waiting' | 'held' | 'passed' = 'waiting';
-
-  constructor(granted: Promise<void>, release: () => void) {
-    this.granted = granted;
-    this.release = release;
-  }
-
-  async take(): Promise<void> {
-    await this.granted;
-    if (this.state === 'waiting') this.state = 'held';
-  }
-
-  pass(): void {
-    if (this.state === 'held') this.release();
-    else if (this.state === 'waiting') void this.granted.then(() => this.release());
-    this.state = 'passed';
-  }
-}
 
 export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: AbortSignal): Promise<JobResult> {
   const ref: JobRef = { companyId: job.companyId, jobId: job.id };
@@ -116,16 +88,16 @@ export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: Abort
   return run.run();
 }
 
-class JobRun {
+class JobRun implements RunContext {
   private readonly reporter: Reporter;
   /** Seqs of items dispatched by `process` whose outcome is not recorded yet. */
   private readonly open = new Set<number>();
   private fatal: Fatal | null = null;
-  private readonly ctx: CompiledEngine;
-  private readonly job: ExportJob;
-  private readonly fence: Fence;
-  private readonly resumed: boolean;
-  private readonly signal: AbortSignal | undefined;
+  readonly ctx: CompiledEngine;
+  readonly job: ExportJob;
+  readonly fence: Fence;
+  readonly resumed: boolean;
+  readonly signal: AbortSignal | undefined;
 
   constructor(
     ctx: CompiledEngine,
@@ -158,7 +130,7 @@ class JobRun {
   private get log() {
     return this.ctx.logger;
   }
-  private opts(): { signal?: AbortSignal } {
+  opts(): { signal?: AbortSignal } {
     return this.signal ? { signal: this.signal } : {};
   }
 
@@ -171,9 +143,9 @@ class JobRun {
       if (!reached(record, 'completing')) {
         await this.validate();
         if (this.fatal === null) {
-          await this.listItems(record);
+          await listJobItems(this, record);
           record = await this.current();
-          await this.fetchData(record);
+          this.fatal = await fetchExportData(this, record);
           await this.process();
         }
         if (this.interrupted()) {
@@ -247,168 +219,6 @@ class JobRun {
       };
       this.log.warn({ jobId: this.job.id, ...this.fatal }, 'pre-export validation failed');
     }
-  }
-
-  /** Control layer: every page before any processing; each page and its cursor in one transaction. */
-  private async listItems(record: JobRecord): Promise<void> {
-    let after: string | null;
-    if (!reached(record, 'items_listed')) after = record.listCursor;
-    else if (this.resumed)
-      after = null; // one re-listing to reconcile with Pleo
-    else return;
-    let listed = 0;
-    let complete = false;
-    try {
-      for await (const page of readAhead(
-        this.ctx.client.listJobItems(
-          this.job.id,
-          {},
-          { pageSize: this.ctx.pageSize, ...(after === null ? {} : { after }), ...this.opts() },
-        ),
-      )) {
-        complete = !page.pagination.hasNextPage;
-        after = page.pagination.endCursor ?? after;
-        const saved = await this.ctx.store.saveListedPage(this.fence, {
-          items: page.data.map((item) => ({
-            accountingEntryId: item.accountingEntryId,
-            status: item.status,
-            externalId: item.externalId ?? null,
-            externalUrl: item.externalUrl ?? null,
-            exportedAt: item.exportedAt ?? null,
-            failureReason: item.failureReason ?? null,
-            failureReasonType: item.failureReasonType ?? null,
-          })),
-          cursor: after,
-          complete,
-        });
-        this.ctx.step('listed_page');
-        listed += page.data.length;
-        if (saved.reconciled > 0)
-          this.log.info({ jobId: this.job.id, reconciled: saved.reconciled }, 'reconciled with Pleo');
-        this.ctx.emit({ kind: 'items_listed', jobId: this.job.id, listed, total: this.job.numberOfItems });
-      }
-    } catch (error) {
-      if (isJobFinalError(error)) await this.jobEnded();
-      throw error;
-    }
-    if (!complete) {
-      await this.ctx.store.saveListedPage(this.fence, { items: [], cursor: after, complete: true });
-    }
-  }
-
-  /**
-   * Data layer: every page, receipts downloaded before the page is committed; the last page plans.
-   * Pages are committed one by one, in order, but overlap on the wire: the next page is read ahead
-   * while this one's receipts download, and its receipts start while this one's last ones finish
-   * (one download pool per job), so the pool never drains at a page boundary.
-   */
-  private async fetchData(record: JobRecord): Promise<void> {
-    if (reached(record, 'planned')) return;
-    let after = record.dataCursor;
-    let fetched = 0;
-    let complete = false;
-    const limit = new Semaphore(this.ctx.downloadConcurrency);
-    const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
-    const commitOldest = async (): Promise<void> => {
-      const page = downloading.shift();
-      if (page === undefined) return;
-      const items = await page.items;
-      await this.ctx.store.saveFetchedPage(this.fence, {
-        items,
-        cursor: page.cursor,
-        complete: page.complete,
-      });
-      this.ctx.step('fetched_page');
-      fetched += items.length;
-      this.ctx.emit({ kind: 'items_fetched', jobId: this.job.id, fetched, total: this.job.numberOfItems });
-    };
-    try {
-      for await (const page of readAhead(
-        this.ctx.client.listExportItems(this.job.id, {
-          pageSize: this.ctx.pageSize,
-          ...(after === null ? {} : { after }),
-          ...this.opts(),
-        }),
-      )) {
-        complete = !page.pagination.hasNextPage;
-        after = page.pagination.endCursor ?? after;
-        const wanted = await this.ctx.store.entriesAwaitingData(
-          this.fence,
-          page.data.map((item) => item.accountingEntryId),
-        );
-        const items = this.downloadAll(
-          page.data.filter((item) => wanted.has(item.accountingEntryId)),
-          limit,
-        );
-        items.catch(() => undefined); // surfaces in commitOldest
-        downloading.push({ items, cursor: after, complete });
-        if (downloading.length > 1) await commitOldest();
-      }
-      while (downloading.length > 0) await commitOldest();
-    } catch (error) {
-      // Nothing may go on writing receipts once the run leaves this step.
-      await Promise.allSettled(downloading.map((page) => page.items));
-      if (error instanceof ExportError && error.code === 'MISSING_CONTRA_ACCOUNTS') {
-        this.fatal = {
-          failureReasonType: 'missing_configuration',
-          failureReason:
-            'Contra accounts are missing in Pleo for the currencies of this export. Set them in Pleo (Settings → Accounting), then export again.',
-        };
-        return;
-      }
-      if (isJobFinalError(error)) await this.jobEnded();
-      throw error;
-    }
-    if (!complete)
-      await this.ctx.store.saveFetchedPage(this.fence, { items: [], cursor: after, complete: true });
-    const counts = await this.ctx.store.counts(this.fence);
-    this.ctx.emit({
-      kind: 'job_planned',
-      jobId: this.job.id,
-      toProcess: counts.byState.planned + counts.byState.booking,
-    });
-  }
-
-  private async downloadAll(items: readonly ExportItem[], limit: Semaphore): Promise<FetchedItem[]> {
-    const out: FetchedItem[] = new Array<FetchedItem>(items.length);
-    await Promise.all(
-      items.map(async (item, index) => {
-        await limit.acquire();
-        try {
-          const dir = this.ctx.attachmentsDir;
-          const downloaded =
-            dir === null
-              ? { attachments: [], prefailure: null, tolerated: [] }
-              : await downloadAttachments(
-                  this.ctx.client,
-                  item,
-                  `${dir}/${this.job.companyId}`,
-                  this.ctx.receiptPolicy,
-                  this.signal,
-                );
-          if (downloaded.tolerated.length > 0) {
-            this.log.warn(
-              {
-                jobId: this.job.id,
-                accountingEntryId: item.accountingEntryId,
-                problems: downloaded.tolerated,
-              },
-              'receipts not attached (receipts are optional in the configuration)',
-            );
-          }
-          out[index] = {
-            accountingEntryId: item.accountingEntryId,
-            date: normaliseDate(item.date),
-            payload: item,
-            attachments: downloaded.attachments,
-            prefailure: downloaded.prefailure,
-          };
-        } finally {
-          limit.release();
-        }
-      }),
-    );
-    return out;
   }
 
   /**
@@ -689,7 +499,7 @@ class JobRun {
   }
 
   /** Pleo says the job can no longer be written: find out why and end the run. */
-  private async jobEnded(): Promise<never> {
+  async jobEnded(): Promise<never> {
     const now = await this.ctx.client.getJob(this.job.id, this.opts());
     if (isFinalJobStatus(now.status)) throw new JobEnded(now);
     throw new ConflictError(`Pleo refused a write to job ${this.job.id} while it is ${now.status}`, {
@@ -728,80 +538,6 @@ class JobRun {
     this.ctx.emit({ kind: 'job_completed', jobId: job.id, result: outcome });
     return outcome;
   }
-}
-
-function unexpected(failureReason: string): RecordOutcome {
-  return { status: 'failed', failureReasonType: 'unexpected_failure', failureReason };
-}
-
-/** Pleo answers 422 EXPORT_JOB_STATUS_UNPROCESSABLE (or 404) once a job is final or gone. */
-function isJobFinalError(error: unknown): boolean {
-  return error instanceof ExportError && error.code === 'EXPORT_JOB_STATUS_UNPROCESSABLE';
-}
-
-function eventStatus(event: string): ExportJobStatus {
-  return event === 'completed' || event === 'completed_with_errors' || event === 'failed'
-    ? event
-    : 'in_progress';
-}
-
-function normaliseDate(date: string): string {
-  const ms = Date.parse(date);
-  return Number.isNaN(ms) ? '9999-12-31T23:59:59.999Z' : new Date(ms).toISOString();
-}
-
-/** The job-level failure type matching an item failure type, when every item failed the same way. */
-function jobTypeFor(type: ExportJobItemFailureReasonType | undefined): ExportJobFailureReasonType {
-  switch (type) {
-    case 'invalid_configuration':
-    case 'missing_configuration':
-    case 'validation_failure':
-    case 'authorization_failure':
-    case 'accounting_system_authentication_failure':
-    case 'accounting_system_rate_limit':
-    case 'accounting_system_unreachable':
-    case 'accounting_system_timeout':
-      return type;
-    case 'vendor_unknown':
-    case 'account_unknown':
-    case 'tax_code_unknown':
-    case 'tag_unknown':
-      return 'invalid_configuration';
-    default:
-      return 'validation_failure';
-  }
-}
-
-/** Maps an accounting-system failure that ends the job to Pleo's job failure type and a message. */
-export function fatalFromError(error: unknown): Fatal {
-  const detail = describeError(error);
-  if (error instanceof ExportError) {
-    switch (error.code) {
-      case 'ACCOUNTING_UNREACHABLE':
-        return {
-          failureReasonType: 'accounting_system_unreachable',
-          failureReason: `Failed to reach the Accounting System. ${detail}`,
-        };
-      case 'ACCOUNTING_AUTH':
-        return {
-          failureReasonType: 'accounting_system_authentication_failure',
-          failureReason: `The accounting system rejected the integration's credentials: reconnect it, then export again. ${detail}`,
-        };
-      case 'ACCOUNTING_RATE_LIMITED':
-        return {
-          failureReasonType: 'accounting_system_rate_limit',
-          failureReason: `The accounting system kept rate-limiting the export. ${detail}`,
-        };
-      case 'ACCOUNTING_TIMEOUT':
-        return {
-          failureReasonType: 'accounting_system_timeout',
-          failureReason: `The accounting system did not answer in time. ${detail}`,
-        };
-      default:
-        break;
-    }
-  }
-  return { failureReasonType: 'integration_unusable', failureReason: `The integration failed: ${detail}` };
 }
 
 async function result(

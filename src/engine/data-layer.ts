@@ -1,0 +1,196 @@
+/**
+ * The two listing steps of a run, before anything is booked:
+ *
+ * - the **control layer** (`GET /v3/export-jobs/{id}/items`): every page before any processing,
+ *   each page and its cursor in one transaction; a resumed run re-lists once to reconcile;
+ * - the **data layer** (`GET /v3/export-items?job_id=`): every page joined on `accountingEntryId`,
+ *   receipts downloaded before the page is committed (their URLs expire 24 h after the fetch); the
+ *   last page plans the job (the deterministic order) in the same transaction.
+ */
+import type { ExportItem, ExportJob } from '../client/index.js';
+import { ExportError } from '../errors/index.js';
+import { phaseReached, type Fence, type FetchedItem, type JobRecord } from '../store/index.js';
+import { downloadAttachments } from './attachments.js';
+import type { CompiledEngine } from './compile.js';
+import { isJobFinalError, normaliseDate, type Fatal } from './outcomes.js';
+import { readAhead } from './read-ahead.js';
+import { Semaphore } from './semaphore.js';
+
+/** What the listing steps need of a run. */
+export interface RunContext {
+  readonly ctx: CompiledEngine;
+  readonly job: ExportJob;
+  readonly fence: Fence;
+  /** An earlier run acquired the job: re-list its items once to reconcile. */
+  readonly resumed: boolean;
+  readonly signal: AbortSignal | undefined;
+  opts(): { signal?: AbortSignal };
+  /** Pleo refused a write or read because the job is final: find out why and end the run. */
+  jobEnded(): Promise<never>;
+}
+
+/** Control layer: every page before any processing; each page and its cursor in one transaction. */
+export async function listJobItems(run: RunContext, record: JobRecord): Promise<void> {
+  let after: string | null;
+  if (!phaseReached(record.phase, 'items_listed')) after = record.listCursor;
+  else if (run.resumed)
+    after = null; // one re-listing to reconcile with Pleo
+  else return;
+  let listed = 0;
+  let complete = false;
+  try {
+    for await (const page of readAhead(
+      run.ctx.client.listJobItems(
+        run.job.id,
+        {},
+        { pageSize: run.ctx.pageSize, ...(after === null ? {} : { after }), ...run.opts() },
+      ),
+    )) {
+      complete = !page.pagination.hasNextPage;
+      after = page.pagination.endCursor ?? after;
+      const saved = await run.ctx.store.saveListedPage(run.fence, {
+        items: page.data.map((item) => ({
+          accountingEntryId: item.accountingEntryId,
+          status: item.status,
+          externalId: item.externalId ?? null,
+          externalUrl: item.externalUrl ?? null,
+          exportedAt: item.exportedAt ?? null,
+          failureReason: item.failureReason ?? null,
+          failureReasonType: item.failureReasonType ?? null,
+        })),
+        cursor: after,
+        complete,
+      });
+      run.ctx.step('listed_page');
+      listed += page.data.length;
+      if (saved.reconciled > 0)
+        run.ctx.logger.info({ jobId: run.job.id, reconciled: saved.reconciled }, 'reconciled with Pleo');
+      run.ctx.emit({ kind: 'items_listed', jobId: run.job.id, listed, total: run.job.numberOfItems });
+    }
+  } catch (error) {
+    if (isJobFinalError(error)) await run.jobEnded();
+    throw error;
+  }
+  if (!complete) {
+    await run.ctx.store.saveListedPage(run.fence, { items: [], cursor: after, complete: true });
+  }
+}
+
+/**
+ * Data layer: every page, receipts downloaded before the page is committed; the last page plans.
+ * Pages are committed one by one, in order, but overlap on the wire: the next page is read ahead
+ * while this one's receipts download, and its receipts start while this one's last ones finish
+ * (one download pool per job), so the pool never drains at a page boundary.
+ */
+export async function fetchExportData(run: RunContext, record: JobRecord): Promise<Fatal | null> {
+  if (phaseReached(record.phase, 'planned')) return null;
+  let after = record.dataCursor;
+  let fetched = 0;
+  let complete = false;
+  const limit = new Semaphore(run.ctx.downloadConcurrency);
+  const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
+  const commitOldest = async (): Promise<void> => {
+    const page = downloading.shift();
+    if (page === undefined) return;
+    const items = await page.items;
+    await run.ctx.store.saveFetchedPage(run.fence, {
+      items,
+      cursor: page.cursor,
+      complete: page.complete,
+    });
+    run.ctx.step('fetched_page');
+    fetched += items.length;
+    run.ctx.emit({ kind: 'items_fetched', jobId: run.job.id, fetched, total: run.job.numberOfItems });
+  };
+  try {
+    for await (const page of readAhead(
+      run.ctx.client.listExportItems(run.job.id, {
+        pageSize: run.ctx.pageSize,
+        ...(after === null ? {} : { after }),
+        ...run.opts(),
+      }),
+    )) {
+      complete = !page.pagination.hasNextPage;
+      after = page.pagination.endCursor ?? after;
+      const wanted = await run.ctx.store.entriesAwaitingData(
+        run.fence,
+        page.data.map((item) => item.accountingEntryId),
+      );
+      const items = downloadAll(
+        run,
+        page.data.filter((item) => wanted.has(item.accountingEntryId)),
+        limit,
+      );
+      items.catch(() => undefined); // surfaces in commitOldest
+      downloading.push({ items, cursor: after, complete });
+      if (downloading.length > 1) await commitOldest();
+    }
+    while (downloading.length > 0) await commitOldest();
+  } catch (error) {
+    // Nothing may go on writing receipts once the run leaves this step.
+    await Promise.allSettled(downloading.map((page) => page.items));
+    if (error instanceof ExportError && error.code === 'MISSING_CONTRA_ACCOUNTS') {
+      return {
+        failureReasonType: 'missing_configuration',
+        failureReason:
+          'Contra accounts are missing in Pleo for the currencies of this export. Set them in Pleo (Settings → Accounting), then export again.',
+      };
+    }
+    if (isJobFinalError(error)) await run.jobEnded();
+    throw error;
+  }
+  if (!complete) await run.ctx.store.saveFetchedPage(run.fence, { items: [], cursor: after, complete: true });
+  const counts = await run.ctx.store.counts(run.fence);
+  run.ctx.emit({
+    kind: 'job_planned',
+    jobId: run.job.id,
+    toProcess: counts.byState.planned + counts.byState.booking,
+  });
+  return null;
+}
+
+async function downloadAll(
+  run: RunContext,
+  items: readonly ExportItem[],
+  limit: Semaphore,
+): Promise<FetchedItem[]> {
+  const out: FetchedItem[] = new Array<FetchedItem>(items.length);
+  await Promise.all(
+    items.map(async (item, index) => {
+      await limit.acquire();
+      try {
+        const dir = run.ctx.attachmentsDir;
+        const downloaded =
+          dir === null
+            ? { attachments: [], prefailure: null, tolerated: [] }
+            : await downloadAttachments(
+                run.ctx.client,
+                item,
+                `${dir}/${run.job.companyId}`,
+                run.ctx.receiptPolicy,
+                run.signal,
+              );
+        if (downloaded.tolerated.length > 0) {
+          run.ctx.logger.warn(
+            {
+              jobId: run.job.id,
+              accountingEntryId: item.accountingEntryId,
+              problems: downloaded.tolerated,
+            },
+            'receipts not attached (receipts are optional in the configuration)',
+          );
+        }
+        out[index] = {
+          accountingEntryId: item.accountingEntryId,
+          date: normaliseDate(item.date),
+          payload: item,
+          attachments: downloaded.attachments,
+          prefailure: downloaded.prefailure,
+        };
+      } finally {
+        limit.release();
+      }
+    }),
+  );
+  return out;
+}
