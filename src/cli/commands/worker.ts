@@ -139,7 +139,7 @@ export function enqueueingRuntime(config: CompiledConfig, store: Store, queue: W
 export interface WorkerPool {
   readonly workers: QueueWorkers;
   readonly owner: string;
-  /** Stops taking messages, lets running companies checkpoint (up to `graceMs`), closes runtimes. */
+  /** Stops taking messages and lets running companies checkpoint (up to `graceMs`). */
   stop(graceMs: number): Promise<void>;
 }
 
@@ -153,30 +153,30 @@ export async function startWorkerPool(
   const { logger } = options;
   const owner = `${hostname()}:${process.pid}`;
   const companies = new Map(config.companies.map((company) => [company.id, company]));
-  // One runtime per company, built on first use and kept: the client's rate limiter and an OAuth
-  // token provider live as long as the process.
-  const runtimes = new Map<string, Promise<CompanyRuntime>>();
-  const runtimeOf = (companyId: string): Promise<CompanyRuntime> => {
-    let runtime = runtimes.get(companyId);
-    if (runtime === undefined) {
-      const company = companies.get(companyId);
-      if (company === undefined) throw new ConfigError(`company ${companyId} is not configured`);
-      runtime = createCompanyRuntime(config, company, workers.store, { logger, owner });
-      runtime.catch(() => runtimes.delete(companyId)); // built again at the next message
-      runtimes.set(companyId, runtime);
-    }
-    return runtime;
-  };
+  // A runtime per run, not per process: the company's next run may be on another machine, so state
+  // that lives in a runtime must come from the shared store each time. An OAuth refresh token in
+  // particular is rotated by whichever worker refreshes; a runtime kept here would later refresh
+  // with a token another worker already spent. (One run per company at a time, fleet-wide, is the
+  // queue's guarantee, so a run's runtime never races another's.)
   const runCompany: RunCompany = async (companyId, signal) => {
-    const runtime = await runtimeOf(companyId);
-    const results = await runtime.engine.runOnce(signal);
-    for (const result of results) {
-      logger.info(
-        { companyId, jobId: result.jobId, disposition: result.disposition, event: result.event },
-        'job run ended',
-      );
+    const company = companies.get(companyId);
+    if (company === undefined) throw new ConfigError(`company ${companyId} is not configured`);
+    const runtime: CompanyRuntime = await createCompanyRuntime(config, company, workers.store, {
+      logger,
+      owner,
+    });
+    try {
+      const results = await runtime.engine.runOnce(signal);
+      for (const result of results) {
+        logger.info(
+          { companyId, jobId: result.jobId, disposition: result.disposition, event: result.event },
+          'job run ended',
+        );
+      }
+      return { interrupted: results.some((result) => result.disposition === 'interrupted') };
+    } finally {
+      await runtime.close();
     }
-    return { interrupted: results.some((result) => result.disposition === 'interrupted') };
   };
   const workers = createQueueWorkers({
     queue,
@@ -190,11 +190,7 @@ export async function startWorkerPool(
   return {
     workers,
     owner,
-    async stop(graceMs) {
-      await workers.stop(graceMs);
-      const built = await Promise.allSettled(runtimes.values());
-      for (const runtime of built) if (runtime.status === 'fulfilled') await runtime.value.close();
-    },
+    stop: (graceMs) => workers.stop(graceMs),
   };
 }
 
