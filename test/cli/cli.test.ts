@@ -114,6 +114,20 @@ describe('pleo-export CLI', () => {
     );
     expectCleanError(await cli(['run', '--once', '--data-dir', dir]), 2, /No company configured/);
     expectCleanError(
+      await cli([
+        'run',
+        '--once',
+        '--postgres',
+        'postgres://postgres@127.0.0.1:5432/postgres',
+        '--company',
+        '3f1e7f2c-1d7a-4c3e-9a1b-2b3c4d5e6f70',
+        '--api-key',
+        'k',
+      ]),
+      2,
+      /scaled-out mode .* use `pleo-export serve --postgres` and `pleo-export worker`/,
+    );
+    expectCleanError(
       await cli(['run', '--once', '--company', 'not-a-uuid', '--api-key', 'k', '--journal', 'x.journal']),
       2,
       /companies\[0\]\.id: got "not-a-uuid": expected a uuid/,

@@ -117,7 +117,14 @@ export function retryCommand(io: Io): Command {
           });
           if (options.json !== true)
             io.out(`Created export job ${created.id} with ${changes.length} entries.`);
-          if (!options.run) {
+          if (!options.run || config.postgres.url !== undefined) {
+            // Scaled out, the workers run it (one worker per company at a time): the next poll
+            // finds the new job, or `pleo-export trigger` asks for one now.
+            if (options.json !== true && options.run) {
+              io.out(
+                'Scaled-out mode: the workers will export it at their next poll (pleo-export trigger to poll now).',
+              );
+            }
             if (options.json === true) io.out(json({ changes, jobId: created.id }));
             return;
           }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 
 import { mapExportItem } from '../../accounting/index.js';
 import type { CompiledConfig } from '../../config/index.js';
+import { ConfigError } from '../../errors/index.js';
 import { previewJob, type JobResult } from '../../engine/index.js';
 import { createClient, createCompanyRuntime } from '../../runtime/index.js';
 import type { Store } from '../../store/index.js';
@@ -79,6 +80,14 @@ export function runCommand(io: Io): Command {
     .action(async (options: RunOptions) => {
       const config = configFromOptions(options);
       requireCompanies(config);
+      if (config.postgres.url !== undefined && options.dryRun !== true) {
+        // In the scaled-out mode a company runs on one worker at a time, through the queue; a run in
+        // this process would race the workers (fences keep the store safe, but Pleo could receive
+        // the same item updates twice).
+        throw new ConfigError(
+          'run processes companies in this process; in the scaled-out mode (--postgres / postgres.url) use `pleo-export serve --postgres` and `pleo-export worker`, and `pleo-export trigger` to poll now.',
+        );
+      }
       const store = await openStore(config);
       const shutdown = shutdownSignal(config.server.shutdownGraceMs, (name) =>
         io.err(`${name}: finishing in-flight items…`),
