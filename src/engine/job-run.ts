@@ -25,12 +25,7 @@ import {
   type ExportJobFailureReasonType,
   type ExportJobItemFailureReasonType,
 } from '../client/index.js';
-import {
-  AccountingSystemError,
-  ConflictError,
-  describeError,
-  isConflictError,
-} from '../errors/index.js';
+import { AccountingSystemError, ConflictError, describeError, isConflictError } from '../errors/index.js';
 import {
   phaseReached,
   type Fence,
