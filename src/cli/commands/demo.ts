@@ -119,7 +119,10 @@ export function demoCommand(io: Io): Command {
         const rel = (p: string): string => relative(process.cwd(), p) || p;
         io.out(`\nJournal:     ${rel(journal)}`);
         io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
-        io.out(`Local state: ${rel(join(dir, 'state.db'))}  (pleo-export jobs --data-dir ${rel(dir)})`);
+        // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
+        const cli =
+          process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run pleo-export --';
+        io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
         if (check) {
           io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
           io.out(`Inspect it:  hledger -f ${rel(journal)} balance`);
