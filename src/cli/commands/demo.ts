@@ -121,7 +121,7 @@ export function demoCommand(io: Io): Command {
         io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
         // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
         const cli =
-          process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run pleo-export --';
+          process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
         io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
         if (check) {
           io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
