@@ -9,7 +9,7 @@
  * dropped silently.
  */
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import {
   attachmentFileName,
@@ -96,4 +96,53 @@ async function fetchOne(
   await rename(temporary, path);
   into.push(record(bytes.byteLength));
   return null;
+}
+
+/**
+ * The receipts of an item about to be booked, present on this machine. In the scaled-out mode the
+ * worker that fetched a job's data may not be the one that books an entry (a takeover, another
+ * machine without a shared `dataDir`): a receipt missing here is downloaded again from the URL kept
+ * in the stored export item (valid 24 hours after the fetch), under the same deterministic name.
+ * A receipt that cannot be had again fails the item (or, with optional receipts, is left out and
+ * reported in `tolerated`), exactly as at fetch time.
+ */
+export async function ensureAttachmentsHere(
+  client: PleoClient,
+  item: ExportItem,
+  attachments: readonly AttachmentRecord[],
+  policy: ReceiptPolicy,
+  signal?: AbortSignal,
+): Promise<DownloadResult> {
+  const files = (item.files ?? []).filter((f) => f !== null);
+  const result: DownloadResult = { attachments: [], prefailure: null, tolerated: [] };
+  for (const record of attachments) {
+    const present = await stat(record.path).catch(() => null);
+    if (present?.isFile() === true && present.size === record.size) {
+      result.attachments.push(record);
+      continue;
+    }
+    const index = Number(record.key.slice(record.key.lastIndexOf('-') + 1));
+    const file = files[index];
+    await mkdir(dirname(record.path), { recursive: true });
+    const problem =
+      file === undefined
+        ? ({ kind: 'download', index, detail: 'the export data no longer lists this receipt' } as const)
+        : await fetchOne(
+            client,
+            item.accountingEntryId,
+            index,
+            file,
+            dirname(record.path),
+            policy,
+            signal,
+            result.attachments,
+          );
+    if (problem === null) continue;
+    if (policy.attachments.required) {
+      result.prefailure = receiptFailure(problem);
+      return result;
+    }
+    result.tolerated.push(problem);
+  }
+  return result;
 }

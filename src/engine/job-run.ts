@@ -35,6 +35,7 @@ import {
   type JobRecord,
   type JobRef,
 } from '../store/index.js';
+import { ensureAttachmentsHere, type DownloadResult } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
@@ -347,6 +348,8 @@ class JobRun implements RunContext {
       );
     }
     const entry: AccountingEntry = mapped.entry;
+    const receipts = await this.receiptsHere(item);
+    if (receipts.prefailure !== null) return settle({ status: 'failed', ...receipts.prefailure }, false);
     await store.markBooking(this.fence, key, item.attempt + 1);
     const intentAt = this.ctx.now();
     this.ctx.step('intent_recorded');
@@ -355,11 +358,32 @@ class JobRun implements RunContext {
     // The write follows the fenced intent; when the turn took long, read the fence again first.
     if (this.ctx.now() - intentAt > FENCE_RECHECK_MS) await assertFence(store, this.fence);
     const outcome = await this.withAdapterRetry(() =>
-      adapter.record(entry, { ...adapterCtx, idempotencyKey: key, attachments: item.attachments ?? [] }),
+      adapter.record(entry, { ...adapterCtx, idempotencyKey: key, attachments: receipts.attachments }),
     );
     this.ctx.step('entry_written');
     turn.pass();
     await this.recordOutcome(item, outcome, false);
+  }
+
+  /** The item's receipts on this machine (downloaded again when another worker fetched them). */
+  private async receiptsHere(item: ItemWithPayload): Promise<DownloadResult> {
+    const stored = item.attachments ?? [];
+    if (stored.length === 0 || item.payload === null)
+      return { attachments: [...stored], prefailure: null, tolerated: [] };
+    const here = await ensureAttachmentsHere(
+      this.ctx.client,
+      item.payload,
+      stored,
+      this.ctx.receiptPolicy,
+      this.signal,
+    );
+    if (here.tolerated.length > 0) {
+      this.log.warn(
+        { jobId: this.job.id, accountingEntryId: item.accountingEntryId, problems: here.tolerated },
+        'receipts not attached (receipts are optional in the configuration)',
+      );
+    }
+    return here;
   }
 
   private async recordOutcome(item: ItemWithPayload, outcome: RecordOutcome, reused: boolean): Promise<void> {

@@ -1,3 +1,6 @@
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { MappingResult } from '../../src/accounting/index.js';
@@ -73,10 +76,13 @@ describe('engine: the whole workflow through the real HTTP path', () => {
     const b = h2.sim.admin.createJob(h2.companyId, { itemCount: 120 });
     expect(a.id).toBe(b.id);
     await h.engine().runOnce();
-    await h2.engine({ concurrency: 4 }).runOnce();
+    await h2.engine().runOnce();
     const out = (x: Harness) =>
       x.adapter.bookings().map((booking) => ({ key: booking.key, entry: booking.entry }));
     expect(out(h)).toEqual(out(h2));
+    const order = async (x: Harness, jobId: string) =>
+      (await x.store.listItems({ companyId: x.companyId, jobId })).map((i) => [i.seq, i.accountingEntryId]);
+    expect(await order(h, a.id)).toEqual(await order(h2, b.id));
     expect(acceptedEvents(h, a.id)).toEqual(acceptedEvents(h2, b.id));
   });
 
@@ -274,6 +280,32 @@ describe('engine: resume and reconciliation', () => {
     const local = await h.store.getJob({ companyId: h.companyId, jobId: job.id });
     expect(local).toMatchObject({ phase: 'done', pleoStatus: 'failed', failureReasonType: 'job_expired' });
     expect(h.adapter.bookings()).toHaveLength(booked);
+  });
+
+  it('downloads a receipt again when it is missing on the machine that books the entry', async () => {
+    h = await startHarness();
+    h.sim.admin.createJob(h.companyId, { itemCount: 40, profile: { failureRatio: 0 } });
+    // The first worker fetches everything (receipts included), then dies before booking.
+    await expect(
+      h
+        .engine({
+          onStep: (step) => {
+            if (step === 'intent_recorded') throw new Error('worker lost');
+          },
+        })
+        .runOnce(),
+    ).rejects.toThrow('worker lost');
+    const downloadsBefore = h.requests.filter((r) => r.operation === 'downloadFile').length;
+    expect(downloadsBefore).toBeGreaterThan(0);
+    // Another machine: no shared data folder, the receipts are not there.
+    rmSync(join(h.dir, 'receipts'), { recursive: true, force: true });
+    const [result] = await h.engine().runOnce();
+    expect(result).toMatchObject({ event: 'completed' });
+    const attached = h.adapter.bookings().flatMap((b) => b.attachments);
+    expect(attached.length).toBeGreaterThan(0);
+    for (const a of attached) expect(statSync(a.path).size).toBe(a.size);
+    const again = h.requests.filter((r) => r.operation === 'downloadFile').length - downloadsBefore;
+    expect(again).toBe(attached.length);
   });
 
   it('keeps a long job alive well inside the one-hour expiry', async () => {
