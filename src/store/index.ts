@@ -5,6 +5,7 @@ export type {
   Fence,
   FetchedItem,
   ItemFailureFields,
+  ItemFilter,
   ItemOutcome,
   ItemRecord,
   ItemState,

@@ -5,6 +5,7 @@
 import type {
   AttachmentRecord,
   BookingRecord,
+  FailureSummary,
   ItemFailureFields,
   ItemRecord,
   ItemState,
@@ -91,5 +92,14 @@ export function toBooking(row: Row): BookingRecord {
     externalId: String(row['external_id']),
     externalUrl: nullableString(row['external_url']),
     exportedAt: String(row['exported_at']),
+  };
+}
+
+/** A row of `failure_reason_type AS t, failure_reason AS r, count(*) AS n`. */
+export function toFailureSummary(row: Row): FailureSummary {
+  return {
+    failureReasonType: String(row['t']) as FailureSummary['failureReasonType'],
+    failureReason: String(row['r']),
+    count: Number(row['n']),
   };
 }

@@ -224,6 +224,15 @@ export interface JobStats {
   byPhase: Record<JobPhase, number>;
 }
 
+/** Which items `listItems` returns, in processing order. */
+export interface ItemFilter {
+  states?: readonly ItemState[];
+  pleoStatus?: ExportJobItemStatus;
+  /** @default 1000 */
+  limit?: number;
+  offset?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema. Safe to call on every start. */
@@ -285,15 +294,7 @@ export interface Store {
 
   counts(ref: JobRef): Promise<JobCounts>;
   topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]>;
-  listItems(
-    ref: JobRef,
-    filter?: {
-      states?: readonly ItemState[];
-      pleoStatus?: ExportJobItemStatus;
-      limit?: number;
-      offset?: number;
-    },
-  ): Promise<ItemRecord[]>;
+  listItems(ref: JobRef, filter?: ItemFilter): Promise<ItemRecord[]>;
   /** Every item record of an entry across jobs (newest first), for `pleo-export show`. */
   findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]>;
 

@@ -27,6 +27,7 @@ import type {
   FailureSummary,
   Fence,
   FetchedItem,
+  ItemFilter,
   ItemOutcome,
   ItemRecord,
   ItemState,
@@ -57,7 +58,7 @@ import {
 } from './bulk.js';
 import { Database, type RetryInfo, type Row, type Tx } from './database.js';
 import { compileRetry, type PostgresRetryOptions } from './retry.js';
-import { ITEM_COLUMNS, toBooking, toItem, toItemWithPayload, toJob } from './rows.js';
+import { ITEM_COLUMNS, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from './rows.js';
 import { isValidSchemaName, migrateSchema } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -422,22 +423,10 @@ class PostgresStore implements Store {
        GROUP BY failure_reason_type, failure_reason ORDER BY n DESC, t, r LIMIT $3`,
       [ref.companyId, ref.jobId, limit],
     );
-    return rows.map((row) => ({
-      failureReasonType: String(row['t']) as FailureSummary['failureReasonType'],
-      failureReason: String(row['r']),
-      count: Number(row['n']),
-    }));
+    return rows.map(toFailureSummary);
   }
 
-  async listItems(
-    ref: JobRef,
-    filter: {
-      states?: readonly ItemState[];
-      pleoStatus?: ItemRecord['pleoStatus'];
-      limit?: number;
-      offset?: number;
-    } = {},
-  ): Promise<ItemRecord[]> {
+  async listItems(ref: JobRef, filter: ItemFilter = {}): Promise<ItemRecord[]> {
     const where = ['company_id = $1', 'job_id = $2'];
     const params: unknown[] = [ref.companyId, ref.jobId];
     if (filter.states && filter.states.length > 0) {

@@ -1,5 +1,5 @@
 /** Column lists of the PostgreSQL store; the row → record mapping is shared (`../rows.ts`). */
-export { nullableString, toBooking, toItem, toItemWithPayload, toJob } from '../rows.js';
+export { nullableString, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from '../rows.js';
 
 /** Every item column but `payload`, which only the item-processing reads need. */
 export const ITEM_COLUMNS = [

@@ -22,6 +22,7 @@ import type {
   Fence,
   FetchedItem,
   ItemFailureFields,
+  ItemFilter,
   ItemOutcome,
   ItemRecord,
   ItemState,
@@ -40,7 +41,7 @@ import type {
   Store,
 } from '../types.js';
 import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
-import { toBooking, toItem, toItemWithPayload, toJob, type Row } from '../rows.js';
+import { toBooking, toFailureSummary, toItem, toItemWithPayload, toJob, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -584,22 +585,10 @@ class SqliteStore implements Store {
       ref.companyId,
       ref.jobId,
       limit,
-    ).map((row) => ({
-      failureReasonType: String(row['t']) as FailureSummary['failureReasonType'],
-      failureReason: String(row['r']),
-      count: Number(row['n']),
-    }));
+    ).map(toFailureSummary);
   }
 
-  async listItems(
-    ref: JobRef,
-    filter: {
-      states?: readonly ItemState[];
-      pleoStatus?: ItemRecord['pleoStatus'];
-      limit?: number;
-      offset?: number;
-    } = {},
-  ): Promise<ItemRecord[]> {
+  async listItems(ref: JobRef, filter: ItemFilter = {}): Promise<ItemRecord[]> {
     const where = ['company_id = ?', 'job_id = ?'];
     const params: SQLInputValue[] = [ref.companyId, ref.jobId];
     if (filter.states && filter.states.length > 0) {
