@@ -241,6 +241,7 @@ function howToRun(): string {
     'npm run bench -- --repeat 5        # repetitions per measurement (default 3)',
     'npm run bench -- --profile         # CPU profiles of every contender in .bench-tmp/profiles/',
     'npm run bench -- --out /tmp/b.md   # write the report (and its chart beside it) elsewhere',
+    "npm run bench -- --rerender .bench-tmp/results-full.json   # the report again, from the last run's raw results",
     '```',
     '',
     'The harness compiles `bench/` with `bench/tsconfig.json` into `.bench-tmp/build/` (with the sources it imports) and runs from there. `test/bench/quick.test.ts` runs the quick mode in `npm test`, checking that every table is produced (not the timings).',

@@ -8,21 +8,22 @@
  *   --out FILE         report path (the chart is written beside it, same name, .svg)
  *   --profile          pass --cpu-prof to every contender (profiles in .bench-tmp/profiles/)
  *   --seed N           simulator seed (default 1)
+ *   --rerender FILE    write the report again from a run's raw results (.bench-tmp/results-*.json),
+ *                      without measuring
  *   --postgres URL     PostgreSQL server for workload 6, without a database (default
  *                      postgres://postgres@127.0.0.1:5432); each run creates and drops its own
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { renderChart, type ChartGroup } from './chart.js';
 import { load, machine } from './machine.js';
 import { measureResume, measureThroughput, type HarnessContext } from './measure.js';
 import type { MicrobenchResult } from './microbench.js';
 import { RESULT_PREFIX } from './protocol.js';
-import { renderReport } from './report.js';
+import { readRaw, writeRaw, writeReport } from './output.js';
+import type { ReportInput } from './report.js';
 import { measureScaleOut, type ScaleOutMeasurement } from './scale-out.js';
 import {
   summariseResume,
@@ -83,9 +84,21 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       seed: { type: 'string', default: '1' },
       postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
+      rerender: { type: 'string' },
     },
     strict: true,
   });
+  if (values.rerender !== undefined) {
+    const input = await readRaw(resolve(values.rerender));
+    const target = resolve(
+      values.out ?? (input.mode === 'quick' ? join('.bench-tmp', 'quick', 'BENCHMARKS.md') : 'BENCHMARKS.md'),
+    );
+    const chart = await writeReport(input, target);
+    log(
+      `wrote ${relative(process.cwd(), target)} and ${relative(process.cwd(), chart)} from ${values.rerender}`,
+    );
+    return;
+  }
   const quick = values.quick === true;
   const repeat = Number(values.repeat ?? (quick ? 1 : 3));
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1');
@@ -95,13 +108,13 @@ async function main(): Promise<void> {
   const out = resolve(
     values.out ?? (quick ? join(root, '.bench-tmp', 'quick', 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md')),
   );
-  const chartPath = out.replace(/\.md$/i, '') + '.svg';
   const workDir = join(root, '.bench-tmp', quick ? 'work-quick' : 'work', String(process.pid));
   const nodeArgs = values.profile
     ? ['--cpu-prof', `--cpu-prof-dir=${join(root, '.bench-tmp', 'profiles')}`]
     : [];
   const startedAt = new Date();
   const started = performance.now();
+  const box = machine();
   const loads: number[] = [load()];
   const loadSampler = setInterval(() => loads.push(load()), 10_000);
   loadSampler.unref();
@@ -131,72 +144,28 @@ async function main(): Promise<void> {
   const raw = join(root, '.bench-tmp', `results-${quick ? 'quick' : 'full'}.json`);
 
   /** Writes the report (and chart) of what is measured so far: a long run never loses finished work. */
-  const write = async (final: boolean): Promise<void> => {
-    const durationMs = performance.now() - started;
-    const groups: ChartGroup[] = [];
-    all.forEach((w, i) => {
-      const s = throughput.get(w.id);
-      if (s) {
-        groups.push({
-          title: `Workload ${i + 1}: ${w.title}`,
-          bars: s.contenders.map((c) => ({
-            label: c.spec.label,
-            medianMs: c.runs > 0 ? c.wallMs.median : 0,
-            minMs: c.wallMs.min,
-            maxMs: c.wallMs.max,
-            floorMs: c.runs > 0 ? c.floor.ms : null,
-            kind: c.spec.kind,
-            note: c.failures[0] ? 'did not finish (see the report)' : 'not run',
-          })),
-        });
-      } else if (w.kind === 'resume' && resume) {
-        groups.push({
-          title: `Workload ${i + 1}: ${w.title} (resumed run)`,
-          bars: [
-            {
-              label: 'engine, resumed',
-              medianMs: resume.wallMs.median,
-              minMs: resume.wallMs.min,
-              maxMs: resume.wallMs.max,
-              floorMs: resume.floor.ms,
-              kind: 'engine',
-            },
-          ],
-        });
-      }
-    });
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(
-      chartPath,
-      renderChart(`pleo-export benchmarks (${quick ? 'quick run' : 'full run'})`, groups),
-    );
-    const report = renderReport({
+  const write = async (final: boolean): Promise<string> => {
+    const input: Omit<ReportInput, 'chartFile'> = {
       mode: quick ? 'quick' : 'full',
       repeat,
       seed,
       pageSize: PAGE_SIZE,
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       startedAt,
-      durationMs,
+      durationMs: performance.now() - started,
       complete: final,
-      machine: machine(),
+      machine: box,
       load: stat(loads),
       micro,
-      chartFile: relative(dirname(out), chartPath) || basename(chartPath),
       workloads: all,
       throughput,
       resume,
       scaleOut,
       failed,
       skipped: all.filter((w) => !done.includes(w.id) && !failed.has(w.id)).map((w) => w.id),
-    });
-    await writeFile(out, report);
-    await writeFile(
-      raw,
-      JSON.stringify({ micro, throughput: [...throughput.values()], resume, scaleOut }, (_k, v: unknown) =>
-        v instanceof Map ? (Object.fromEntries(v) as unknown) : v,
-      ),
-    );
+    };
+    await writeRaw(input, raw);
+    return writeReport(input, out);
   };
 
   for (const workload of selected) {
@@ -229,7 +198,7 @@ async function main(): Promise<void> {
     if (!quick) await write(false);
   }
   clearInterval(loadSampler);
-  await write(true);
+  const chartPath = await write(true);
   log(`wrote ${relative(root, out)}, ${relative(root, chartPath)} and ${relative(root, raw)}`);
   if (failed.size > 0) process.exitCode = 1;
 }
