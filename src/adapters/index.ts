@@ -1,6 +1,7 @@
 export type {
   AccountingAdapter,
   AdapterContext,
+  ItemRefusal,
   RecordOutcome,
   RecordedEntry,
   StoredAttachment,

@@ -26,7 +26,10 @@ export interface RecordedEntry {
   recordedAt: string;
 }
 
-export type RecordOutcome = ({ status: 'booked' } & RecordedEntry) | ({ status: 'failed' } & ItemFailure);
+/** An item the accounting system refused: reported failed with this type and reason. */
+export type ItemRefusal = { status: 'failed' } & ItemFailure;
+
+export type RecordOutcome = ({ status: 'booked' } & RecordedEntry) | ItemRefusal;
 
 /** A receipt already downloaded from Pleo and kept on local disk under a deterministic name. */
 export interface StoredAttachment {
@@ -54,5 +57,18 @@ export interface AccountingAdapter {
     entry: AccountingEntry,
     ctx: AdapterContext & { idempotencyKey: string; attachments: readonly StoredAttachment[] },
   ): Promise<RecordOutcome>;
+  /**
+   * Optional: stores an entry's receipts in the accounting system ahead of its `record` call, so
+   * that this work overlaps the writes of earlier entries. The engine calls it after the item's
+   * intent is committed and outside the write turn: entries keep their order, receipts do not.
+   * It must be idempotent by attachment key and must not create the entry (a receipt staged for an
+   * entry that is then refused stays unlinked, and is overwritten by the next attempt). Returns
+   * the item's failure (`receipt_*`) or null; infrastructure failures throw like `record`.
+   * `record` still receives the same attachments and must accept them whether staged or not.
+   */
+  stageAttachments?(
+    attachments: readonly StoredAttachment[],
+    ctx: AdapterContext & { idempotencyKey: string },
+  ): Promise<ItemRefusal | null>;
   close(): Promise<void>;
 }

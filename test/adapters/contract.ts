@@ -6,6 +6,7 @@
  * - `reopen()`: close and open a new adapter on the same backing store (a restart);
  * - `countBookings(key)`: how many entries the backing store holds for a key, read independently
  *   of the adapter (the exactly-once check);
+ * - `linkedReceipts(key)`: the receipts the backing store links to that entry;
  * - `cleanup()`: called after each test (after `adapter.close()`), e.g. to run `hledger check`.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -21,6 +22,8 @@ export interface ContractSubject {
   adapter: AccountingAdapter;
   reopen?: () => Promise<AccountingAdapter>;
   countBookings?: (key: string) => Promise<number>;
+  /** The receipts the backing store links to the entry of a key (names or keys, one per file). */
+  linkedReceipts?: (key: string) => Promise<string[]>;
   cleanup?: () => Promise<void>;
 }
 
@@ -162,13 +165,59 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
     });
 
     it('links attachments', async () => {
-      const { adapter } = await open();
+      const s = await open();
       const entry = contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] });
-      const outcome = await adapter.record(
+      const outcome = await s.adapter.record(
         entry,
         ctx(entry.accountingEntryId, [await receipt(`${entry.accountingEntryId}-0`)]),
       );
       expect(outcome.status).toBe('booked');
+      if (s.linkedReceipts) expect(await s.linkedReceipts(entry.accountingEntryId)).toHaveLength(1);
+    });
+
+    it('receipts staged ahead (twice) are linked by record once, like unstaged ones', async () => {
+      const s = await open();
+      const stage = s.adapter.stageAttachments?.bind(s.adapter);
+      if (stage === undefined) return;
+      const entry = contractEntry({
+        files: [
+          { index: 0, contentType: 'application/pdf', size: 33 },
+          { index: 1, contentType: 'application/pdf', size: 33 },
+        ],
+      });
+      const key = entry.accountingEntryId;
+      const files = [await receipt(`${key}-0`), await receipt(`${key}-1`)];
+      expect(await stage(files, { companyId: COMPANY, idempotencyKey: key })).toBeNull();
+      expect(await stage(files, { companyId: COMPANY, idempotencyKey: key })).toBeNull();
+      const outcome = await s.adapter.record(entry, ctx(key, files));
+      expect(outcome.status).toBe('booked');
+      if (s.linkedReceipts) expect((await s.linkedReceipts(key)).sort()).toHaveLength(2);
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+      // Recording again (a retry after a lost answer) neither books nor links anything twice.
+      const again = await s.adapter.record(entry, ctx(key, files));
+      expect(again.status === 'booked' && outcome.status === 'booked' && again.externalId).toBe(
+        outcome.status === 'booked' ? outcome.externalId : 'unreachable',
+      );
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+    });
+
+    it('a receipt that cannot be staged refuses the item as receipt_upload_failure, booking nothing', async () => {
+      const s = await open();
+      const stage = s.adapter.stageAttachments?.bind(s.adapter);
+      if (stage === undefined) return;
+      const entry = contractEntry();
+      const key = entry.accountingEntryId;
+      const missing: StoredAttachment = {
+        key: `${key}-0`,
+        path: join(tmpdir(), `pleo-contract-missing-${key}.pdf`),
+        name: 'gone.pdf',
+        contentType: 'application/pdf',
+        size: 33,
+      };
+      const refused = await stage([missing], { companyId: COMPANY, idempotencyKey: key });
+      expect(refused).toMatchObject({ status: 'failed', failureReasonType: 'receipt_upload_failure' });
+      expect(refused?.failureReason).toContain('gone.pdf');
+      expect(await s.adapter.findExisting(key, { companyId: COMPANY })).toBeNull();
     });
 
     it('keeps entries across a restart (reopen) when the adapter supports it', async () => {

@@ -22,6 +22,12 @@ runAdapterContract('hledger', async () => {
       const text = await readFile(journalPath, 'utf8');
       return text.split('\n').filter((l) => /^\d{4}-/.test(l) && l.includes(`pleo-entry:${key}`)).length;
     },
+    // The `; receipt:` lines of the entry's block, read from the file.
+    async linkedReceipts(key) {
+      const text = await readFile(journalPath, 'utf8');
+      const block = text.split(/\n(?=\d{4}-)/).find((b) => b.includes(`pleo-entry:${key}`)) ?? '';
+      return [...block.matchAll(/; receipt:(\S+)/g)].map((m) => m[1] ?? '');
+    },
     cleanup: () => {
       checkStrict(journalPath);
       return Promise.resolve();

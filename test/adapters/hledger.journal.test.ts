@@ -1,6 +1,7 @@
-import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -248,6 +249,35 @@ describe('hledger journal file safety', () => {
     expect(await readFile(join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`), 'utf8')).toBe(
       'receipt bytes',
     );
+    checkStrict(journalPath);
+  });
+
+  it('a receipt survives removal of the downloaded file, and a temporary copy left by a crash is replaced', async () => {
+    const journalPath = await tempJournal();
+    const adapter = createHledgerAdapter({ journalPath });
+    const e = contractEntry();
+    const src = join(await mkdtemp(join(tmpdir(), 'pleo-r-')), 'downloaded.pdf');
+    await writeFile(src, 'the real receipt');
+    const target = join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(`${target}.tmp-${process.pid}`, 'half a copy from before the crash');
+    const att = {
+      key: `${e.accountingEntryId}-0`,
+      path: src,
+      name: 'scan.pdf',
+      contentType: 'application/pdf',
+      size: 16,
+    };
+    const o = await adapter.record(e, {
+      companyId: COMPANY,
+      idempotencyKey: e.accountingEntryId,
+      attachments: [att],
+    });
+    await adapter.close();
+    expect(o.status).toBe('booked');
+    await rm(src);
+    expect(await readFile(target, 'utf8')).toBe('the real receipt');
+    expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(false);
     checkStrict(journalPath);
   });
 

@@ -18,6 +18,7 @@ runAdapterContract('http (reference receiver, in memory)', async () => {
   return {
     adapter: createHttpAdapter({ baseUrl: receiver.url, token: 'secret', timeoutMs: 5000 }),
     countBookings: (key) => Promise.resolve(receiver.stats().bookingsByEntryId[key] ?? 0),
+    linkedReceipts: (key) => Promise.resolve(receiver.entries().get(key)?.attachments ?? []),
     cleanup: () => receiver.close(),
   };
 });
@@ -34,6 +35,7 @@ runAdapterContract('http (reference receiver, file-backed, restart)', async () =
       return make();
     },
     countBookings: (key) => Promise.resolve(receiver.stats().bookingsByEntryId[key] ?? 0),
+    linkedReceipts: (key) => Promise.resolve(receiver.entries().get(key)?.attachments ?? []),
     cleanup: () => receiver.close(),
   };
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { MappingResult } from '../../src/accounting/index.js';
+import type { AccountingAdapter } from '../../src/adapters/index.js';
 import type { ExportItem, PleoClient } from '../../src/client/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
 import { simpleMap, startHarness, type Harness } from './harness.js';
@@ -306,6 +307,63 @@ describe('engine: resume and reconciliation', () => {
     for (const a of attached) expect(statSync(a.path).size).toBe(a.size);
     const again = h.requests.filter((r) => r.operation === 'downloadFile').length - downloadsBefore;
     expect(again).toBe(attached.length);
+  });
+
+  it('stages receipts in the accounting system while the previous entry is written; a refusal fails only its item', async () => {
+    h = await startHarness();
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 30, profile: { failureRatio: 0 } });
+    const memory = h.adapter;
+    const log: string[] = [];
+    let refusedKey: string | null = null;
+    let firstRecord = true;
+    let stagedWhileWriting: () => void = () => undefined;
+    const otherStaged = new Promise<void>((resolve) => (stagedWhileWriting = resolve));
+    const adapter: AccountingAdapter = {
+      name: memory.name,
+      supportsScaleOut: memory.supportsScaleOut,
+      validate: (ctx) => memory.validate(ctx),
+      findExisting: (key, ctx) => memory.findExisting(key, ctx),
+      stageAttachments: (attachments, ctx) => {
+        log.push(`stage ${ctx.idempotencyKey}`);
+        if (!firstRecord) stagedWhileWriting();
+        refusedKey ??= ctx.idempotencyKey; // the first entry with receipts is refused
+        if (ctx.idempotencyKey !== refusedKey) return Promise.resolve(null);
+        return Promise.resolve({
+          status: 'failed',
+          failureReasonType: 'receipt_upload_failure',
+          failureReason: `Receipt ${attachments[0]?.name ?? ''} was refused by the test system.`,
+        });
+      },
+      record: async (entry, ctx) => {
+        log.push(`record ${ctx.idempotencyKey}`);
+        if (ctx.attachments.length > 0 && firstRecord) {
+          firstRecord = false;
+          // Concurrency 1: this write holds the turn; the next item's receipts must still go up.
+          await otherStaged;
+        }
+        return memory.record(entry, ctx);
+      },
+      close: () => memory.close(),
+    };
+    const [result] = await h.engine({ adapter, concurrency: 1 }).runOnce();
+    expect(result).toMatchObject({ event: 'completed_with_errors' });
+    expect(refusedKey).not.toBeNull();
+    const withReceipts = h.adapter.bookings().filter((b) => b.attachments.length > 0);
+    expect(withReceipts.length).toBeGreaterThan(1);
+    for (const booking of withReceipts) {
+      const key = booking.entry.accountingEntryId;
+      expect(log.indexOf(`stage ${key}`)).toBeGreaterThanOrEqual(0);
+      expect(log.indexOf(`stage ${key}`)).toBeLessThan(log.indexOf(`record ${key}`));
+    }
+    expect(log).not.toContain(`record ${refusedKey}`);
+    const items = [];
+    for await (const page of h.client.listJobItems(job.id, {}, { pageSize: 100 })) items.push(...page.data);
+    expect(items.find((i) => i.accountingEntryId === refusedKey)).toMatchObject({
+      status: 'failed',
+      failureReasonType: 'receipt_upload_failure',
+      failureReason: expect.stringContaining('refused by the test system') as unknown,
+    });
+    expect(h.adapter.bookings()).toHaveLength(29);
   });
 
   it('keeps a long job alive well inside the one-hour expiry', async () => {

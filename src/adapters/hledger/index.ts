@@ -19,7 +19,7 @@
  * const adapter = createHledgerAdapter({ journalPath: '/data/books/pleo.journal' });
  * const outcome = await adapter.record(entry, { companyId, idempotencyKey: entry.accountingEntryId, attachments });
  */
-import { copyFile, mkdir, open, rename, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -28,6 +28,7 @@ import { AccountingSystemError } from '../../errors/index.js';
 import type {
   AccountingAdapter,
   AdapterContext,
+  ItemRefusal,
   RecordedEntry,
   RecordOutcome,
   StoredAttachment,
@@ -73,6 +74,23 @@ interface Pending {
   receipts: string[];
   resolve: (value: RecordOutcome) => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * Puts the bytes of `source` at `tmp`: a hard link when both are on one file system (no bytes
+ * copied; the engine never rewrites a downloaded receipt in place, it replaces it by rename), a
+ * copy otherwise. The caller syncs `tmp` before renaming it into place.
+ */
+async function placeCopy(source: string, tmp: string, again = false): Promise<void> {
+  try {
+    await link(source, tmp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !again) {
+      await rm(tmp, { force: true }); // left by a crash mid-copy
+      return placeCopy(source, tmp, true);
+    }
+    await copyFile(source, tmp); // another file system, or links not allowed
+  }
 }
 
 export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAdapter {
@@ -192,10 +210,16 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     else run();
   }
 
+  /**
+   * Receipts copied (and synced) by `stageAttachments`, by entry key, until `record` links them.
+   * Bounded by the engine's in-flight window; empty after a restart (the copy is then checked again).
+   */
+  const staged = new Map<string, { count: number; links: string[] }>();
+
   async function storeReceipts(
     key: string,
     attachments: readonly StoredAttachment[],
-  ): Promise<string[] | RecordOutcome> {
+  ): Promise<string[] | ItemRefusal> {
     if (attachments.length === 0) return [];
     await mkdir(attachmentsDir, { recursive: true });
     const links: string[] = [];
@@ -215,7 +239,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
           const incoming = await stat(source);
           if (!existing || existing.size !== incoming.size) {
             const tmp = `${target}.tmp-${process.pid}`;
-            await copyFile(source, tmp);
+            await placeCopy(source, tmp);
             const handle = await open(tmp, 'r+');
             await handle.sync().finally(() => handle.close());
             await rename(tmp, target);
@@ -239,6 +263,8 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     key: string,
     attachments: readonly StoredAttachment[],
   ): Promise<RecordOutcome> {
+    const early = staged.get(key);
+    staged.delete(key);
     const file = await journal();
     const existing = recorded(file, key);
     if (existing) return { status: 'booked', ...existing };
@@ -259,7 +285,10 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         };
       }
     }
-    const receipts = await storeReceipts(key, attachments);
+    const receipts =
+      early !== undefined && early.count === attachments.length
+        ? early.links
+        : await storeReceipts(key, attachments);
     if (!Array.isArray(receipts)) return receipts;
     return new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
       queue.push({ key, entry, receipts, resolve: resolvePromise, reject: rejectPromise });
@@ -287,6 +316,14 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
 
     async findExisting(idempotencyKey: string, _ctx: AdapterContext): Promise<RecordedEntry | null> {
       return recorded(await journal(), idempotencyKey);
+    },
+
+    async stageAttachments(attachments, ctx): Promise<ItemRefusal | null> {
+      // Copied and synced now, while earlier entries are written; `record` links them.
+      const links = await storeReceipts(ctx.idempotencyKey, attachments);
+      if (!Array.isArray(links)) return links;
+      staged.set(ctx.idempotencyKey, { count: attachments.length, links });
+      return null;
     },
 
     record(entry, ctx): Promise<RecordOutcome> {

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { AccountingSystemError } from '../../errors/index.js';
 import type {
   AccountingAdapter,
+  ItemRefusal,
   RecordedEntry,
   RecordOutcome,
   StoredAttachment,
@@ -46,6 +47,13 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
   const base = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? globalThis.fetch;
+  /**
+   * Receipts stored by `stageAttachments` in this process and not yet consumed by `record`
+   * (company + attachment key → size). Bounded by the engine's in-flight window; after a restart
+   * it is empty and `record` uploads again under the same key (idempotent).
+   */
+  const staged = new Map<string, number>();
+  const stagedKey = (companyId: string, a: StoredAttachment): string => `${companyId}\u0000${a.key}`;
 
   async function call(
     method: string,
@@ -155,7 +163,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
     key: string,
     companyId: string,
     signal?: AbortSignal,
-  ): Promise<RecordOutcome | null> {
+  ): Promise<ItemRefusal | null> {
     let bytes: Buffer;
     try {
       bytes = await readFile(attachment.path);
@@ -241,9 +249,26 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
       return find(idempotencyKey, ctx.companyId, ctx.signal);
     },
 
+    async stageAttachments(attachments, ctx): Promise<ItemRefusal | null> {
+      // Receipts of one entry go up together; `record` then skips those stored by this process.
+      const results = await Promise.all(
+        attachments.map(async (attachment) => {
+          const failed = await upload(attachment, ctx.idempotencyKey, ctx.companyId, ctx.signal);
+          if (failed === null) staged.set(stagedKey(ctx.companyId, attachment), attachment.size);
+          return failed;
+        }),
+      );
+      return results.find((r) => r !== null) ?? null;
+    },
+
     async record(entry, ctx): Promise<RecordOutcome> {
       const key = ctx.idempotencyKey;
       for (const attachment of ctx.attachments) {
+        const id = stagedKey(ctx.companyId, attachment);
+        if (staged.get(id) === attachment.size) {
+          staged.delete(id);
+          continue;
+        }
         const failed = await upload(attachment, key, ctx.companyId, ctx.signal);
         if (failed) return failed;
       }
