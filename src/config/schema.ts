@@ -9,6 +9,7 @@
 import { z } from 'zod';
 
 import { accountingConfigSchema } from '../accounting/index.js';
+import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../engine/index.js';
 
 const uuid = z
   .string({ error: 'expected a uuid' })
@@ -115,7 +116,7 @@ export const configSchema = z
         /** Accounting-system writes in flight per job; 1 = strict order. @default 1 */
         concurrency: positiveInt(256).default(1),
         /** Parallel receipt downloads. @default 8 */
-        downloadConcurrency: positiveInt(64).default(8),
+        downloadConcurrency: positiveInt(64).default(DEFAULT_DOWNLOAD_CONCURRENCY),
         /** Longest silence towards Pleo during a job, in ms (Pleo expires jobs after 1 h). @default 600000 */
         keepAliveMs: positiveInt(50 * 60 * 1000).default(10 * 60 * 1000),
       })

@@ -87,7 +87,10 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   let after = record.dataCursor;
   let fetched = 0;
   let complete = false;
-  const limit = new Semaphore(run.ctx.downloadConcurrency);
+  const limit: DownloadLimits = {
+    count: new Semaphore(run.ctx.downloadConcurrency),
+    bytes: new Semaphore(DOWNLOAD_BYTES_IN_FLIGHT),
+  };
   const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
   const commitOldest = async (): Promise<void> => {
     const page = downloading.shift();
@@ -149,15 +152,30 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   return null;
 }
 
+/**
+ * Bytes of receipts held in memory at once by one job's downloads (each file is read whole before
+ * it is written): `engine.downloadConcurrency` downloads of typical receipts fit many times over,
+ * while a run of 30 MB files (the default `attachments.maxBytes`) goes a few at a time.
+ */
+export const DOWNLOAD_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
+
+interface DownloadLimits {
+  count: Semaphore;
+  bytes: Semaphore;
+}
+
 async function downloadAll(
   run: RunContext,
   items: readonly ExportItem[],
-  limit: Semaphore,
+  limit: DownloadLimits,
 ): Promise<FetchedItem[]> {
   const out: FetchedItem[] = new Array<FetchedItem>(items.length);
   await Promise.all(
     items.map(async (item, index) => {
-      await limit.acquire();
+      // An item's files download one after another: its largest file is what it holds at once.
+      const largest = Math.max(0, ...(item.files ?? []).map((f) => f?.size ?? 0));
+      await limit.count.acquire();
+      await limit.bytes.acquire(largest);
       try {
         const dir = run.ctx.attachmentsDir;
         const downloaded =
@@ -188,7 +206,8 @@ async function downloadAll(
           prefailure: downloaded.prefailure,
         };
       } finally {
-        limit.release();
+        limit.bytes.release(largest);
+        limit.count.release();
       }
     }),
   );
