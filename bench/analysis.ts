@@ -5,7 +5,7 @@
 import { seconds } from './chart.js';
 import type { ReportInput } from './report.js';
 import type { ContenderSummary, ThroughputSummary } from './summary.js';
-import type { WorkloadId } from './workloads.js';
+import { DEFAULT_DOWNLOAD_CONCURRENCY, type WorkloadId } from './workloads.js';
 
 function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '–';
@@ -163,7 +163,7 @@ function bounds(input: ReportInput): string {
         notes.push(
           `receipts: ${fmt(c.downloadsPerItem * c.items, 0)} downloads × ${s.measurement.workload.world.latencyMs} ms ÷ ${c.spec.downloadConcurrency} in parallel` +
             (c.uploadsPerItem > 0
-              ? ` + ${fmt(c.uploadsPerItem * c.items, 0)} uploads × ${s.measurement.workload.world.asLatencyMs} ms ÷ ${c.spec.concurrency}`
+              ? ` + ${fmt(c.uploadsPerItem * c.items, 0)} uploads × ${s.measurement.workload.world.asLatencyMs} ms beside ${fmt(c.booked, 0)} entries (≤ ${2 * c.spec.concurrency + 1} calls in flight, ≤ ${c.spec.concurrency} of them entries)`
               : '') +
             ` ≥ ${seconds(c.receiptsBoundMs)}; floor + receipts = ${seconds(c.floor.ms + c.receiptsBoundMs)}, the engine is at ${fmt(c.wallMs.median / (c.floor.ms + c.receiptsBoundMs))}× that`,
         );
@@ -220,7 +220,7 @@ const BOUNDS: string[] = [
 function method(input: ReportInput): string {
   return [
     `- **World.** Per run a fresh simulator (seed ${input.seed}, \`maxPageSize\` 1,000, latency added to every request, API calls and receipt files alike) runs in the harness process, with the reference receiver for the HTTP adapter. Each contender runs in its own Node process; contenders alternate within each repetition. The simulator's CPU per run is reported (*simulator CPU*, share of one core) to show it is not the bottleneck.`,
-    `- **Engine.** \`createEngine\` with the SQLite store in a fresh data directory, the Pleo client without client-side pacing (\`rateLimit: false\`: pacing protects the real Pleo and would only measure itself here), page size ${input.pageSize}, the download concurrency the configuration ships with (8), concurrency as stated, receipts downloaded and attached unless the row says *receipts off*.`,
+    `- **Engine.** \`createEngine\` with the SQLite store in a fresh data directory, the Pleo client without client-side pacing (\`rateLimit: false\`: pacing protects the real Pleo and would only measure itself here), page size ${input.pageSize}, the download concurrency the configuration ships with (${DEFAULT_DOWNLOAD_CONCURRENCY}), concurrency as stated, receipts downloaded and attached unless the row says *receipts off*.`,
     "- **Baseline.** `bench/baseline/`: the docs' pseudo-code (workflow doc §16) with `fetch`, everything in memory, same page size, same mapping (`mapExportItem` with the accounting configuration matching the simulator data) and the same adapter. As in the pseudo-code it neither downloads nor attaches receipts: rows *receipts off* give the engine the same work.",
     "- **Wall time** is measured inside the contender process from its first Pleo call to the end of its work (process start and module loading excluded, for both). **CPU s** is the process's user + system time over the same span; **peak RSS** is `process.resourceUsage().maxRSS`.",
     "- **Pleo requests** come from the simulator's counters by operation, divided by items; receipt downloads (`downloadFile`) are counted apart from the API calls. **Accounting-system calls**: every request the reference receiver saw (entries, receipt uploads, validations) or, for hledger, `validate` + `record` calls on the adapter.",

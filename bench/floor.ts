@@ -68,8 +68,12 @@ export function resumeFloor(input: FloorInput & { remaining: number }): Floor {
 }
 
 /**
- * What receipts cost at least, for a contender that handles them: downloads × Pleo latency ÷
- * download concurrency, plus (HTTP adapter) uploads × accounting latency ÷ concurrency.
+ * What receipts cost at least, beyond the floor, for a contender that handles them: downloads ×
+ * Pleo latency ÷ download concurrency, plus (HTTP adapter) what uploads add to the accounting
+ * system's time. The engine stages an entry's receipts outside the write turn, so at most
+ * `concurrency` entry writes and `2 × concurrency + 1` calls in all are in flight: the calls take
+ * at least (entries + uploads) × latency ÷ (2 × concurrency + 1), of which the floor already counts
+ * entries × latency ÷ concurrency.
  */
 export function receiptsBoundMs(
   world: WorldShape,
@@ -77,8 +81,12 @@ export function receiptsBoundMs(
   downloadConcurrency: number,
   uploads: number,
   concurrency: number,
+  booked: number,
 ): number {
   const download = (downloads * world.latencyMs) / Math.max(1, downloadConcurrency);
-  const upload = world.adapter === 'http' ? (uploads * world.asLatencyMs) / Math.max(1, concurrency) : 0;
-  return download + upload;
+  if (world.adapter !== 'http' || uploads === 0) return download;
+  const c = Math.max(1, concurrency);
+  const allCalls = ((booked + uploads) * world.asLatencyMs) / (2 * c + 1);
+  const entryCalls = (booked * world.asLatencyMs) / c;
+  return download + Math.max(0, allCalls - entryCalls);
 }

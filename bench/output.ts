@@ -64,8 +64,12 @@ export async function writeReport(input: Omit<ReportInput, 'chartFile'>, out: st
   return chartPath;
 }
 
-type RawResults = Omit<ReportInput, 'chartFile' | 'workloads' | 'throughput' | 'failed' | 'startedAt'> & {
+type RawResults = Omit<
+  ReportInput,
+  'chartFile' | 'workloads' | 'throughput' | 'failed' | 'startedAt' | 'carried'
+> & {
   startedAt: string;
+  carried?: ReportInput['carried'];
   throughput: [WorkloadId, ThroughputSummary][];
   failed: [WorkloadId, string][];
 };
@@ -90,5 +94,6 @@ export async function readRaw(path: string): Promise<Omit<ReportInput, 'chartFil
     workloads: workloads(raw.mode === 'quick'),
     throughput: new Map(raw.throughput),
     failed: new Map(raw.failed),
+    carried: raw.carried ?? [],
   };
 }

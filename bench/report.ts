@@ -35,6 +35,17 @@ export interface ReportInput {
   /** Workloads that could not be measured, and why. */
   failed: ReadonlyMap<WorkloadId, string>;
   skipped: WorkloadId[];
+  /** Workloads taken from earlier runs (`--merge`), with where they come from. */
+  carried: CarriedWorkloads[];
+}
+
+/** Results of some workloads kept from an earlier run of the same mode and seed (`--merge`). */
+export interface CarriedWorkloads {
+  ids: WorkloadId[];
+  startedAt: string;
+  commit: string;
+  dirty: boolean;
+  repeat: number;
 }
 
 const MB = 2 ** 20;
@@ -266,6 +277,10 @@ export function renderReport(input: ReportInput): string {
       `Code: commit ${m.commit}${m.dirty ? ' with uncommitted changes in the working tree' : ''}. ` +
       'This file is written by the harness from a fresh run; do not edit it by hand.',
     '',
+    ...input.carried.map(
+      (c) =>
+        `Carried over from an earlier run (\`--merge\`): ${c.ids.join(', ')}, measured on ${c.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${c.commit}${c.dirty ? ' (with uncommitted changes)' : ''}, ${c.repeat} repetition(s).\n`,
+    ),
     ...(input.complete
       ? []
       : [

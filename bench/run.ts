@@ -10,6 +10,8 @@
  *   --seed N           simulator seed (default 1)
  *   --rerender FILE    write the report again from a run's raw results (.bench-tmp/results-*.json),
  *                      without measuring
+ *   --merge FILE       keep, from an earlier run's raw results (same mode and seed), the workloads
+ *                      this run does not measure; the report says where each comes from
  *   --postgres URL     PostgreSQL server for workload 6, without a database (default
  *                      postgres://postgres@127.0.0.1:5432); each run creates and drops its own
  */
@@ -23,7 +25,7 @@ import { measureResume, measureThroughput, type HarnessContext } from './measure
 import type { MicrobenchResult } from './microbench.js';
 import { RESULT_PREFIX } from './protocol.js';
 import { readRaw, writeRaw, writeReport } from './output.js';
-import type { ReportInput } from './report.js';
+import type { CarriedWorkloads, ReportInput } from './report.js';
 import { measureScaleOut, type ScaleOutMeasurement } from './scale-out.js';
 import {
   summariseResume,
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1' },
       postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
       rerender: { type: 'string' },
+      merge: { type: 'string' },
     },
     strict: true,
   });
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
   const loadSampler = setInterval(() => loads.push(load()), 10_000);
   loadSampler.unref();
   const all = workloads(quick);
-  const selected = all.filter((w) => only.includes(w.id));
+  // In the order given: the longest workloads can go last.
+  const selected = only.flatMap((id) => all.filter((w) => w.id === id));
   const needsMicro = selected.some((w) => w.kind !== 'scale-out');
   const micro = needsMicro ? await microbench(seed, quick, []) : null;
   if (micro) {
@@ -142,6 +146,37 @@ async function main(): Promise<void> {
   const failed = new Map<WorkloadId, string>();
   const done: WorkloadId[] = [];
   const raw = join(root, '.bench-tmp', `results-${quick ? 'quick' : 'full'}.json`);
+  const carried: CarriedWorkloads[] = [];
+  if (values.merge !== undefined) {
+    const earlier = await readRaw(resolve(values.merge));
+    if (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed)
+      throw new Error(
+        `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,
+      );
+    const provenance = (id: WorkloadId): CarriedWorkloads => {
+      const before = earlier.carried.find((c) => c.ids.includes(id));
+      const from = before ?? {
+        ids: [],
+        startedAt: earlier.startedAt.toISOString(),
+        commit: earlier.machine.commit,
+        dirty: earlier.machine.dirty,
+        repeat: earlier.repeat,
+      };
+      let entry = carried.find((c) => c.startedAt === from.startedAt && c.commit === from.commit);
+      if (entry === undefined) carried.push((entry = { ...from, ids: [] }));
+      return entry;
+    };
+    for (const id of WORKLOAD_IDS) {
+      if (selected.some((w) => w.id === id)) continue;
+      const t = earlier.throughput.get(id);
+      if (t) throughput.set(id, t);
+      else if (id === 'w5' && earlier.resume) resume = earlier.resume;
+      else if (id === 'w6' && earlier.scaleOut) scaleOut = earlier.scaleOut;
+      else continue;
+      provenance(id).ids.push(id);
+      done.push(id);
+    }
+  }
 
   /** Writes the report (and chart) of what is measured so far: a long run never loses finished work. */
   const write = async (final: boolean): Promise<string> => {
@@ -163,6 +198,7 @@ async function main(): Promise<void> {
       scaleOut,
       failed,
       skipped: all.filter((w) => !done.includes(w.id) && !failed.has(w.id)).map((w) => w.id),
+      carried,
     };
     await writeRaw(input, raw);
     return writeReport(input, out);
@@ -204,6 +240,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -98,7 +98,7 @@ export function summariseThroughput(m: ThroughputMeasurement, micro: MicrobenchR
       floor,
       ratio: wallMs.median / floor.ms,
       receiptsBoundMs: spec.receipts
-        ? receiptsBoundMs(w, downloads, spec.downloadConcurrency, uploads, spec.concurrency)
+        ? receiptsBoundMs(w, downloads, spec.downloadConcurrency, uploads, spec.concurrency, booked)
         : 0,
       verified: runs.length > 0 && runs.every((r) => r.verification?.ok === true),
       problems,

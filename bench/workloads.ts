@@ -2,6 +2,7 @@
  * The workloads of issue 8, their sizes in the full and the quick run, and the contenders each
  * one compares. Sizes of the quick run only keep the harness working (CI); they measure nothing.
  */
+import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../src/engine/index.js';
 import type { ContenderSpec, WorldSpec } from './world.js';
 
 export type WorkloadId = 'w1' | 'w2' | 'w3' | 'w4' | 'w5' | 'w6';
@@ -45,7 +46,7 @@ export interface ScaleOutWorkload {
 export type Workload = ThroughputWorkload | ResumeWorkload | ScaleOutWorkload;
 
 /** The engine's download concurrency: the shipped default (`engine.downloadConcurrency`). */
-export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
+export { DEFAULT_DOWNLOAD_CONCURRENCY };
 
 export const BASELINE: ContenderSpec = {
   key: 'baseline',
@@ -82,7 +83,7 @@ export function workloads(quick: boolean): Workload[] {
       id: 'w1',
       title: quick ? '2 jobs × 150 items, hledger' : '10 jobs × 1,000 items, hledger',
       world: hledger(quick ? 2 : 10, quick ? 150 : 1000),
-      contenders: [BASELINE, engine(1), engine(1, false), engine(8)],
+      contenders: [BASELINE, engine(1), engine(1, false), engine(8), engine(8, false)],
     },
     {
       kind: 'throughput',

@@ -4,7 +4,7 @@
  * table and that the chart is an SVG. It checks the shape, never the timings.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,5 +76,44 @@ describe('npm run bench -- --quick', () => {
     const svg = readFileSync(join(dir, 'BENCHMARKS.svg'), 'utf8');
     expect(svg.startsWith('<svg ')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+
+    // A partial run merged with the earlier one keeps the workloads it did not measure, and says so.
+    const earlier = join(dir, 'results-earlier.json');
+    copyFileSync(join(ROOT, '.bench-tmp', 'results-quick.json'), earlier);
+    const merged = join(dir, 'MERGED.md');
+    const partial = await run(process.execPath, [
+      join(build, 'bench', 'run.js'),
+      '--quick',
+      '--only',
+      'w1',
+      '--merge',
+      earlier,
+      '--out',
+      merged,
+    ]);
+    expect(partial.code, partial.output).toBe(0);
+    const mergedText = readFileSync(merged, 'utf8');
+    expect(mergedText).toMatch(
+      /Carried over from an earlier run \(`--merge`\): w2, w3, w4, w5, w6, measured on /,
+    );
+    for (let n = 1; n <= 6; n++) expect(mergedText).toMatch(new RegExp(`\\n### Workload ${n}: `));
+    expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(4);
+
+    // Merging a run of another seed is refused with a clear message, not a stack trace.
+    const refused = await run(process.execPath, [
+      join(build, 'bench', 'run.js'),
+      '--quick',
+      '--only',
+      'w1',
+      '--seed',
+      '2',
+      '--merge',
+      earlier,
+      '--out',
+      join(dir, 'REFUSED.md'),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('--merge: ');
+    expect(refused.output).not.toMatch(/\n\s+at /);
   });
 });
