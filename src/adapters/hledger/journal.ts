@@ -17,15 +17,11 @@ import { mkdir, open, type FileHandle, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { AccountingSystemError } from '../../errors/index.js';
+import { EntryIndex, type IndexedEntry } from './entry-index.js';
 import { BEGIN, blockHash, END, JOURNAL_HEADER } from './format.js';
 import { acquireLock, type JournalLock } from './lock.js';
 
-export interface IndexedEntry {
-  code: string;
-  /** 1-based line of the transaction header. */
-  line: number;
-  recordedAt: string;
-}
+export type { IndexedEntry } from './entry-index.js';
 
 export interface FaultHooks {
   /** Called after the first half of a batch is written (simulates a torn write when it kills). */
@@ -44,7 +40,7 @@ export class JournalFile {
   readonly path: string;
   readonly declaredAccounts = new Set<string>();
   readonly declaredCommodities = new Set<string>();
-  readonly index = new Map<string, IndexedEntry>();
+  readonly index = new EntryIndex();
   /** Highest transaction number seen (codes are `P` + number). */
   lastNumber = 0;
   private size = 0;
