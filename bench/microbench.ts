@@ -134,7 +134,8 @@ async function hledgerHeapPerEntry(
           for (;;) {
             const entry = entries[next++];
             if (!entry) return;
-            const key = `${entry.accountingEntryId}-${copy}`;
+            // A distinct UUID per copy, as the engine's keys are (accountingEntryId).
+            const key = `${copy.toString(16).padStart(8, '0')}${entry.accountingEntryId.slice(8)}`;
             await adapter.record(entry, { companyId: company.id, idempotencyKey: key, attachments: [] });
             written++;
           }

@@ -4,7 +4,7 @@
  * is measured by the benchmark's microbenchmarks (`npm run bench`, BENCHMARKS.md):
  *
  * - a UUID key (Pleo's `accountingEntryId`) is kept as a 16-character one-byte string (its 128
- *   bits), any other key as itself behind a marker that no packed key starts with;
+ *   bits), any other key as itself, in a map of its own;
  * - the values live in typed arrays by row: the transaction number (codes are `P` + number,
  *   zero-padded to 6), the line, and the time in epoch milliseconds. A code or a time that does not
  *   round-trip through that form (a journal edited by hand) is kept as written, beside the row.
@@ -17,15 +17,15 @@ export interface IndexedEntry {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Two-byte character: packed UUID keys are one-byte strings, so they never start with it. */
-const OTHER = '\u0100';
 
-function packKey(key: string): string {
-  if (key.length !== 36 || !UUID.test(key)) return OTHER + key;
+/** The 16 bytes of a lower-case UUID as a 16-character string, or null for any other key. */
+function packUuid(key: string): string | null {
+  if (key.length !== 36 || !UUID.test(key)) return null;
   const hex = key.replaceAll('-', '');
-  let packed = '';
-  for (let i = 0; i < 32; i += 2) packed += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
-  return packed;
+  const bytes = new Array<number>(16);
+  for (let i = 0; i < 16; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  // One call makes one flat string; appending char by char would keep a chain of 16 cons strings.
+  return String.fromCharCode(...bytes);
 }
 
 function codeOf(number: number): string {
@@ -33,7 +33,10 @@ function codeOf(number: number): string {
 }
 
 export class EntryIndex {
+  /** Packed UUID keys → row. */
   private readonly rows = new Map<string, number>();
+  /** Any other key → row. */
+  private readonly others = new Map<string, number>();
   private numbers = new Uint32Array(1024);
   private lines = new Uint32Array(1024);
   private times = new Float64Array(1024);
@@ -42,11 +45,12 @@ export class EntryIndex {
   private count = 0;
 
   get size(): number {
-    return this.rows.size;
+    return this.rows.size + this.others.size;
   }
 
   get(key: string): IndexedEntry | undefined {
-    const row = this.rows.get(packKey(key));
+    const packed = packUuid(key);
+    const row = packed === null ? this.others.get(key) : this.rows.get(packed);
     if (row === undefined) return undefined;
     const kept = this.irregular.get(row);
     return {
@@ -57,12 +61,14 @@ export class EntryIndex {
   }
 
   set(key: string, entry: IndexedEntry): void {
-    const packed = packKey(key);
-    let row = this.rows.get(packed);
+    const packed = packUuid(key);
+    const map = packed === null ? this.others : this.rows;
+    const mapKey = packed ?? key;
+    let row = map.get(mapKey);
     if (row === undefined) {
       row = this.count++;
       if (row === this.numbers.length) this.grow();
-      this.rows.set(packed, row);
+      map.set(mapKey, row);
     }
     this.irregular.delete(row);
     const kept: { code?: string; recordedAt?: string } = {};
@@ -80,6 +86,7 @@ export class EntryIndex {
 
   clear(): void {
     this.rows.clear();
+    this.others.clear();
     this.irregular.clear();
     this.count = 0;
   }
