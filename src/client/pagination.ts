@@ -18,6 +18,7 @@
  * time in order. `break`/`return()` runs the `finally` block, which drops the run's state.
  */
 import { PaginationError } from '../errors/index.js';
+import { IdSet } from './compact-id.js';
 import type { Page } from './types.js';
 
 export interface PaginateOptions<T> {
@@ -38,7 +39,7 @@ export async function* paginate<T>(options: PaginateOptions<T>): AsyncGenerator<
   const { operation, method, path, keyOf } = options;
   const maxEmptyPages = options.maxEmptyPages ?? 3;
   const seenCursors = new Set<string>();
-  const seenKeys = new Set<string>();
+  const seenKeys = new IdSet(); // every item of the run: packed, a million ids take ~50 MB
   let after = options.startAfter;
   if (after !== undefined) seenCursors.add(after);
   let emptyPages = 0;

@@ -9,23 +9,13 @@
  *   zero-padded to 6), the line, and the time in epoch milliseconds. A code or a time that does not
  *   round-trip through that form (a journal edited by hand) is kept as written, beside the row.
  */
+import { packUuid } from '../../client/index.js';
+
 export interface IndexedEntry {
   code: string;
   /** 1-based line of the transaction header. */
   line: number;
   recordedAt: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The 16 bytes of a lower-case UUID as a 16-character string, or null for any other key. */
-function packUuid(key: string): string | null {
-  if (key.length !== 36 || !UUID.test(key)) return null;
-  const hex = key.replaceAll('-', '');
-  const bytes = new Array<number>(16);
-  for (let i = 0; i < 16; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  // One call makes one flat string; appending char by char would keep a chain of 16 cons strings.
-  return String.fromCharCode(...bytes);
 }
 
 function codeOf(number: number): string {
