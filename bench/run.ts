@@ -8,8 +8,8 @@
  *   --out FILE         report path (the chart is written beside it, same name, .svg)
  *   --profile          pass --cpu-prof to every contender (profiles in .bench-tmp/profiles/)
  *   --seed N           simulator seed (default 1)
- *   --rerender FILE    write the report again from a run's raw results (.bench-tmp/results-*.json),
- *                      without measuring
+ *   --rerender FILE    write the report again from a run's raw results (BENCHMARKS.json, written
+ *                      beside the report), without measuring
  *   --merge FILE       keep, from an earlier run's raw results (same mode and seed), the workloads
  *                      this run does not measure; the report says where each comes from
  *   --postgres URL     PostgreSQL server for workload 6, without a database (default
@@ -145,7 +145,8 @@ async function main(): Promise<void> {
   let scaleOut: ScaleOutMeasurement | null = null;
   const failed = new Map<WorkloadId, string>();
   const done: WorkloadId[] = [];
-  const raw = join(root, '.bench-tmp', `results-${quick ? 'quick' : 'full'}.json`);
+  // The raw results beside the report (BENCHMARKS.json): what --rerender and --merge read.
+  const raw = out.replace(/\.md$/i, '') + '.json';
   const carried: CarriedWorkloads[] = [];
   if (values.merge !== undefined) {
     const earlier = await readRaw(resolve(values.merge));

@@ -79,7 +79,7 @@ describe('npm run bench -- --quick', () => {
 
     // A partial run merged with the earlier one keeps the workloads it did not measure, and says so.
     const earlier = join(dir, 'results-earlier.json');
-    copyFileSync(join(ROOT, '.bench-tmp', 'results-quick.json'), earlier);
+    copyFileSync(join(dir, 'BENCHMARKS.json'), earlier);
     const merged = join(dir, 'MERGED.md');
     const partial = await run(process.execPath, [
       join(build, 'bench', 'run.js'),
