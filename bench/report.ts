@@ -194,7 +194,7 @@ function resumeSection(index: number, r: ResumeSummary): string {
   return [
     `### Workload ${index}: ${r.measurement.workload.title}`,
     '',
-    `The engine (concurrency 1, receipts on) runs ${int(r.items)} items with Pleo latency ${w.latencyMs} ms and the hledger adapter; it SIGKILLs itself once ${int(r.items - r.remaining)} outcomes are recorded, then a new process resumes from the same data directory and journal. Figures are for the resumed run.`,
+    `The engine (concurrency ${r.measurement.workload.contender.concurrency}, receipts ${r.measurement.workload.contender.receipts ? 'on' : 'off'}) runs ${int(r.items)} items with Pleo latency ${w.latencyMs} ms and the hledger adapter; it SIGKILLs itself once ${int(r.items - r.remaining)} outcomes are recorded, then a new process resumes from the same data directory and journal. Figures are for the resumed run.`,
     '',
     table(
       [
