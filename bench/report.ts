@@ -261,7 +261,12 @@ export function renderReport(input: ReportInput): string {
       sections.push(`### Workload ${n}: ${w.title}\n\n**Not completed**: ${failure}`);
       return;
     }
-    if (input.skipped.includes(w.id)) return;
+    if (input.skipped.includes(w.id)) {
+      sections.push(
+        `### Workload ${n}: ${w.title}\n\n**Not measured in this report.** \`npm run bench -- --only ${w.id} --merge <copy of BENCHMARKS.json>\` measures it and keeps the rest.`,
+      );
+      return;
+    }
     if (w.kind === 'throughput') {
       const s = input.throughput.get(w.id);
       if (s) sections.push(throughputSection(n, s, input));
@@ -284,7 +289,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.complete
       ? []
       : [
-          '> **Run in progress**: this report is rewritten after each workload; the rest is still being measured.',
+          '> **Partial run**: the report is rewritten after each workload while a run goes on; workloads marked *not measured* were not reached (still running, or the run was stopped).',
           '',
         ]),
     table(

@@ -99,6 +99,23 @@ describe('npm run bench -- --quick', () => {
     for (let n = 1; n <= 6; n++) expect(mergedText).toMatch(new RegExp(`\\n### Workload ${n}: `));
     expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(4);
 
+    // Without --merge, the workloads not run are said to be not measured, each with the command that would.
+    const alone = join(dir, 'ALONE.md');
+    const one = await run(process.execPath, [
+      join(build, 'bench', 'run.js'),
+      '--quick',
+      '--only',
+      'w1',
+      '--out',
+      alone,
+    ]);
+    expect(one.code, one.output).toBe(0);
+    const aloneText = readFileSync(alone, 'utf8');
+    expect(
+      aloneText.match(/\*\*Not measured in this report\.\*\* `npm run bench -- --only w\d/g),
+    ).toHaveLength(5);
+    expect(aloneText.match(/\n\| contender \| wall time/g)).toHaveLength(1);
+
     // Merging a run of another seed is refused with a clear message, not a stack trace.
     const refused = await run(process.execPath, [
       join(build, 'bench', 'run.js'),
