@@ -124,8 +124,10 @@ async function main(): Promise<void> {
   const all = workloads(quick);
   // In the order given: the longest workloads can go last.
   const selected = only.flatMap((id) => all.filter((w) => w.id === id));
+  const earlier = values.merge === undefined ? null : await readRaw(resolve(values.merge));
   const needsMicro = selected.some((w) => w.kind !== 'scale-out');
-  const micro = needsMicro ? await microbench(seed, quick, []) : null;
+  // Only the scale-out measured: the figures carried over keep the microbenchmarks they were made with.
+  const micro = needsMicro ? await microbench(seed, quick, []) : (earlier?.micro ?? null);
   if (micro) {
     log(
       `map ${micro.mapUs.toFixed(1)} µs/item, hledger ${micro.hledgerSequentialUs.toFixed(0)} µs/entry (1 writer), ${micro.hledgerConcurrent8Us.toFixed(0)} µs/entry (8 writers)`,
@@ -148,8 +150,7 @@ async function main(): Promise<void> {
   // The raw results beside the report (BENCHMARKS.json): what --rerender and --merge read.
   const raw = out.replace(/\.md$/i, '') + '.json';
   const carried: CarriedWorkloads[] = [];
-  if (values.merge !== undefined) {
-    const earlier = await readRaw(resolve(values.merge));
+  if (earlier !== null && values.merge !== undefined) {
     if (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed)
       throw new Error(
         `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,
