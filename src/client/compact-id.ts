@@ -28,10 +28,14 @@ export class IdSet {
     return p === null ? this.others.has(id) : this.packed.has(p);
   }
 
-  add(id: string): void {
+  /** Adds `id`; false when it was already there (one packing for the check and the insert). */
+  add(id: string): boolean {
     const p = packUuid(id);
-    if (p === null) this.others.add(id);
-    else this.packed.add(p);
+    const set = p === null ? this.others : this.packed;
+    const key = p ?? id;
+    if (set.has(key)) return false;
+    set.add(key);
+    return true;
   }
 
   clear(): void {

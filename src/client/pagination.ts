@@ -63,8 +63,7 @@ export async function* paginate<T>(options: PaginateOptions<T>): AsyncGenerator<
       const page = await options.fetchPage(after);
       for (const item of page.data) {
         const key = keyOf(item);
-        if (seenKeys.has(key)) throw stuck(`item ${key} was already returned by an earlier page`);
-        seenKeys.add(key);
+        if (!seenKeys.add(key)) throw stuck(`item ${key} was already returned by an earlier page`);
       }
       const { hasNextPage, endCursor } = page.pagination;
       if (!hasNextPage) {

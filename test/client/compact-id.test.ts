@@ -27,7 +27,8 @@ describe('packUuid and IdSet', () => {
     ];
     for (const id of ids) {
       expect(set.has(id)).toBe(false);
-      set.add(id);
+      expect(set.add(id)).toBe(true);
+      expect(set.add(id)).toBe(false);
       reference.add(id);
       expect(set.has(id)).toBe(true);
     }
