@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   // The raw results beside the report (BENCHMARKS.json): what --rerender and --merge read.
   const raw = out.replace(/\.md$/i, '') + '.json';
   const carried: CarriedWorkloads[] = [];
-  if (earlier !== null && values.merge !== undefined) {
+  if (earlier !== null) {
     if (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed)
       throw new Error(
         `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,

@@ -231,10 +231,11 @@ class JobRun implements RunContext {
    * once (1 = strict order). The store work around them is not part of the turn: while item k is
    * being written, item k+1 is looked up, mapped, its intent committed and its receipts staged in
    * the accounting system (`stageAttachments`, where the adapter offers it), and item k's outcome
-   * is committed while item k+1 is being written. Entries keep their order; receipts do not. With an embedded accounting system (hledger: a
-   * write and an fsync per entry) this hides the store's work behind the write instead of adding
-   * it, measured in BENCHMARKS.md (workloads 1 and 3). At most `2 × concurrency + STAGING_AHEAD` items
-   * are in flight, so after a crash at most that many intents wait for their `findExisting`.
+   * is committed while item k+1 is being written. Entries keep their order; receipts do not.
+   * With an embedded accounting system (hledger: a write and an fsync per entry) this hides the
+   * store's work behind the write instead of adding it, measured in BENCHMARKS.md (workloads 1
+   * and 3). At most `2 × concurrency + STAGING_AHEAD` items are in flight, so after a crash at
+   * most that many intents wait for their `findExisting`.
    */
   private async process(): Promise<void> {
     if (this.fatal !== null) return;

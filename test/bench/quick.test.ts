@@ -32,6 +32,11 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
   });
 }
 
+/** Runs the compiled harness with `args`. */
+function bench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return run(process.execPath, [join(build, 'bench', 'run.js'), ...args]);
+}
+
 describe('npm run bench -- --quick', () => {
   it('writes a report with every table and a chart', { timeout: 240_000 }, async () => {
     const tsc = await run(process.execPath, [
@@ -44,8 +49,8 @@ describe('npm run bench -- --quick', () => {
     expect(tsc.code, tsc.output).toBe(0);
 
     const report = join(dir, 'BENCHMARKS.md');
-    const bench = await run(process.execPath, [join(build, 'bench', 'run.js'), '--quick', '--out', report]);
-    expect(bench.code, bench.output).toBe(0);
+    const full = await bench(['--quick', '--out', report]);
+    expect(full.code, full.output).toBe(0);
 
     const text = readFileSync(report, 'utf8');
     expect(text.startsWith('# Benchmarks\n')).toBe(true);
@@ -81,16 +86,7 @@ describe('npm run bench -- --quick', () => {
     const earlier = join(dir, 'results-earlier.json');
     copyFileSync(join(dir, 'BENCHMARKS.json'), earlier);
     const merged = join(dir, 'MERGED.md');
-    const partial = await run(process.execPath, [
-      join(build, 'bench', 'run.js'),
-      '--quick',
-      '--only',
-      'w1',
-      '--merge',
-      earlier,
-      '--out',
-      merged,
-    ]);
+    const partial = await bench(['--quick', '--only', 'w1', '--merge', earlier, '--out', merged]);
     expect(partial.code, partial.output).toBe(0);
     const mergedText = readFileSync(merged, 'utf8');
     expect(mergedText).toMatch(
@@ -101,14 +97,7 @@ describe('npm run bench -- --quick', () => {
 
     // Without --merge, the workloads not run are said to be not measured, each with the command that would.
     const alone = join(dir, 'ALONE.md');
-    const one = await run(process.execPath, [
-      join(build, 'bench', 'run.js'),
-      '--quick',
-      '--only',
-      'w1',
-      '--out',
-      alone,
-    ]);
+    const one = await bench(['--quick', '--only', 'w1', '--out', alone]);
     expect(one.code, one.output).toBe(0);
     const aloneText = readFileSync(alone, 'utf8');
     expect(
@@ -117,8 +106,7 @@ describe('npm run bench -- --quick', () => {
     expect(aloneText.match(/\n\| contender \| wall time/g)).toHaveLength(1);
 
     // Merging a run of another seed is refused with a clear message, not a stack trace.
-    const refused = await run(process.execPath, [
-      join(build, 'bench', 'run.js'),
+    const refused = await bench([
       '--quick',
       '--only',
       'w1',
