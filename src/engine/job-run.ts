@@ -369,6 +369,7 @@ class JobRun implements RunContext {
         stage(receipts.attachments, { ...adapterCtx, idempotencyKey: key }),
       );
       if (refused !== null) return settle(refused, false);
+      this.ctx.step('receipts_staged');
       if (stopping()) return; // left `booking`: a later run looks it up before writing
     }
     await turn.take();

@@ -53,6 +53,7 @@ export type EngineStep =
   | 'listed_page'
   | 'fetched_page'
   | 'intent_recorded'
+  | 'receipts_staged'
   | 'entry_written'
   | 'outcome_recorded'
   | 'report_sent'

@@ -133,6 +133,7 @@ const STEPS: [step: string, at: number][] = [
   ['listed_page', 2],
   ['fetched_page', 2],
   ['intent_recorded', 40],
+  ['receipts_staged', 50], // receipts uploaded, entry not written yet
   ['entry_written', 77],
   ['outcome_recorded', 120],
   ['report_sent', 1],
