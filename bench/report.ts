@@ -351,9 +351,10 @@ export function renderReport(input: ReportInput): string {
             ],
           ],
         ) +
-        (micro.hledgerHeapBytesPerEntry === null
+        // Absent from raw results written before the index left the heap (they measured the heap only).
+        (typeof micro.hledgerIndexBytesPerEntry !== 'number'
           ? ''
-          : `\n\nThe hledger adapter keeps an index of the journal in memory: ${int(micro.hledgerHeapBytesPerEntry)} bytes of heap per entry (after a full GC, ${int(micro.hledgerHeapEntries)} entries), so ${int((micro.hledgerHeapBytesPerEntry * 1_000_000) / MB)} MB for a million entries.`)
+          : `\n\nThe hledger adapter keeps an index of the journal in memory, in typed arrays outside the JavaScript heap: ${int(micro.hledgerIndexBytesPerEntry)} bytes per entry, heap and buffers together (after a full GC, ${int(micro.hledgerIndexEntries)} entries; the arrays double as they fill), so about ${int((micro.hledgerIndexBytesPerEntry * 1_000_000) / MB)} MB for a million entries.`)
       : '',
     '',
     analysis.howToRun(),
