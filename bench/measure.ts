@@ -42,8 +42,6 @@ export interface ThroughputMeasurement {
   workload: ThroughputWorkload;
   runs: RunRecord[];
   failures: FailedRun[];
-  /** Set when the workload was measured fewer times than asked, and why. */
-  shortened: string | null;
 }
 
 export interface ResumeRep {
@@ -128,9 +126,7 @@ export async function measureThroughput(
   const runs: RunRecord[] = [];
   const failures: FailedRun[] = [];
   const gaveUp = new Set<string>();
-  let shortened: string | null = null;
   for (let rep = 1; rep <= ctx.repeat; rep++) {
-    const repStarted = performance.now();
     for (const contender of workload.contenders) {
       if (gaveUp.has(contender.key)) continue;
       const label = `[${workload.id}] ${rep}/${ctx.repeat} ${contender.label}`;
@@ -165,15 +161,8 @@ export async function measureThroughput(
       );
       runs.push(run);
     }
-    const took = performance.now() - repStarted;
-    const limit = workload.onceIfLongerThanMs;
-    if (rep === 1 && ctx.repeat > 1 && limit !== undefined && took > limit) {
-      shortened = `measured once: one repetition took ${Math.round(took / 60_000)} minutes (more than ${Math.round(limit / 60_000)})`;
-      ctx.log(`[${workload.id}] ${shortened}`);
-      break;
-    }
   }
-  return { workload, runs, failures, shortened };
+  return { workload, runs, failures };
 }
 
 export async function measureResume(

@@ -61,7 +61,7 @@ function int(n: number): string {
 
 function withSpread(s: Stat, render: (v: number) => string): string {
   if (s.n === 0) return '–';
-  return s.n < 2 ? render(s.median) : `${render(s.median)} ±${(spread(s) * 100).toFixed(0)} %`;
+  return s.n < 2 ? `${render(s.median)} (1 run)` : `${render(s.median)} ±${(spread(s) * 100).toFixed(0)} %`;
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -164,7 +164,6 @@ function throughputSection(index: number, s: ThroughputSummary, input: ReportInp
         ? 'hledger journal adapter.'
         : `generic HTTP adapter against the reference receiver answering in ${w.asLatencyMs} ms.`),
     '',
-    ...(s.measurement.shortened ? [`*${s.measurement.shortened}.*`, ''] : []),
     table(CONTENDER_HEAD, s.contenders.map(contenderRow)),
     '',
     endpointTable(s.contenders),

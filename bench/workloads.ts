@@ -18,8 +18,6 @@ export interface ThroughputWorkload {
   contenders: ContenderSpec[];
   /** The baseline is run once; if it cannot finish, later repetitions run the engine only. */
   baselineMayFail?: boolean;
-  /** When the first repetition took longer than this, the workload is measured once. */
-  onceIfLongerThanMs?: number;
 }
 
 export interface ResumeWorkload {
@@ -119,7 +117,6 @@ export function workloads(quick: boolean): Workload[] {
       world: hledger(1, quick ? 1000 : 1_000_000),
       contenders: [BASELINE, engine(1, false)],
       baselineMayFail: true,
-      onceIfLongerThanMs: 15 * 60 * 1000,
     },
     {
       kind: 'resume',
