@@ -34,8 +34,13 @@ const accounting = compileAccountingConfig(simulatorAccountingConfig(config.seed
 const map = (item: ExportItem, ctx: { jobId: string; companyId: string }): MappingResult =>
   mapExportItem(item, accounting, ctx);
 
-/** Counts the calls each contender makes to the accounting system. */
+/**
+ * Counts the calls each contender makes to the accounting system. Every method the adapter offers
+ * is passed through: the engine stages receipts only where `stageAttachments` exists, so a wrapper
+ * that dropped it would measure another engine than the one shipped.
+ */
 function counted(adapter: AccountingAdapter, calls: AdapterCalls): AccountingAdapter {
+  const stage = adapter.stageAttachments?.bind(adapter);
   return {
     name: adapter.name,
     supportsScaleOut: adapter.supportsScaleOut,
@@ -47,6 +52,14 @@ function counted(adapter: AccountingAdapter, calls: AdapterCalls): AccountingAda
       calls.findExisting++;
       return adapter.findExisting(key, ctx);
     },
+    ...(stage === undefined
+      ? {}
+      : {
+          stageAttachments: (attachments, ctx) => {
+            calls.stageAttachments = (calls.stageAttachments ?? 0) + 1;
+            return stage(attachments, ctx);
+          },
+        }),
     record: (entry, ctx) => {
       calls.record++;
       return adapter.record(entry, ctx);
@@ -62,7 +75,7 @@ function createAdapter(): AccountingAdapter {
     : createHttpAdapter({ baseUrl: spec.url, timeoutMs: 60_000 });
 }
 
-const calls: AdapterCalls = { validate: 0, record: 0, findExisting: 0 };
+const calls: AdapterCalls = { validate: 0, stageAttachments: 0, record: 0, findExisting: 0 };
 /** Engine: outcomes recorded so far. */
 let outcomes = 0;
 interface Marks {

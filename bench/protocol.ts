@@ -33,6 +33,8 @@ export interface ContenderConfig {
 
 export interface AdapterCalls {
   validate: number;
+  /** Absent from raw results written before the harness passed staging through (none were made). */
+  stageAttachments?: number;
   record: number;
   findExisting: number;
 }

@@ -76,8 +76,10 @@ export function summariseThroughput(m: ThroughputMeasurement, micro: MicrobenchR
     }
     const downloads = median(runs.map((r) => r.requests['downloadFile'] ?? 0));
     const uploads = median(runs.map((r) => r.asReceiptUploads ?? 0));
-    const asCalls = (r: RunRecord): number =>
-      r.asRequests ?? r.child.result!.adapterCalls.record + r.child.result!.adapterCalls.validate;
+    const asCalls = (r: RunRecord): number => {
+      const calls = r.child.result!.adapterCalls;
+      return r.asRequests ?? calls.validate + (calls.stageAttachments ?? 0) + calls.record;
+    };
     const problems = [...new Set(runs.flatMap((r) => r.verification?.problems ?? []))];
     contenders.push({
       spec,
