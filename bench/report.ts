@@ -2,7 +2,7 @@
 import { seconds } from './chart.js';
 import type { Machine } from './machine.js';
 import type { MicrobenchResult } from './microbench.js';
-import type { ScaleOutMeasurement } from './scale-out.js';
+import type { ScaleOutMeasurement, ScaleOutPoint } from './scale-out.js';
 import { spread, type Stat } from './stats.js';
 import {
   API_OPERATIONS,
@@ -231,22 +231,57 @@ function resumeSection(index: number, r: ResumeSummary): string {
   ].join('\n');
 }
 
-function scaleOutSection(index: number, s: ScaleOutMeasurement): string {
+function scaleOutSection(index: number, s: ScaleOutMeasurement, cores: number): string {
   const head = [`### Workload ${index}: ${s.workload.title}`, ''];
   if (s.status === 'not-run') return [...head, `**Not run**: ${s.reason}.`].join('\n');
   const one = s.points.find((p) => p.workers === 1);
+  const w = s.workload;
+  const pages = Math.ceil(w.itemsPerJob / 100);
+  const optional = (v: Stat | undefined, render: (x: number) => string): string =>
+    v === undefined ? '–' : withSpread(v, render);
+  const api = (p: ScaleOutPoint): string =>
+    p.requestsPerItem === undefined
+      ? '–'
+      : fmt(
+          API_OPERATIONS.reduce((sum, op) => sum + (p.requestsPerItem?.[op] ?? 0), 0),
+          4,
+        );
   return [
     ...head,
+    `${int(w.companies)} companies × 1 job × ${int(w.itemsPerJob)} items, Pleo latency ${w.latencyMs} ms, the generic HTTP adapter against the reference receiver (${w.asLatencyMs} ms), engine concurrency 1, one PostgreSQL database (store and queue) on this machine. Each worker is a \`pleo-export worker --workers 1\` process. *Workers' CPU* is the sum over the worker processes; *machine busy* is the share of all ${cores} cores in use over the run, whatever used them (workers, PostgreSQL, the simulator and receiver in the harness).`,
+    '',
     table(
-      ['workers', 'wall time', 'items/s', 'speed-up over 1 worker', 'output verified'],
+      [
+        'workers',
+        'wall time',
+        'items/s',
+        'speed-up over 1 worker',
+        'time ÷ floor',
+        'Pleo API requests/item',
+        'receipt downloads/item',
+        'accounting-system calls/item',
+        'peak RSS (largest worker)',
+        "workers' CPU s",
+        'machine busy',
+        'output verified',
+      ],
       s.points.map((p) => [
         String(p.workers),
         withSpread(p.wallMs, seconds),
         int(p.itemsPerSec),
         one ? `${fmt(one.wallMs.median / p.wallMs.median)}×` : '–',
+        p.floorMs === undefined ? '–' : `${fmt(p.wallMs.median / p.floorMs)}×`,
+        api(p),
+        p.requestsPerItem === undefined ? '–' : fmt(p.requestsPerItem['downloadFile'] ?? 0, 3),
+        p.asCallsPerItem === undefined ? '–' : fmt(p.asCallsPerItem, 3),
+        optional(p.workerMaxRssBytes, (v) => `${int(v / MB)} MB`),
+        optional(p.workerCpuSec, (v) => fmt(v, 1)),
+        optional(p.machineBusy, (v) => `${fmt(v * 100, 0)} %`),
         p.verified ? 'yes' : `**no**: ${p.problems.join('; ')}`,
       ]),
     ),
+    '',
+    `Floor: per company, the Pleo calls in sequence = list its jobs + started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event = ${2 * pages + 4} calls × ${w.latencyMs} ms, once per round of companies (⌈${w.companies} ÷ workers⌉ rounds). It leaves out local work, which the CPU columns show.`,
   ].join('\n');
 }
 
@@ -270,7 +305,8 @@ export function renderReport(input: ReportInput): string {
       const s = input.throughput.get(w.id);
       if (s) sections.push(throughputSection(n, s, input));
     } else if (w.kind === 'resume' && input.resume) sections.push(resumeSection(n, input.resume));
-    else if (w.kind === 'scale-out' && input.scaleOut) sections.push(scaleOutSection(n, input.scaleOut));
+    else if (w.kind === 'scale-out' && input.scaleOut)
+      sections.push(scaleOutSection(n, input.scaleOut, input.machine.cores));
   });
   const micro = input.micro;
   return [

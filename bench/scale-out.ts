@@ -12,7 +12,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -22,6 +23,7 @@ import { startReferenceReceiver } from '../src/adapters/index.js';
 import { simulatorAccountingConfig } from '../src/cli/demo/catalog-config.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { stat, type Stat } from './stats.js';
+import { OPERATION_NAMES } from './world.js';
 import type { ScaleOutWorkload } from './workloads.js';
 
 /** The part of `src/queue`'s `createWorkQueue` the harness uses (see the module comment). */
@@ -57,6 +59,22 @@ export interface ScaleOutPoint {
   itemsPerSec: number;
   verified: boolean;
   problems: string[];
+  /**
+   * Resources (medians over the repetitions; absent from raw results written before they were
+   * measured). CPU and peak RSS of the worker processes come from /proc, read just before they
+   * are stopped; the machine's busy share from `os.cpus()` over the measured span.
+   */
+  workerCpuSec?: Stat;
+  /** The largest peak RSS of one worker process. */
+  workerMaxRssBytes?: Stat;
+  /** Busy share of all cores over the run (1 = every core busy all the time). */
+  machineBusy?: Stat;
+  /** Pleo requests per item by operation (`downloadFile`: receipt files). */
+  requestsPerItem?: Record<string, number>;
+  /** Requests the accounting system saw per item (entries, receipt uploads, validations). */
+  asCallsPerItem?: number;
+  /** Pleo calls that must follow one another × latency, companies `workers` at a time. */
+  floorMs?: number;
 }
 
 export type ScaleOutMeasurement =
@@ -114,11 +132,53 @@ async function withAdmin<T>(server: string, fn: (client: pg.Client) => Promise<T
   }
 }
 
+interface PointRun {
+  wallMs: number;
+  problems: string[];
+  workerCpuSec: number;
+  workerMaxRssBytes: number;
+  machineBusy: number;
+  requests: Record<string, number>;
+  asRequests: number;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux, whatever the kernel's HZ). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds and peak RSS of a live process, from /proc (null when it has gone or off Linux). */
+async function processUsage(pid: number): Promise<{ cpuSec: number; peakRssBytes: number } | null> {
+  try {
+    const statLine = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at "state"; utime and stime
+    // are fields 14 and 15 of the line, 12 and 13 after the name.
+    const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    if (!Number.isFinite(ticks) || !hwm) return null;
+    return { cpuSec: ticks / TICKS_PER_SECOND, peakRssBytes: Number(hwm[1]) * 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total CPU time of all cores so far (ms). */
+function machineTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of cpus()) {
+    const t = cpu.times;
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, total };
+}
+
 async function runPoint(
   ctx: ScaleOutContext,
   workload: ScaleOutWorkload,
   workers: number,
-): Promise<{ wallMs: number; problems: string[] }> {
+): Promise<PointRun> {
   const dir = join(ctx.workDir, `scale-out-${workers}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -159,6 +219,7 @@ async function runPoint(
     await queue.start();
     for (const company of sim.companies) await queue.enqueue(company.id, 'poll');
     const started = performance.now();
+    const machineBefore = machineTimes();
     let failure: string | null = null;
     for (let w = 0; w < workers; w++) {
       const child = spawn(
@@ -185,6 +246,8 @@ async function runPoint(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const wallMs = performance.now() - started;
+    const machineAfter = machineTimes();
+    const usage = await Promise.all(children.map((child) => processUsage(child.pid ?? -1)));
     const state = sim.admin.state({ items: false });
     const problems: string[] = [];
     for (const job of state.jobs) {
@@ -194,7 +257,21 @@ async function runPoint(
     }
     const stats = receiver.stats();
     if (stats.duplicates > 0) problems.push(`${stats.duplicates} entries booked twice`);
-    return { wallMs, problems };
+    const measured = usage.filter((u) => u !== null);
+    if (measured.length < usage.length)
+      problems.push('the CPU time of a worker could not be read from /proc');
+    return {
+      wallMs,
+      problems,
+      workerCpuSec: measured.reduce((sum, u) => sum + u.cpuSec, 0),
+      workerMaxRssBytes: Math.max(0, ...measured.map((u) => u.peakRssBytes)),
+      machineBusy:
+        (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
+      requests: Object.fromEntries(
+        Object.entries(state.requests.byOperation).map(([op, n]) => [OPERATION_NAMES[op] ?? op, n]),
+      ),
+      asRequests: stats.requests,
+    };
   } finally {
     await stop(children);
     await queue.stop(1000).catch(() => undefined);
@@ -205,6 +282,19 @@ async function runPoint(
     ).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The Pleo calls of one company's job that must follow one another: list the company's jobs, send
+ * `started`, read every job-item page, every export-item page, send the last batch of item updates
+ * and the final event (page size 100, the engine's default), × latency. Companies run `workers` at
+ * a time, so the floor is that sequence once per round of companies. Local work (mapping, the
+ * store, the receiver) is left out: it is what the measured CPU shows.
+ */
+export function scaleOutFloorMs(workload: ScaleOutWorkload, workers: number): number {
+  const pages = Math.ceil(workload.itemsPerJob / 100);
+  const calls = 1 + 1 + 2 * pages + 1 + 1;
+  return Math.ceil(workload.companies / workers) * calls * workload.latencyMs;
 }
 
 export async function measureScaleOut(
@@ -224,22 +314,33 @@ export async function measureScaleOut(
   const items = workload.companies * workload.itemsPerJob;
   try {
     for (const workers of workload.workers) {
-      const times: number[] = [];
-      const problems: string[] = [];
+      const runs: PointRun[] = [];
       for (let rep = 1; rep <= ctx.repeat; rep++) {
         ctx.log(`[${workload.id}] ${rep}/${ctx.repeat} ${workers} worker(s) …`);
         const run = await runPoint(ctx, workload, workers);
-        times.push(run.wallMs);
-        problems.push(...run.problems);
-        ctx.log(`[${workload.id}] ${workers} worker(s): ${(run.wallMs / 1000).toFixed(2)} s`);
+        runs.push(run);
+        ctx.log(
+          `[${workload.id}] ${workers} worker(s): ${(run.wallMs / 1000).toFixed(2)} s, workers' CPU ${run.workerCpuSec.toFixed(1)} s, machine ${(run.machineBusy * 100).toFixed(0)} % busy`,
+        );
       }
-      const wallMs = stat(times);
+      const wallMs = stat(runs.map((r) => r.wallMs));
+      const problems = runs.flatMap((r) => r.problems);
+      const requestsPerItem: Record<string, number> = {};
+      for (const op of new Set(runs.flatMap((r) => Object.keys(r.requests)))) {
+        requestsPerItem[op] = stat(runs.map((r) => r.requests[op] ?? 0)).median / items;
+      }
       points.push({
         workers,
         wallMs,
         itemsPerSec: items / (wallMs.median / 1000),
         verified: problems.length === 0,
-        problems,
+        problems: [...new Set(problems)],
+        workerCpuSec: stat(runs.map((r) => r.workerCpuSec)),
+        workerMaxRssBytes: stat(runs.map((r) => r.workerMaxRssBytes)),
+        machineBusy: stat(runs.map((r) => r.machineBusy)),
+        requestsPerItem,
+        asCallsPerItem: stat(runs.map((r) => r.asRequests)).median / items,
+        floorMs: scaleOutFloorMs(workload, workers),
       });
     }
   } catch (error) {

@@ -71,8 +71,21 @@ describe('npm run bench -- --quick', () => {
     expect(text).toMatch(/\n\| resumed run \| wall time/);
     expect(text).toMatch(/\n\| requests of the resumed run \|/);
     expect(text).toMatch(/\n\| microbenchmark /);
-    // Scale-out: measured, or said why not.
-    expect(text).toMatch(/### Workload 6: [^\n]*\n\n(\| workers \||\*\*Not run\*\*: )/);
+    // Scale-out: measured with its resources and floor, or said why not.
+    const w6 = /### Workload 6: [^\n]*\n\n([^#]*)/.exec(text)?.[1] ?? '';
+    if (!w6.startsWith('**Not run**: ')) {
+      expect(w6).toContain(
+        "\n| workers | wall time | items/s | speed-up over 1 worker | time ÷ floor | Pleo API requests/item | receipt downloads/item | accounting-system calls/item | peak RSS (largest worker) | workers' CPU s | machine busy | output verified |\n",
+      );
+      const raw = JSON.parse(readFileSync(join(dir, 'BENCHMARKS.json'), 'utf8')) as {
+        scaleOut: { points: { workers: number; workerCpuSec: { median: number }; floorMs: number }[] };
+      };
+      expect(raw.scaleOut.points.map((p) => p.workers)).toEqual([1, 2]);
+      for (const p of raw.scaleOut.points) {
+        expect(p.workerCpuSec.median).toBeGreaterThan(0);
+        expect(p.floorMs).toBeGreaterThan(0);
+      }
+    }
     // Every contender's output was checked, and every contender finished.
     expect(text).not.toMatch(/\*\*no\*\*:/);
     expect(text).not.toMatch(/did not finish/);
