@@ -71,8 +71,9 @@ const FENCE_RECHECK_MS = 1000;
 
 /**
  * Items prepared ahead of the write turn beyond the `2 × concurrency` the turns need. Each is an
- * intent a crash leaves for `findExisting`. More did not help: with hledger, receipts staged
- * further ahead compete for the disk with the journal's own fsync (workload 1: 33 s → 42 s at 8).
+ * intent a crash leaves for `findExisting`, so the window is kept small. (A wider one, 8 ahead, made
+ * workload 1 slower, 33 s → 42 s; that was measured while the benchmark's adapter wrapper hid
+ * `stageAttachments`, so it says nothing about staging further ahead.)
  */
 const STAGING_AHEAD = 1;
 
