@@ -252,7 +252,7 @@ function howToRun(): string {
     '## Running it',
     '',
     '```sh',
-    'npm run bench                      # full run, writes BENCHMARKS.md, .svg and .json (raw results; takes hours)',
+    'npm run bench                      # full run, writes BENCHMARKS.md, .svg and .json (raw results; about five hours)',
     'npm run bench -- --quick           # tiny sizes, 1 repetition, < 1 minute; writes .bench-tmp/quick/',
     'npm run bench -- --only w1,w3      # some workloads (w1 … w6)',
     'npm run bench -- --repeat 5        # repetitions per measurement (default 3)',
