@@ -115,13 +115,13 @@ for (let r = 0; r < rounds; r++) {
   sequential.push(await hledger(entries, 1));
   concurrent.push(await hledger(entries, 8));
 }
-/** Memory growth per entry while an adapter holds `count` entries (one writer per 8, no receipts). */
 /** The JavaScript heap in use plus the memory of ArrayBuffers (typed arrays live there). */
 function held(): number {
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   return heapUsed + arrayBuffers;
 }
 
+/** Memory growth per entry while an adapter holds `count` entries (one writer per 8, no receipts). */
 async function hledgerIndexPerEntry(
   entries: readonly AccountingEntry[],
   copies: number,

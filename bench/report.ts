@@ -2,7 +2,7 @@
 import { seconds } from './chart.js';
 import type { Machine } from './machine.js';
 import type { MicrobenchResult } from './microbench.js';
-import type { ScaleOutMeasurement, ScaleOutPoint } from './scale-out.js';
+import { scaleOutCriticalCalls, type ScaleOutMeasurement, type ScaleOutPoint } from './scale-out.js';
 import { spread, type Stat } from './stats.js';
 import {
   API_OPERATIONS,
@@ -236,7 +236,7 @@ function scaleOutSection(index: number, s: ScaleOutMeasurement, cores: number): 
   if (s.status === 'not-run') return [...head, `**Not run**: ${s.reason}.`].join('\n');
   const one = s.points.find((p) => p.workers === 1);
   const w = s.workload;
-  const pages = Math.ceil(w.itemsPerJob / 100);
+  const { pages, calls } = scaleOutCriticalCalls(w);
   const optional = (v: Stat | undefined, render: (x: number) => string): string =>
     v === undefined ? '–' : withSpread(v, render);
   const api = (p: ScaleOutPoint): string =>
@@ -281,7 +281,7 @@ function scaleOutSection(index: number, s: ScaleOutMeasurement, cores: number): 
       ]),
     ),
     '',
-    `Floor: per company, the Pleo calls in sequence = list its jobs + started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event = ${2 * pages + 4} calls × ${w.latencyMs} ms, once per round of companies (⌈${w.companies} ÷ workers⌉ rounds). It leaves out local work, which the CPU columns show.`,
+    `Floor: per company, the Pleo calls in sequence = list its jobs + started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event = ${calls} calls × ${w.latencyMs} ms, once per round of companies (⌈${w.companies} ÷ workers⌉ rounds). It leaves out local work, which the CPU columns show.`,
   ].join('\n');
 }
 

@@ -291,10 +291,14 @@ async function runPoint(
  * a time, so the floor is that sequence once per round of companies. Local work (mapping, the
  * store, the receiver) is left out: it is what the measured CPU shows.
  */
-export function scaleOutFloorMs(workload: ScaleOutWorkload, workers: number): number {
+export function scaleOutCriticalCalls(workload: ScaleOutWorkload): { pages: number; calls: number } {
   const pages = Math.ceil(workload.itemsPerJob / 100);
-  const calls = 1 + 1 + 2 * pages + 1 + 1;
-  return Math.ceil(workload.companies / workers) * calls * workload.latencyMs;
+  return { pages, calls: 1 + 1 + 2 * pages + 1 + 1 };
+}
+
+/** That sequence × latency, once per round of companies (`workers` at a time). */
+export function scaleOutFloorMs(workload: ScaleOutWorkload, workers: number): number {
+  return Math.ceil(workload.companies / workers) * scaleOutCriticalCalls(workload).calls * workload.latencyMs;
 }
 
 export async function measureScaleOut(
