@@ -71,6 +71,25 @@ describe('npm run bench -- --quick', () => {
     expect(text).toMatch(/\n\| resumed run \| wall time/);
     expect(text).toMatch(/\n\| requests of the resumed run \|/);
     expect(text).toMatch(/\n\| microbenchmark /);
+    // The engine measured is the one shipped: it staged its receipts (the call-counting wrapper
+    // around the adapter passes `stageAttachments` through), the baseline never does.
+    const results = JSON.parse(readFileSync(join(dir, 'BENCHMARKS.json'), 'utf8')) as {
+      throughput: [
+        string,
+        {
+          measurement: {
+            runs: { contender: string; child: { result: { adapterCalls: { stageAttachments?: number } } } }[];
+          };
+        },
+      ][];
+    };
+    const w1Runs = results.throughput.find(([id]) => id === 'w1')![1].measurement.runs;
+    const staged = (key: string): number[] =>
+      w1Runs.filter((r) => r.contender === key).map((r) => r.child.result.adapterCalls.stageAttachments ?? 0);
+    expect(staged('engine-c1')[0]).toBeGreaterThan(0);
+    expect(staged('engine-c8')[0]).toBeGreaterThan(0);
+    expect(staged('baseline')).toEqual([0]);
+
     // Scale-out: measured with its resources and floor, or said why not.
     const w6 = /### Workload 6: [^\n]*\n\n([^#]*)/.exec(text)?.[1] ?? '';
     if (!w6.startsWith('**Not run**: ')) {
