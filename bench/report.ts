@@ -24,8 +24,13 @@ export interface ReportInput {
   /** False while the run is still going (the report is rewritten after each workload). */
   complete: boolean;
   machine: Machine;
-  /** 1-minute load average sampled every 10 s during the run. */
+  /** 1-minute load average sampled every 10 s during the run (not while workload 6 runs). */
   load: Stat;
+  /**
+   * Workload 6 ran in this run: its own worker processes load the machine, so the samples leave out
+   * its time and the minute after it (absent in raw results from before this field).
+   */
+  loadSkipsScaleOut?: boolean;
   micro: MicrobenchResult | null;
   chartFile: string;
   workloads: Workload[];
@@ -333,9 +338,7 @@ export function renderReport(input: ReportInput): string {
     ),
     '',
     `Load average during the run (1 minute, sampled every 10 s): median ${fmt(input.load.median)}, max ${fmt(input.load.max)} on ${m.cores} cores` +
-      (input.load.median > m.cores * 0.75
-        ? ' — **other processes competed for the CPU and the disk**: absolute times are inflated and noisy; contenders ran alternately, so their ratios are fairer than their times.'
-        : '.'),
+      loadNote(input),
     '',
     ...(input.mode === 'quick'
       ? [
@@ -395,4 +398,23 @@ export function renderReport(input: ReportInput): string {
     analysis.howToRun(),
     '',
   ].join('\n');
+}
+
+/** What the load average says about the run: someone else's work, or workload 6's own workers. */
+function loadNote(input: ReportInput): string {
+  const scaleOutHere = input.scaleOut !== null && !input.carried.some((c) => c.ids.includes('w6'));
+  if (input.loadSkipsScaleOut !== true && scaleOutHere) {
+    // Raw results from before the sampler paused for workload 6: its workers are in the samples.
+    return ', workload 6 included: its own worker processes (up to 8 at once, on purpose) are most of that load; the other workloads ran apart from them.';
+  }
+  const skipped =
+    input.loadSkipsScaleOut === true
+      ? ', not sampled while workload 6 ran nor in the minute after (its own worker processes are the load it measures: see its *machine busy* column)'
+      : '';
+  return (
+    skipped +
+    (input.load.median > input.machine.cores * 0.75
+      ? ' — **other processes competed for the CPU and the disk**: absolute times are inflated and noisy; contenders ran alternately, so their ratios are fairer than their times.'
+      : '.')
+  );
 }

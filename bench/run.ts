@@ -119,7 +119,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   const box = machine();
   const loads: number[] = [load()];
-  const loadSampler = setInterval(() => loads.push(load()), 10_000);
+  // Workload 6's worker processes are its own load: no samples while it runs nor in the minute
+  // after (the 1-minute average still holds them), so the figure keeps meaning "someone else".
+  let ownLoadUntil = 0;
+  const loadSampler = setInterval(() => {
+    if (performance.now() >= ownLoadUntil) loads.push(load());
+  }, 10_000);
   loadSampler.unref();
   const all = workloads(quick);
   // In the order given: the longest workloads can go last.
@@ -193,6 +198,7 @@ async function main(): Promise<void> {
       complete: final,
       machine: box,
       load: stat(loads),
+      loadSkipsScaleOut: selected.some((w) => w.kind === 'scale-out'),
       micro,
       workloads: all,
       throughput,
@@ -214,6 +220,7 @@ async function main(): Promise<void> {
       } else if (workload.kind === 'resume') {
         resume = summariseResume(await measureResume(ctx, workload), micro!, PAGE_SIZE);
       } else {
+        ownLoadUntil = Number.POSITIVE_INFINITY;
         scaleOut = await measureScaleOut(
           {
             seed,
@@ -222,10 +229,11 @@ async function main(): Promise<void> {
             cliScript: join(here, '..', 'src', 'cli', 'main.js'),
             queueModule: join(here, '..', 'src', 'queue', 'index.js'),
             postgresServer: values.postgres.replace(/\/+$/, ''),
+            nodeArgs,
             log,
           },
           workload,
-        );
+        ).finally(() => (ownLoadUntil = performance.now() + 60_000));
       }
       done.push(workload.id);
     } catch (error) {

@@ -90,6 +90,8 @@ export interface ScaleOutContext {
   queueModule: string;
   /** PostgreSQL server URL without a database (a fresh database is created per run). */
   postgresServer: string;
+  /** Node options for every worker process (`--profile` passes `--cpu-prof`). */
+  nodeArgs: string[];
   log: (line: string) => void;
 }
 
@@ -224,7 +226,7 @@ async function runPoint(
     for (let w = 0; w < workers; w++) {
       const child = spawn(
         process.execPath,
-        [ctx.cliScript, 'worker', '-c', configPath, '--workers', '1', '--log-level', 'warn'],
+        [...ctx.nodeArgs, ctx.cliScript, 'worker', '-c', configPath, '--workers', '1', '--log-level', 'warn'],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       let stderr = '';
