@@ -261,6 +261,43 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       await expect(store.markBooking(fence, ids[0]!, 2)).rejects.toThrow(/not open/);
     });
 
+    it('fences the per-item writes: intents and outcomes under a stale fence change nothing', async () => {
+      const { fence: stale, ids } = await plannedJob(3);
+      await store.markBooking(stale, ids[0]!, 1);
+      const current = await store.acquireJob(ref, 'w2');
+      await expect(store.markBooking(stale, ids[1]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.recordOutcome(stale, ids[0]!, {
+          status: 'booked',
+          externalId: 'STALE',
+          externalUrl: null,
+          exportedAt: '2026-02-01T00:00:00.000Z',
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.recordOutcome(stale, ids[2]!, {
+          status: 'failed',
+          failureReasonType: 'unexpected_failure',
+          failureReason: 'stale',
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      const todo = await store.itemsToProcess(ref, 0, 10);
+      expect(todo.map((i) => [i.accountingEntryId, i.state, i.attempt])).toEqual([
+        [ids[0], 'booking', 1],
+        [ids[1], 'planned', 0],
+        [ids[2], 'planned', 0],
+      ]);
+      expect(await store.findBooking(COMPANY, ids[0]!)).toBeNull();
+      // The current owner writes as usual.
+      await store.recordOutcome(current, ids[0]!, {
+        status: 'booked',
+        externalId: 'E1',
+        externalUrl: null,
+        exportedAt: '2026-02-01T00:00:00.000Z',
+      });
+      expect(await store.findBooking(COMPANY, ids[0]!)).toMatchObject({ externalId: 'E1' });
+    });
+
     it('reports outcomes in seq order, never past the lowest open item, and reconciles on re-listing', async () => {
       const { fence, ids } = await plannedJob(4);
       await store.recordOutcome(fence, ids[1]!, {

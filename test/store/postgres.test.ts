@@ -179,6 +179,67 @@ describe('postgres store: workers sharing one database', () => {
     expect((await b.getJob(ref))?.listCursor).not.toBe('late');
   });
 
+  it('a takeover racing a stream of per-item writes: each write is all there under the old fence or refused', async () => {
+    const schema = newSchema();
+    const a = makeStore(schema, { pool: { max: 8 } });
+    const b = makeStore(schema);
+    await a.migrate();
+    await newJob(a);
+    const fa = await a.acquireJob(ref, 'worker-a');
+    const ids = Array.from({ length: 300 }, (_, i) => entry(i + 1));
+    await a.saveListedPage(fa, {
+      items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+      cursor: null,
+      complete: true,
+    });
+    await a.saveFetchedPage(fa, {
+      items: ids.map((id) => ({
+        accountingEntryId: id,
+        date: '2026-01-01T00:00:00.000Z',
+        payload: { accountingEntryId: id } as unknown as ExportItem,
+        attachments: [],
+        prefailure: null,
+      })),
+      cursor: null,
+      complete: true,
+    });
+    let takenOver = false;
+    const writes = ids.map(async (id, i) => {
+      // Intent then outcome, as the engine does; the takeover lands somewhere in the middle.
+      await a.markBooking(fa, id, 1);
+      if (i === 100) await b.acquireJob(ref, 'worker-b').then(() => (takenOver = true));
+      const after = takenOver;
+      await a.recordOutcome(fa, id, {
+        status: 'booked',
+        externalId: `A-${id}`,
+        externalUrl: null,
+        exportedAt: 't',
+      });
+      return after;
+    });
+    const results = await Promise.allSettled(writes);
+    const rows = await admin.query<{ entry_id: string; state: string }>(
+      `SELECT entry_id, state FROM "${schema}".items`,
+    );
+    const state = new Map(rows.rows.map((r) => [r.entry_id, r.state]));
+    let refused = 0;
+    for (const [i, result] of results.entries()) {
+      const id = ids[i]!;
+      const booked = (await a.findBooking(COMPANY, id)) !== null;
+      if (result.status === 'fulfilled') {
+        expect(result.value).toBe(false); // nothing is accepted once the takeover has returned
+        expect([state.get(id), booked]).toEqual(['booked', true]);
+      } else {
+        refused++;
+        expect(result.reason).toBeInstanceOf(LeaseLostError);
+        expect(state.get(id)).not.toBe('booked');
+        expect(booked).toBe(false);
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect((await b.getJob(ref))?.leaseOwner).toBe('worker-b');
+  });
+
   it('records the same entry from two jobs at once: exactly one booking row', async () => {
     const schema = newSchema();
     const a = makeStore(schema);
