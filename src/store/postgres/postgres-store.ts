@@ -86,9 +86,6 @@ export interface PostgresStoreOptions {
   onPoolError?: (error: Error) => void;
 }
 
-/** The guard of every write in a `fencedStatement`: the fence read (and share-locked) is ours. */
-const FENCE_HOLDS = 'EXISTS (SELECT 1 FROM fence WHERE fence_token = $3)';
-
 const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   phase: 'phase',
   pleoStatus: 'pleo_status',
@@ -305,74 +302,56 @@ class PostgresStore implements Store {
   }
 
   async markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void> {
-    const changed = await this.fencedStatement(
-      fence,
-      `UPDATE ${this.t.items} SET state = 'booking', attempt = $5, updated_at = $6
-       WHERE company_id = $1 AND job_id = $2 AND entry_id = $4 AND state IN ('planned', 'booking') AND ${FENCE_HOLDS}
-       RETURNING 1`,
-      [accountingEntryId, attempt, this.iso()],
-    );
-    if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
+    await this.fenced(fence, async (tx) => {
+      const changed = await tx.execute(
+        `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
+         WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
+        [fence.companyId, fence.jobId, accountingEntryId, attempt, this.iso()],
+      );
+      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
+    });
   }
 
   async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    const now = this.iso();
-    if (outcome.status === 'booked') {
-      // One statement: the item's outcome and the booking, which the primary key keeps unique per
-      // (company, entry) even when two jobs record the same entry at the same moment.
-      await this.fencedStatement(
-        fence,
-        `UPDATE ${this.t.items} SET state = 'booked', external_id = $5, external_url = $6, exported_at = $7,
-                failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = $8
-         WHERE company_id = $1 AND job_id = $2 AND entry_id = $4 AND ${FENCE_HOLDS}
-         RETURNING 1
-       ), booking AS (
-         INSERT INTO ${this.t.bookings} (company_id, entry_id, job_id, external_id, external_url, exported_at)
-         SELECT $1, $4, $2, $5, $6, $7 WHERE ${FENCE_HOLDS}
-         ON CONFLICT (company_id, entry_id) DO NOTHING`,
-        [accountingEntryId, outcome.externalId, outcome.externalUrl, outcome.exportedAt, now],
-      );
-      return;
-    }
-    // A failed item keeps its payload: `retry` maps it again with a fixed configuration.
-    await this.fencedStatement(
-      fence,
-      `UPDATE ${this.t.items} SET state = 'failed', failure_reason = $5, failure_reason_type = $6, updated_at = $7
-       WHERE company_id = $1 AND job_id = $2 AND entry_id = $4 AND ${FENCE_HOLDS}
-       RETURNING 1`,
-      [accountingEntryId, outcome.failureReason, outcome.failureReasonType, now],
-    );
-  }
-
-  /**
-   * A fenced write in one statement, for the per-item writes of the hot path: one round trip and
-   * one commit, where `fenced` takes four (BEGIN, the job's row FOR UPDATE, the write, COMMIT).
-   * The CTE `fence` reads the job's row FOR SHARE: a takeover's UPDATE of the token waits until
-   * the statement has committed, and a statement that waited for a takeover reads the new token
-   * (READ COMMITTED rechecks a locked row's latest version), so a stale owner writes nothing, as
-   * with `fenced`. The writers of one job share that lock instead of queuing on it.
-   *
-   * `write` is the body of the CTE `changed` (it may open more CTEs after it); every write in it
-   * must be guarded by `FENCE_HOLDS`. Parameters: $1 company, $2 job, $3 the fence's token, then
-   * `params` from $4. Returns the number of rows `changed` returned.
-   */
-  private async fencedStatement(fence: Fence, write: string, params: readonly unknown[]): Promise<number> {
-    const rows = await this.db.query(
-      `WITH fence AS (
-         SELECT fence_token FROM ${this.t.jobs} WHERE company_id = $1 AND job_id = $2 FOR SHARE
-       ), changed AS (
-         ${write}
-       )
-       SELECT (SELECT fence_token FROM fence) AS fence_token, (SELECT count(*) FROM changed)::int AS changed`,
-      [fence.companyId, fence.jobId, fence.token, ...params],
-    );
-    const row = rows[0];
-    if (!row || row['fence_token'] === null || Number(row['fence_token']) !== fence.token) {
-      throw new LeaseLostError(
-        `Job ${fence.jobId} was taken over by another worker (fence ${fence.token} is stale); stopping.`,
-      );
-    }
-    return Number(row['changed']);
+    await this.fenced(fence, async (tx) => {
+      const now = this.iso();
+      if (outcome.status === 'booked') {
+        // One statement: the item's outcome and the booking, which the primary key keeps unique per
+        // (company, entry) even when two jobs record the same entry at the same moment.
+        await tx.execute(
+          `WITH item AS (
+             UPDATE ${this.t.items} SET state = 'booked', external_id = $4, external_url = $5, exported_at = $6,
+                    failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = $7
+             WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
+           )
+           INSERT INTO ${this.t.bookings} (company_id, entry_id, job_id, external_id, external_url, exported_at)
+           VALUES ($1, $3, $2, $4, $5, $6) ON CONFLICT (company_id, entry_id) DO NOTHING`,
+          [
+            fence.companyId,
+            fence.jobId,
+            accountingEntryId,
+            outcome.externalId,
+            outcome.externalUrl,
+            outcome.exportedAt,
+            now,
+          ],
+        );
+      } else {
+        // A failed item keeps its payload: `retry` maps it again with a fixed configuration.
+        await tx.execute(
+          `UPDATE ${this.t.items} SET state = 'failed', failure_reason = $4, failure_reason_type = $5, updated_at = $6
+           WHERE company_id = $1 AND job_id = $2 AND entry_id = $3`,
+          [
+            fence.companyId,
+            fence.jobId,
+            accountingEntryId,
+            outcome.failureReason,
+            outcome.failureReasonType,
+            now,
+          ],
+        );
+      }
+    });
   }
 
   async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
