@@ -15,7 +15,12 @@ import { LeaseLostError } from '../../src/errors/index.js';
 import { isRetryablePostgresError, type RetryInfo } from '../../src/store/postgres/index.js';
 import { compileRetry, retryDelayMs } from '../../src/store/postgres/retry.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/schema.js';
-import { createPostgresStore, type PostgresStoreOptions, type Store } from '../../src/store/index.js';
+import {
+  createPostgresStore,
+  type Fence,
+  type PostgresStoreOptions,
+  type Store,
+} from '../../src/store/index.js';
 import { runStoreContract } from './contract.js';
 
 const DATABASE_URL = process.env['PLEO_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -113,6 +118,26 @@ async function newJob(store: Store, jobRef = ref): Promise<void> {
   });
 }
 
+/** Lists and fetches `ids` (one page each) under `fence`: the job is planned, its items open. */
+async function planItems(store: Store, fence: Fence, ids: readonly string[]): Promise<void> {
+  await store.saveListedPage(fence, {
+    items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+    cursor: null,
+    complete: true,
+  });
+  await store.saveFetchedPage(fence, {
+    items: ids.map((id) => ({
+      accountingEntryId: id,
+      date: '2026-01-01T00:00:00.000Z',
+      payload: { accountingEntryId: id } as unknown as ExportItem,
+      attachments: [],
+      prefailure: null,
+    })),
+    cursor: null,
+    complete: true,
+  });
+}
+
 describe('postgres store: workers sharing one database', () => {
   it('two workers race acquireJob, then write: the stale one gets LeaseLostError and changed nothing', async () => {
     const schema = newSchema();
@@ -187,22 +212,7 @@ describe('postgres store: workers sharing one database', () => {
     await newJob(a);
     const fa = await a.acquireJob(ref, 'worker-a');
     const ids = Array.from({ length: 300 }, (_, i) => entry(i + 1));
-    await a.saveListedPage(fa, {
-      items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
-      cursor: null,
-      complete: true,
-    });
-    await a.saveFetchedPage(fa, {
-      items: ids.map((id) => ({
-        accountingEntryId: id,
-        date: '2026-01-01T00:00:00.000Z',
-        payload: { accountingEntryId: id } as unknown as ExportItem,
-        attachments: [],
-        prefailure: null,
-      })),
-      cursor: null,
-      complete: true,
-    });
+    await planItems(a, fa, ids);
     let takenOver = false;
     const writes = ids.map(async (id, i) => {
       // Intent then outcome, as the engine does; the takeover lands somewhere in the middle.
@@ -254,22 +264,7 @@ describe('postgres store: workers sharing one database', () => {
     ] as const) {
       await newJob(store, jobRef);
       const fence = await store.acquireJob(jobRef, jobRef.jobId);
-      await store.saveListedPage(fence, {
-        items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
-        cursor: null,
-        complete: true,
-      });
-      await store.saveFetchedPage(fence, {
-        items: ids.map((id) => ({
-          accountingEntryId: id,
-          date: '2026-01-01T00:00:00.000Z',
-          payload: { accountingEntryId: id } as unknown as ExportItem,
-          attachments: [],
-          prefailure: null,
-        })),
-        cursor: null,
-        complete: true,
-      });
+      await planItems(store, fence, ids);
       fences.push(fence);
     }
     const [f1, f2] = fences as [(typeof fences)[0], (typeof fences)[0]];
