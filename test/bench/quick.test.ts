@@ -90,6 +90,9 @@ describe('npm run bench -- --quick', () => {
     expect(staged('engine-c8')[0]).toBeGreaterThan(0);
     expect(staged('baseline')).toEqual([0]);
 
+    // Workload 6's own workers are not counted as outside load.
+    expect(text).toMatch(/\nLoad average during the run [^\n]*, not sampled while workload 6 ran/);
+
     // Scale-out: measured with its resources and floor, or said why not.
     const w6 = /### Workload 6: [^\n]*\n\n([^#]*)/.exec(text)?.[1] ?? '';
     if (!w6.startsWith('**Not run**: ')) {
