@@ -118,18 +118,37 @@ async function measureOnce(
   }
 }
 
+/**
+ * Measures `ctx.repeat` repetitions of a throughput workload. `earlier` (from `--extend`) holds runs
+ * of an earlier measurement of the same workload: the new ones are added to them, and a peer that
+ * already could not finish is not run again. `onRun` sees the measurement after every run, so that
+ * a long workload stopped part-way keeps the runs it finished.
+ */
 export async function measureThroughput(
   ctx: HarnessContext,
   workload: ThroughputWorkload,
+  options: {
+    earlier?: Pick<ThroughputMeasurement, 'runs' | 'failures'>;
+    onRun?: (soFar: ThroughputMeasurement) => Promise<void>;
+  } = {},
 ): Promise<ThroughputMeasurement> {
   const spec = worldSpec(ctx, workload.world);
-  const runs: RunRecord[] = [];
-  const failures: FailedRun[] = [];
-  const gaveUp = new Set<string>();
+  const runs: RunRecord[] = [...(options.earlier?.runs ?? [])];
+  const failures: FailedRun[] = [...(options.earlier?.failures ?? [])];
+  const gaveUp = new Set<string>(
+    workload.baselineMayFail === true
+      ? workload.contenders
+          .filter((c) => c.kind === 'baseline' && failures.some((f) => f.contender === c.key))
+          .map((c) => c.key)
+      : [],
+  );
+  for (const key of gaveUp)
+    ctx.log(`[${workload.id}] ${key}: did not finish in the earlier run; not run again`);
+  const extra = options.earlier ? ` (after ${options.earlier.runs.length} earlier run(s))` : '';
   for (let rep = 1; rep <= ctx.repeat; rep++) {
     for (const contender of workload.contenders) {
       if (gaveUp.has(contender.key)) continue;
-      const label = `[${workload.id}] ${rep}/${ctx.repeat} ${contender.label}`;
+      const label = `[${workload.id}] ${rep}/${ctx.repeat}${extra} ${contender.label}`;
       ctx.log(`${label} …`);
       const run = await measureOnce(ctx, spec, contender, label);
       const result: ContenderResult | null = run.child.result;
@@ -146,6 +165,7 @@ export async function measureThroughput(
         ctx.log(`${label}: did not finish (${reason})`);
         // A peer that cannot finish (out of memory) is not run again; the report says why.
         if (workload.baselineMayFail === true && contender.kind === 'baseline') gaveUp.add(contender.key);
+        await options.onRun?.({ workload, runs, failures });
         continue;
       }
       const v = run.verification;
@@ -160,6 +180,7 @@ export async function measureThroughput(
         }`,
       );
       runs.push(run);
+      await options.onRun?.({ workload, runs, failures });
     }
   }
   return { workload, runs, failures };

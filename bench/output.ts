@@ -9,7 +9,12 @@ import { basename, dirname, relative } from 'node:path';
 import { renderChart, type ChartGroup } from './chart.js';
 import { renderReport, type ReportInput } from './report.js';
 import type { ResumeSummary, ThroughputSummary } from './summary.js';
-import { workloads, type WorkloadId } from './workloads.js';
+import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
+
+/** Workloads in their numbered order, whichever order a run (or `--merge`) measured them in. */
+function inOrder<T>(m: ReadonlyMap<WorkloadId, T>): Map<WorkloadId, T> {
+  return new Map(WORKLOAD_IDS.filter((id) => m.has(id)).map((id) => [id, m.get(id)!]));
+}
 
 function chartGroups(input: ReportInput): ChartGroup[] {
   const groups: ChartGroup[] = [];
@@ -51,7 +56,11 @@ function chartGroups(input: ReportInput): ChartGroup[] {
 /** Writes the report at `out` and its chart beside it (same name, `.svg`). */
 export async function writeReport(input: Omit<ReportInput, 'chartFile'>, out: string): Promise<string> {
   const chartPath = out.replace(/\.md$/i, '') + '.svg';
-  const full: ReportInput = { ...input, chartFile: relative(dirname(out), chartPath) || basename(chartPath) };
+  const full: ReportInput = {
+    ...input,
+    throughput: inOrder(input.throughput),
+    chartFile: relative(dirname(out), chartPath) || basename(chartPath),
+  };
   await mkdir(dirname(out), { recursive: true });
   await writeFile(
     chartPath,
@@ -79,7 +88,7 @@ export async function writeRaw(input: Omit<ReportInput, 'chartFile'>, path: stri
   const raw: RawResults = {
     ...rest,
     startedAt: input.startedAt.toISOString(),
-    throughput: [...input.throughput],
+    throughput: [...inOrder(input.throughput)],
     failed: [...input.failed],
   };
   await mkdir(dirname(path), { recursive: true });

@@ -7,6 +7,7 @@ import { spread, type Stat } from './stats.js';
 import {
   API_OPERATIONS,
   type ContenderSummary,
+  type MeasuredPart,
   type ResumeSummary,
   type ThroughputSummary,
 } from './summary.js';
@@ -159,6 +160,17 @@ function floorText(s: ThroughputSummary, pageSize: number): string {
   ].join('\n');
 }
 
+/** Where the runs of a workload measured in parts (`--extend`) come from. */
+function partsText(s: ThroughputSummary): string[] {
+  if (s.parts === undefined || s.parts.length < 2) return [];
+  const part = (p: MeasuredPart): string =>
+    `${p.runs} run(s)${p.failures > 0 ? ` and ${p.failures} that did not finish` : ''} on ${p.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${p.commit}${p.dirty ? ' (with uncommitted changes)' : ''}`;
+  return [
+    '',
+    `Measured in ${s.parts.length} parts (\`--extend\`): ${s.parts.map(part).join('; ')}. Medians and spreads are over all the runs; the floor uses the latest part's microbenchmarks.`,
+  ];
+}
+
 function throughputSection(index: number, s: ThroughputSummary, input: ReportInput): string {
   const w = s.measurement.workload.world;
   const out = [
@@ -168,6 +180,7 @@ function throughputSection(index: number, s: ThroughputSummary, input: ReportInp
       (w.adapter === 'hledger'
         ? 'hledger journal adapter.'
         : `generic HTTP adapter against the reference receiver answering in ${w.asLatencyMs} ms.`),
+    ...partsText(s),
     '',
     table(CONTENDER_HEAD, s.contenders.map(contenderRow)),
     '',
@@ -329,7 +342,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.complete
       ? []
       : [
-          '> **Partial run**: the report is rewritten after each workload while a run goes on; workloads marked *not measured* were not reached (still running, or the run was stopped).',
+          '> **Partial run**: the report is rewritten after each workload (workloads 1-4: after each run) while a run goes on; workloads marked *not measured* were not reached (still running, or the run was stopped), and a workload being measured shows the runs it had finished.',
           '',
         ]),
     table(

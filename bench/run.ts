@@ -12,6 +12,9 @@
  *                      beside the report), without measuring
  *   --merge FILE       keep, from an earlier run's raw results (same mode and seed), the workloads
  *                      this run does not measure; the report says where each comes from
+ *   --extend           with --merge: add this run's repetitions of the selected workloads (1 … 4)
+ *                      to the earlier run's instead of replacing them (a workload too long for
+ *                      one sitting, measured in parts)
  *   --postgres URL     PostgreSQL server for workload 6, without a database (default
  *                      postgres://postgres@127.0.0.1:5432); each run creates and drops its own
  */
@@ -21,7 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { load, machine } from './machine.js';
-import { measureResume, measureThroughput, type HarnessContext } from './measure.js';
+import {
+  measureResume,
+  measureThroughput,
+  type HarnessContext,
+  type ThroughputMeasurement,
+} from './measure.js';
 import type { MicrobenchResult } from './microbench.js';
 import { RESULT_PREFIX } from './protocol.js';
 import { readRaw, writeRaw, writeReport } from './output.js';
@@ -30,6 +38,7 @@ import { measureScaleOut, type ScaleOutMeasurement } from './scale-out.js';
 import {
   summariseResume,
   summariseThroughput,
+  type MeasuredPart,
   type ResumeSummary,
   type ThroughputSummary,
 } from './summary.js';
@@ -38,6 +47,10 @@ import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_SIZE = 100;
+
+function pick(c: CarriedWorkloads): Pick<MeasuredPart, 'startedAt' | 'commit' | 'dirty'> {
+  return { startedAt: c.startedAt, commit: c.commit, dirty: c.dirty };
+}
 
 function parseOnly(value: string | undefined): WorkloadId[] {
   if (value === undefined) return [...WORKLOAD_IDS];
@@ -88,6 +101,7 @@ async function main(): Promise<void> {
       postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
       rerender: { type: 'string' },
       merge: { type: 'string' },
+      extend: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -130,6 +144,17 @@ async function main(): Promise<void> {
   // In the order given: the longest workloads can go last.
   const selected = only.flatMap((id) => all.filter((w) => w.id === id));
   const earlier = values.merge === undefined ? null : await readRaw(resolve(values.merge));
+  const extend = values.extend === true;
+  if (extend) {
+    if (earlier === null)
+      throw new Error('--extend needs --merge FILE: the run whose repetitions it adds to');
+    for (const w of selected) {
+      if (w.kind !== 'throughput')
+        throw new Error(`--extend: only workloads 1-4 can be measured in parts (not ${w.id})`);
+      if (!earlier.throughput.has(w.id))
+        throw new Error(`--extend: ${values.merge} has no results of ${w.id} to add to`);
+    }
+  }
   const needsMicro = selected.some((w) => w.kind !== 'scale-out');
   // Only the scale-out measured: the figures carried over keep the microbenchmarks they were made with.
   const micro = needsMicro ? await microbench(seed, quick, []) : (earlier?.micro ?? null);
@@ -155,20 +180,26 @@ async function main(): Promise<void> {
   // The raw results beside the report (BENCHMARKS.json): what --rerender and --merge read.
   const raw = out.replace(/\.md$/i, '') + '.json';
   const carried: CarriedWorkloads[] = [];
+  /** The run of the harness that measured a workload of the earlier results. */
+  const origin = (id: WorkloadId): CarriedWorkloads => {
+    const before = earlier!.carried.find((c) => c.ids.includes(id));
+    return (
+      before ?? {
+        ids: [],
+        startedAt: earlier!.startedAt.toISOString(),
+        commit: earlier!.machine.commit,
+        dirty: earlier!.machine.dirty,
+        repeat: earlier!.repeat,
+      }
+    );
+  };
   if (earlier !== null) {
     if (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed)
       throw new Error(
         `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,
       );
     const provenance = (id: WorkloadId): CarriedWorkloads => {
-      const before = earlier.carried.find((c) => c.ids.includes(id));
-      const from = before ?? {
-        ids: [],
-        startedAt: earlier.startedAt.toISOString(),
-        commit: earlier.machine.commit,
-        dirty: earlier.machine.dirty,
-        repeat: earlier.repeat,
-      };
+      const from = origin(id);
       let entry = carried.find((c) => c.startedAt === from.startedAt && c.commit === from.commit);
       if (entry === undefined) carried.push((entry = { ...from, ids: [] }));
       return entry;
@@ -205,7 +236,10 @@ async function main(): Promise<void> {
       resume,
       scaleOut,
       failed,
-      skipped: all.filter((w) => !done.includes(w.id) && !failed.has(w.id)).map((w) => w.id),
+      // A workload still being measured shows the runs it has finished.
+      skipped: all
+        .filter((w) => !done.includes(w.id) && !failed.has(w.id) && !throughput.has(w.id))
+        .map((w) => w.id),
       carried,
     };
     await writeRaw(input, raw);
@@ -215,8 +249,42 @@ async function main(): Promise<void> {
   for (const workload of selected) {
     try {
       if (workload.kind === 'throughput') {
-        const measured = await measureThroughput(ctx, workload);
-        throughput.set(workload.id, summariseThroughput(measured, micro!, PAGE_SIZE));
+        const before = extend ? earlier!.throughput.get(workload.id) : undefined;
+        const partsBefore: MeasuredPart[] =
+          before === undefined
+            ? []
+            : (before.parts ?? [
+                {
+                  ...pick(origin(workload.id)),
+                  runs: before.measurement.runs.length,
+                  failures: before.measurement.failures.length,
+                },
+              ]);
+        const summarise = (m: ThroughputMeasurement): ThroughputSummary => {
+          const summary = summariseThroughput(m, micro!, PAGE_SIZE);
+          if (before === undefined) return summary;
+          const latest: MeasuredPart = {
+            startedAt: startedAt.toISOString(),
+            commit: box.commit,
+            dirty: box.dirty,
+            runs: m.runs.length - before.measurement.runs.length,
+            failures: m.failures.length - before.measurement.failures.length,
+          };
+          return { ...summary, parts: [...partsBefore, latest] };
+        };
+        const measured = await measureThroughput(ctx, workload, {
+          ...(before ? { earlier: before.measurement } : {}),
+          // Every finished run is written at once: stopping a long workload keeps what it measured.
+          ...(quick
+            ? {}
+            : {
+                onRun: async (soFar: ThroughputMeasurement) => {
+                  throughput.set(workload.id, summarise(soFar));
+                  await write(false);
+                },
+              }),
+        });
+        throughput.set(workload.id, summarise(measured));
       } else if (workload.kind === 'resume') {
         resume = summariseResume(await measureResume(ctx, workload), micro!, PAGE_SIZE);
       } else {

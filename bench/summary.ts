@@ -48,6 +48,21 @@ export interface ThroughputSummary {
   contenders: ContenderSummary[];
   /** Every contender left the same per-item outcomes at Pleo (null: not compared). */
   sameOutcomes: boolean | null;
+  /**
+   * Set when the runs come from several runs of the harness (`--extend`): which run measured how
+   * many of them, oldest first. Absent: all from the run that wrote the results.
+   */
+  parts?: MeasuredPart[];
+}
+
+/** Runs of a workload measured by one run of the harness. */
+export interface MeasuredPart {
+  startedAt: string;
+  commit: string;
+  dirty: boolean;
+  /** Runs that finished, and runs that did not (a peer out of memory). */
+  runs: number;
+  failures: number;
 }
 
 function perItem(runs: readonly RunRecord[], items: number, pick: (run: RunRecord) => number): number {

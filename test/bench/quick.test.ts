@@ -130,6 +130,46 @@ describe('npm run bench -- --quick', () => {
     for (let n = 1; n <= 6; n++) expect(mergedText).toMatch(new RegExp(`\\n### Workload ${n}: `));
     expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(4);
 
+    // --extend adds this run's repetitions of a workload to the earlier run's (a long workload in parts).
+    const extended = join(dir, 'EXTENDED.md');
+    const more = await bench(['--quick', '--only', 'w3', '--merge', earlier, '--extend', '--out', extended]);
+    expect(more.code, more.output).toBe(0);
+    type Raw = {
+      throughput: [
+        string,
+        { measurement: { runs: { contender: string }[] }; parts?: { runs: number; failures: number }[] },
+      ][];
+    };
+    const w3 = (file: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')) as Raw).throughput.find(([id]) => id === 'w3')![1];
+    const before = w3(earlier);
+    const after = w3(join(dir, 'EXTENDED.json'));
+    expect(before.measurement.runs.map((r) => r.contender)).toEqual(['baseline', 'engine-c1-noreceipts']);
+    expect(after.measurement.runs.map((r) => r.contender)).toEqual([
+      'baseline',
+      'engine-c1-noreceipts',
+      'baseline',
+      'engine-c1-noreceipts',
+    ]);
+    expect(after.parts?.map((p) => [p.runs, p.failures])).toEqual([
+      [2, 0],
+      [2, 0],
+    ]);
+    const extendedText = readFileSync(extended, 'utf8');
+    expect(extendedText).toMatch(
+      /\nMeasured in 2 parts \(`--extend`\): 2 run\(s\) on [^;]+ at commit \w+[^;]*; 2 run\(s\) on /,
+    );
+    expect(extendedText).toMatch(/\n\| baseline \(docs §16\) \| [^|]+ ±\d+ % \|/);
+    for (const [args, message] of [
+      [['--only', 'w3', '--extend'], '--extend needs --merge FILE'],
+      [['--only', 'w5', '--merge', earlier, '--extend'], '--extend: only workloads 1-4'],
+    ] as const) {
+      const bad = await bench(['--quick', ...args, '--out', join(dir, 'BAD.md')]);
+      expect(bad.code).toBe(1);
+      expect(bad.output).toContain(message);
+      expect(bad.output).not.toMatch(/\n\s+at /);
+    }
+
     // Without --merge, the workloads not run are said to be not measured, each with the command that would.
     const alone = join(dir, 'ALONE.md');
     const one = await bench(['--quick', '--only', 'w1', '--out', alone]);
