@@ -48,10 +48,6 @@ import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_SIZE = 100;
 
-function pick(c: CarriedWorkloads): Pick<MeasuredPart, 'startedAt' | 'commit' | 'dirty'> {
-  return { startedAt: c.startedAt, commit: c.commit, dirty: c.dirty };
-}
-
 function parseOnly(value: string | undefined): WorkloadId[] {
   if (value === undefined) return [...WORKLOAD_IDS];
   return value.split(',').map((raw) => {
@@ -250,16 +246,17 @@ async function main(): Promise<void> {
     try {
       if (workload.kind === 'throughput') {
         const before = extend ? earlier!.throughput.get(workload.id) : undefined;
-        const partsBefore: MeasuredPart[] =
-          before === undefined
-            ? []
-            : (before.parts ?? [
-                {
-                  ...pick(origin(workload.id)),
-                  runs: before.measurement.runs.length,
-                  failures: before.measurement.failures.length,
-                },
-              ]);
+        // An earlier run measured in one part says so only through its provenance.
+        const partsBefore: MeasuredPart[] = [];
+        if (before !== undefined) {
+          const { startedAt: at, commit, dirty } = origin(workload.id);
+          const { runs, failures } = before.measurement;
+          partsBefore.push(
+            ...(before.parts ?? [
+              { startedAt: at, commit, dirty, runs: runs.length, failures: failures.length },
+            ]),
+          );
+        }
         const summarise = (m: ThroughputMeasurement): ThroughputSummary => {
           const summary = summariseThroughput(m, micro!, PAGE_SIZE);
           if (before === undefined) return summary;
