@@ -3,7 +3,7 @@
  * made of, as JSON), from which `npm run bench -- --rerender FILE` writes the report again without
  * measuring (a full run takes hours; the prose may change after it).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, relative } from 'node:path';
 
 import { renderChart, type ChartGroup } from './chart.js';
@@ -92,7 +92,11 @@ export async function writeRaw(input: Omit<ReportInput, 'chartFile'>, path: stri
     failed: [...input.failed],
   };
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, JSON.stringify(raw));
+  // Written beside and renamed into place: a run stopped mid-write leaves the previous results
+  // whole, never a truncated file that --merge and --rerender cannot read.
+  const partial = `${path}.${process.pid}.tmp`;
+  await writeFile(partial, JSON.stringify(raw));
+  await rename(partial, path);
 }
 
 export async function readRaw(path: string): Promise<Omit<ReportInput, 'chartFile'>> {

@@ -272,14 +272,10 @@ async function main(): Promise<void> {
         const measured = await measureThroughput(ctx, workload, {
           ...(before ? { earlier: before.measurement } : {}),
           // Every finished run is written at once: stopping a long workload keeps what it measured.
-          ...(quick
-            ? {}
-            : {
-                onRun: async (soFar: ThroughputMeasurement) => {
-                  throughput.set(workload.id, summarise(soFar));
-                  await write(false);
-                },
-              }),
+          onRun: async (soFar: ThroughputMeasurement) => {
+            throughput.set(workload.id, summarise(soFar));
+            await write(false);
+          },
         });
         throughput.set(workload.id, summarise(measured));
       } else if (workload.kind === 'resume') {
@@ -306,7 +302,7 @@ async function main(): Promise<void> {
       log(`[${workload.id}] failed: ${reason}`);
       failed.set(workload.id, reason);
     }
-    if (!quick) await write(false);
+    await write(false);
   }
   clearInterval(loadSampler);
   const chartPath = await write(true);

@@ -1,15 +1,17 @@
 /**
  * Keeps the benchmark harness working: compiles `bench/` (as `npm run bench` does, into a
  * temporary folder), runs it in quick mode, and checks that the report has every section and
- * table and that the chart is an SVG. It checks the shape, never the timings.
+ * table and that the chart is an SVG; that a run stopped part-way keeps the runs it finished; and
+ * that a baseline which ran out of memory in an earlier part is not run again. It checks the
+ * shape, never the timings.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pleo-bench-quick-'));
@@ -37,8 +39,36 @@ function bench(args: string[]): Promise<{ code: number | null; output: string }>
   return run(process.execPath, [join(build, 'bench', 'run.js'), ...args]);
 }
 
+/**
+ * Runs the compiled harness until a line of its output matches `until`, then kills it and every
+ * process it started (its own process group) with SIGKILL: a run stopped part-way, as a session
+ * that runs out of time stops it.
+ */
+function benchKilledAt(args: string[], until: RegExp): Promise<{ killed: boolean; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(build, 'bench', 'run.js'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    let killed = false;
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (!killed && until.test(output)) {
+        killed = true;
+        process.kill(-child.pid!, 'SIGKILL');
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('error', reject);
+    child.on('close', () => resolve({ killed, output }));
+  });
+}
+
 describe('npm run bench -- --quick', () => {
-  it('writes a report with every table and a chart', { timeout: 240_000 }, async () => {
+  beforeAll(async () => {
     const tsc = await run(process.execPath, [
       join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
       '-p',
@@ -47,7 +77,9 @@ describe('npm run bench -- --quick', () => {
       build,
     ]);
     expect(tsc.code, tsc.output).toBe(0);
+  }, 120_000);
 
+  it('writes a report with every table and a chart', { timeout: 240_000 }, async () => {
     const report = join(dir, 'BENCHMARKS.md');
     const full = await bench(['--quick', '--out', report]);
     expect(full.code, full.output).toBe(0);
@@ -196,4 +228,101 @@ describe('npm run bench -- --quick', () => {
     expect(refused.output).toContain('--merge: ');
     expect(refused.output).not.toMatch(/\n\s+at /);
   });
+
+  it('keeps the runs a stopped run finished', { timeout: 120_000 }, async () => {
+    const report = join(dir, 'STOPPED.md');
+    // Killed as the second repetition starts: the first repetition's two runs are finished.
+    const stopped = await benchKilledAt(
+      ['--quick', '--only', 'w3', '--repeat', '2', '--out', report],
+      /\[w3\] 2\/2 baseline/,
+    );
+    expect(stopped.killed, stopped.output).toBe(true);
+    const raw = JSON.parse(readFileSync(join(dir, 'STOPPED.json'), 'utf8')) as {
+      complete: boolean;
+      throughput: [string, { measurement: { runs: { contender: string }[] } }][];
+    };
+    expect(raw.complete).toBe(false);
+    expect(raw.throughput.map(([id]) => id)).toEqual(['w3']);
+    expect(raw.throughput[0]![1].measurement.runs.map((r) => r.contender)).toEqual([
+      'baseline',
+      'engine-c1-noreceipts',
+    ]);
+    const text = readFileSync(report, 'utf8');
+    expect(text).toContain('> **Partial run**: ');
+    expect(text).toMatch(
+      /\n### Workload 3: [^\n]*\n[^#]*\n\| engine, concurrency 1, receipts off \| [^|]+ \(1 run\) \|/,
+    );
+    // What was stopped can be rendered again and extended: the raw results are whole.
+    const again = await bench(['--rerender', join(dir, 'STOPPED.json'), '--out', join(dir, 'AGAIN.md')]);
+    expect(again.code, again.output).toBe(0);
+    // The same report, but for the name of the chart beside it.
+    expect(readFileSync(join(dir, 'AGAIN.md'), 'utf8').replace('(AGAIN.svg)', '(STOPPED.svg)')).toBe(text);
+  });
+
+  it(
+    'does not run again a baseline that ran out of memory in an earlier part',
+    { timeout: 120_000 },
+    async () => {
+      const first = await bench(['--quick', '--only', 'w4', '--out', join(dir, 'W4.md')]);
+      expect(first.code, first.output).toBe(0);
+      // The earlier part as it is when the baseline runs out of heap on a million items: its run is
+      // a failure with the reason and how far it got, the engine's run is kept.
+      type Run = { contender: string };
+      type Failure = {
+        contender: string;
+        reason: string;
+        peakRssBytes: number;
+        records: number;
+        afterMs: number;
+      };
+      const raw = JSON.parse(readFileSync(join(dir, 'W4.json'), 'utf8')) as {
+        throughput: [string, { measurement: { runs: Run[]; failures: Failure[] } }][];
+      };
+      const m = raw.throughput.find(([id]) => id === 'w4')![1].measurement;
+      expect(m.runs.map((r) => r.contender)).toEqual(['baseline', 'engine-c1-noreceipts']);
+      m.runs = m.runs.filter((r) => r.contender !== 'baseline');
+      m.failures = [
+        {
+          contender: 'baseline',
+          reason:
+            'exit code 134: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+          peakRssBytes: 4_300 * 2 ** 20,
+          records: 840,
+          afterMs: 1_200_000,
+        },
+      ];
+      const earlier = join(dir, 'W4-oom.json');
+      writeFileSync(earlier, JSON.stringify(raw));
+
+      const extended = join(dir, 'W4-EXTENDED.md');
+      const more = await bench([
+        '--quick',
+        '--only',
+        'w4',
+        '--merge',
+        earlier,
+        '--extend',
+        '--out',
+        extended,
+      ]);
+      expect(more.code, more.output).toBe(0);
+      expect(more.output).toContain('[w4] baseline: did not finish in the earlier run; not run again');
+      expect(more.output).not.toMatch(/\[w4\] 1\/1 \(after 1 earlier run\(s\)\) baseline/);
+      const after = (
+        JSON.parse(readFileSync(join(dir, 'W4-EXTENDED.json'), 'utf8')) as typeof raw
+      ).throughput.find(([id]) => id === 'w4')![1].measurement;
+      expect(after.runs.map((r) => r.contender)).toEqual(['engine-c1-noreceipts', 'engine-c1-noreceipts']);
+      expect(after.failures).toEqual(m.failures);
+      const text = readFileSync(extended, 'utf8');
+      expect(text).toContain(
+        '\n| baseline (docs §16) | did not finish: exit code 134: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory |',
+      );
+      expect(text).toMatch(
+        /baseline \(docs §16\) did not finish: [^\n]*Before that it had recorded 840 of 1,000 items in 1200 s and reached 4,300 MB RSS\./,
+      );
+      expect(text).toMatch(
+        /\nMeasured in 2 parts \(`--extend`\): 1 run\(s\) and 1 that did not finish on [^;]+; 1 run\(s\) on /,
+      );
+    },
+  );
 });
