@@ -52,6 +52,8 @@ export interface CarriedWorkloads {
   commit: string;
   dirty: boolean;
   repeat: number;
+  /** The processor of the machine that measured them (absent in raw results from before it was kept). */
+  cpuModel?: string;
 }
 
 const MB = 2 ** 20;
@@ -164,7 +166,7 @@ function floorText(s: ThroughputSummary, pageSize: number): string {
 function partsText(s: ThroughputSummary): string[] {
   if (s.parts === undefined || s.parts.length < 2) return [];
   const part = (p: MeasuredPart): string =>
-    `${p.runs} run(s)${p.failures > 0 ? ` and ${p.failures} that did not finish` : ''} on ${p.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${p.commit}${p.dirty ? ' (with uncommitted changes)' : ''}`;
+    `${p.runs} run(s)${p.failures > 0 ? ` and ${p.failures} that did not finish` : ''} on ${p.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${p.commit}${p.dirty ? ' (with uncommitted changes)' : ''}${p.cpuModel ? ` on ${p.cpuModel}` : ''}`;
   return [
     '',
     `Measured in ${s.parts.length} parts (\`--extend\`): ${s.parts.map(part).join('; ')}. Medians and spreads are over all the runs; the floor uses the latest part's microbenchmarks.`,
@@ -337,7 +339,7 @@ export function renderReport(input: ReportInput): string {
     '',
     ...input.carried.map(
       (c) =>
-        `Carried over from an earlier run (\`--merge\`): ${c.ids.join(', ')}, measured on ${c.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${c.commit}${c.dirty ? ' (with uncommitted changes)' : ''}, ${c.repeat} repetition(s).\n`,
+        `Carried over from an earlier run (\`--merge\`): ${c.ids.join(', ')}, measured on ${c.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${c.commit}${c.dirty ? ' (with uncommitted changes)' : ''}${c.cpuModel ? ` on ${c.cpuModel}` : ''}, ${c.repeat} repetition(s).\n`,
     ),
     ...(input.complete
       ? []
@@ -350,6 +352,12 @@ export function renderReport(input: ReportInput): string {
       [[String(m.cores), m.cpuModel, `${fmt(m.memoryGiB, 1)} GiB`, m.node, m.os]],
     ),
     '',
+    ...(input.carried.some((c) => c.cpuModel !== undefined && c.cpuModel !== m.cpuModel)
+      ? [
+          `This is the machine of this run. Workloads carried over were measured where their line above says, on machines of the same size but not always the same processor: compare figures across workloads with that in mind.`,
+          '',
+        ]
+      : []),
     `Load average during the run (1 minute, sampled every 10 s): median ${fmt(input.load.median)}, max ${fmt(input.load.max)} on ${m.cores} cores` +
       loadNote(input),
     '',

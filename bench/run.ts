@@ -186,6 +186,7 @@ async function main(): Promise<void> {
         commit: earlier!.machine.commit,
         dirty: earlier!.machine.dirty,
         repeat: earlier!.repeat,
+        cpuModel: earlier!.machine.cpuModel,
       }
     );
   };
@@ -249,11 +250,18 @@ async function main(): Promise<void> {
         // An earlier run measured in one part says so only through its provenance.
         const partsBefore: MeasuredPart[] = [];
         if (before !== undefined) {
-          const { startedAt: at, commit, dirty } = origin(workload.id);
+          const { startedAt: at, commit, dirty, cpuModel } = origin(workload.id);
           const { runs, failures } = before.measurement;
           partsBefore.push(
             ...(before.parts ?? [
-              { startedAt: at, commit, dirty, runs: runs.length, failures: failures.length },
+              {
+                startedAt: at,
+                commit,
+                dirty,
+                runs: runs.length,
+                failures: failures.length,
+                ...(cpuModel === undefined ? {} : { cpuModel }),
+              },
             ]),
           );
         }
@@ -264,6 +272,7 @@ async function main(): Promise<void> {
             startedAt: startedAt.toISOString(),
             commit: box.commit,
             dirty: box.dirty,
+            cpuModel: box.cpuModel,
             runs: m.runs.length - before.measurement.runs.length,
             failures: m.failures.length - before.measurement.failures.length,
           };

@@ -63,6 +63,8 @@ export interface MeasuredPart {
   /** Runs that finished, and runs that did not (a peer out of memory). */
   runs: number;
   failures: number;
+  /** The processor of the machine that measured them (absent in raw results from before it was kept). */
+  cpuModel?: string;
 }
 
 function perItem(runs: readonly RunRecord[], items: number, pick: (run: RunRecord) => number): number {

@@ -157,7 +157,8 @@ describe('npm run bench -- --quick', () => {
     expect(partial.code, partial.output).toBe(0);
     const mergedText = readFileSync(merged, 'utf8');
     expect(mergedText).toMatch(
-      /Carried over from an earlier run \(`--merge`\): w2, w3, w4, w5, w6, measured on /,
+      // … with the commit and the processor that measured them.
+      /Carried over from an earlier run \(`--merge`\): w2, w3, w4, w5, w6, measured on [^\n]+ at commit \w+[^\n]* on [^\n]+, 1 repetition\(s\)\.\n/,
     );
     for (let n = 1; n <= 6; n++) expect(mergedText).toMatch(new RegExp(`\\n### Workload ${n}: `));
     expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(4);
@@ -189,7 +190,7 @@ describe('npm run bench -- --quick', () => {
     ]);
     const extendedText = readFileSync(extended, 'utf8');
     expect(extendedText).toMatch(
-      /\nMeasured in 2 parts \(`--extend`\): 2 run\(s\) on [^;]+ at commit \w+[^;]*; 2 run\(s\) on /,
+      /\nMeasured in 2 parts \(`--extend`\): 2 run\(s\) on [^;]+ at commit \w+[^;]* on [^;]+; 2 run\(s\) on [^;]+ on [^;]+\. Medians /,
     );
     expect(extendedText).toMatch(/\n\| baseline \(docs §16\) \| [^|]+ ±\d+ % \|/);
     for (const [args, message] of [
