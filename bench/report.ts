@@ -163,10 +163,15 @@ function floorText(s: ThroughputSummary, pageSize: number): string {
 }
 
 /** Where the runs of a workload measured in parts (`--extend`) come from. */
+/** "DATE UTC at commit X (with uncommitted changes) on CPU": which run of the harness measured something. */
+function measuredAt(p: Pick<MeasuredPart, 'startedAt' | 'commit' | 'dirty' | 'cpuModel'>): string {
+  return `${p.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${p.commit}${p.dirty ? ' (with uncommitted changes)' : ''}${p.cpuModel ? ` on ${p.cpuModel}` : ''}`;
+}
+
 function partsText(s: ThroughputSummary): string[] {
   if (s.parts === undefined || s.parts.length < 2) return [];
   const part = (p: MeasuredPart): string =>
-    `${p.runs} run(s)${p.failures > 0 ? ` and ${p.failures} that did not finish` : ''} on ${p.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${p.commit}${p.dirty ? ' (with uncommitted changes)' : ''}${p.cpuModel ? ` on ${p.cpuModel}` : ''}`;
+    `${p.runs} run(s)${p.failures > 0 ? ` and ${p.failures} that did not finish` : ''} on ${measuredAt(p)}`;
   return [
     '',
     `Measured in ${s.parts.length} parts (\`--extend\`): ${s.parts.map(part).join('; ')}. Medians and spreads are over all the runs; the floor uses the latest part's microbenchmarks.`,
@@ -339,7 +344,7 @@ export function renderReport(input: ReportInput): string {
     '',
     ...input.carried.map(
       (c) =>
-        `Carried over from an earlier run (\`--merge\`): ${c.ids.join(', ')}, measured on ${c.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${c.commit}${c.dirty ? ' (with uncommitted changes)' : ''}${c.cpuModel ? ` on ${c.cpuModel}` : ''}, ${c.repeat} repetition(s).\n`,
+        `Carried over from an earlier run (\`--merge\`): ${c.ids.join(', ')}, measured on ${measuredAt(c)}, ${c.repeat} repetition(s).\n`,
     ),
     ...(input.complete
       ? []

@@ -250,20 +250,9 @@ async function main(): Promise<void> {
         // An earlier run measured in one part says so only through its provenance.
         const partsBefore: MeasuredPart[] = [];
         if (before !== undefined) {
-          const { startedAt: at, commit, dirty, cpuModel } = origin(workload.id);
+          const { ids: _ids, repeat: _repeat, ...where } = origin(workload.id);
           const { runs, failures } = before.measurement;
-          partsBefore.push(
-            ...(before.parts ?? [
-              {
-                startedAt: at,
-                commit,
-                dirty,
-                runs: runs.length,
-                failures: failures.length,
-                ...(cpuModel === undefined ? {} : { cpuModel }),
-              },
-            ]),
-          );
+          partsBefore.push(...(before.parts ?? [{ ...where, runs: runs.length, failures: failures.length }]));
         }
         const summarise = (m: ThroughputMeasurement): ThroughputSummary => {
           const summary = summariseThroughput(m, micro!, PAGE_SIZE);

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { FailedRun } from '../../bench/measure.js';
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pleo-bench-quick-'));
 // Inside the repository, so that the build resolves the project's node_modules.
@@ -23,39 +25,25 @@ afterAll(() => {
   rmSync(build, { recursive: true, force: true });
 });
 
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-/** Runs the compiled harness with `args`. */
-function bench(args: string[]): Promise<{ code: number | null; output: string }> {
-  return run(process.execPath, [join(build, 'bench', 'run.js'), ...args]);
-}
+type Ran = { code: number | null; output: string; killed: boolean };
 
 /**
- * Runs the compiled harness until a line of its output matches `until`, then kills it and every
- * process it started (its own process group) with SIGKILL: a run stopped part-way, as a session
- * that runs out of time stops it.
+ * Runs `command` to its end, or, with `until`, until a line of its output matches it: then it and
+ * every process it started (its own process group) are killed with SIGKILL, as a session that runs
+ * out of time stops a run part-way.
  */
-function benchKilledAt(args: string[], until: RegExp): Promise<{ killed: boolean; output: string }> {
+function run(command: string, args: string[], until?: RegExp): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(build, 'bench', 'run.js'), ...args], {
+    const child = spawn(command, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      detached: until !== undefined,
     });
     let output = '';
     let killed = false;
     const read = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (!killed && until.test(output)) {
+      if (until !== undefined && !killed && until.test(output)) {
         killed = true;
         process.kill(-child.pid!, 'SIGKILL');
       }
@@ -63,8 +51,13 @@ function benchKilledAt(args: string[], until: RegExp): Promise<{ killed: boolean
     child.stdout.on('data', read);
     child.stderr.on('data', read);
     child.on('error', reject);
-    child.on('close', () => resolve({ killed, output }));
+    child.on('close', (code) => resolve({ code, output, killed }));
   });
+}
+
+/** Runs the compiled harness with `args` (see `run` for `until`). */
+function bench(args: string[], until?: RegExp): Promise<Ran> {
+  return run(process.execPath, [join(build, 'bench', 'run.js'), ...args], until);
 }
 
 describe('npm run bench -- --quick', () => {
@@ -233,7 +226,7 @@ describe('npm run bench -- --quick', () => {
   it('keeps the runs a stopped run finished', { timeout: 120_000 }, async () => {
     const report = join(dir, 'STOPPED.md');
     // Killed as the second repetition starts: the first repetition's two runs are finished.
-    const stopped = await benchKilledAt(
+    const stopped = await bench(
       ['--quick', '--only', 'w3', '--repeat', '2', '--out', report],
       /\[w3\] 2\/2 baseline/,
     );
@@ -268,16 +261,8 @@ describe('npm run bench -- --quick', () => {
       expect(first.code, first.output).toBe(0);
       // The earlier part as it is when the baseline runs out of heap on a million items: its run is
       // a failure with the reason and how far it got, the engine's run is kept.
-      type Run = { contender: string };
-      type Failure = {
-        contender: string;
-        reason: string;
-        peakRssBytes: number;
-        records: number;
-        afterMs: number;
-      };
       const raw = JSON.parse(readFileSync(join(dir, 'W4.json'), 'utf8')) as {
-        throughput: [string, { measurement: { runs: Run[]; failures: Failure[] } }][];
+        throughput: [string, { measurement: { runs: { contender: string }[]; failures: FailedRun[] } }][];
       };
       const m = raw.throughput.find(([id]) => id === 'w4')![1].measurement;
       expect(m.runs.map((r) => r.contender)).toEqual(['baseline', 'engine-c1-noreceipts']);
