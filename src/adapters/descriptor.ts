@@ -1,0 +1,52 @@
+/**
+ * What one accounting-system adapter tells the rest of pleo-export about itself. Each adapter folder
+ * (`adapters/<system>/`) exports one `AdapterDescriptor`; the registry lists them, and the
+ * configuration union, the CLI's choices, `check` and the runtime are derived from that list, so a
+ * new adapter is one folder plus one line in the registry.
+ */
+import type { z } from 'zod';
+
+import type { EngineLogger } from '../engine/index.js';
+import type { AccountingAdapter } from './types.js';
+
+/** Small durable key-value records (e.g. rotating OAuth tokens), written atomically by the store. */
+export interface AdapterKeyValue {
+  getValue(key: string): Promise<string | null>;
+  setValue(key: string, value: string | null): Promise<void>;
+}
+
+/** What the runtime hands an adapter when it creates one for a company. */
+export interface AdapterDeps {
+  companyId: string;
+  /** The data directory (embedded mode) where an adapter may keep files of its own. */
+  dataDir: string;
+  /** Key-value records in the engine's store; keys are namespaced by the adapter's `type`. */
+  kv: AdapterKeyValue;
+  logger: EngineLogger;
+  fetch: typeof fetch;
+  /** Milliseconds since the epoch (injected so tests control time). */
+  now: () => number;
+}
+
+/** One actionable finding of `pleo-export check` about an adapter's connection or configuration. */
+export interface AdapterCheck {
+  ok: boolean;
+  /** What was checked, e.g. "Tryton at http://127.0.0.1:8000 answers and the login works". */
+  what: string;
+  /** When not ok: what to do about it, in words a bookkeeper or an operator can act on. */
+  fix?: string;
+}
+
+export interface AdapterDescriptor<Config extends { type: string } = { type: string }> {
+  /** The value of `adapter.type` in the configuration file. */
+  readonly type: Config['type'];
+  /** One line for `--help` and the README's table. */
+  readonly summary: string;
+  /** The adapter's configuration block, `type` included (a zod object with `type: z.literal(...)`). */
+  readonly configSchema: z.ZodType<Config>;
+  /** True when several worker processes on several machines may write through it at once. */
+  readonly supportsScaleOut: boolean;
+  create(config: Config, deps: AdapterDeps): Promise<AccountingAdapter>;
+  /** Connection and configuration checks for `pleo-export check` (beyond the adapter's `validate`). */
+  check?(config: Config, deps: AdapterDeps): Promise<AdapterCheck[]>;
+}
