@@ -611,10 +611,11 @@ class JobRun implements RunContext {
       );
     } catch (error) {
       if (!isConflictError(error)) throw error;
-      // A lost response to an applied event, retried, answers 422: read the job to know.
+      // A lost response to an applied event, retried, answers 422: read the job to know whether
+      // the final state is ours (`ended` tells an expiry or someone else's event from ours).
       const now = await client.getJob(this.job.id, this.opts());
       if (!isFinalJobStatus(now.status)) throw error;
-      if (now.status !== event) return this.ended(now);
+      return this.ended(now);
     }
     this.ctx.step('event_sent');
     const done = await store.updateJob(this.fence, {
@@ -658,6 +659,11 @@ class JobRun implements RunContext {
     return [...new Set(all.map((f) => f.failureReasonType))];
   }
 
+  async keepAlive(openItem: string | undefined): Promise<void> {
+    if (openItem !== undefined) this.keepAliveItem = openItem;
+    if (this.keepAliveItem !== null) await this.reporter.keepAlive(this.keepAliveItem);
+  }
+
   /** Pleo says the job can no longer be written: find out why and end the run. */
   async jobEnded(): Promise<never> {
     const now = await this.ctx.client.getJob(this.job.id, this.opts());
@@ -671,7 +677,13 @@ class JobRun implements RunContext {
   private async ended(job: ExportJob): Promise<JobResult> {
     await this.reporter.drain(false).catch(() => undefined);
     const before = await this.current();
-    if (before.phase === 'completing' && before.finalEvent === job.status) {
+    const expired = job.failureReasonType === 'job_expired' || (job.expiredAt ?? null) !== null;
+    const ours =
+      before.phase === 'completing' &&
+      before.finalEvent === job.status &&
+      !expired &&
+      (job.status !== 'failed' || (job.failureReasonType ?? null) === before.failureReasonType);
+    if (ours) {
       // Our final event was applied; only its response was lost.
       const done = await this.ctx.store.updateJob(this.fence, {
         phase: 'done',
@@ -689,7 +701,6 @@ class JobRun implements RunContext {
       failureReasonType: job.failureReasonType ?? null,
       completedAt: job.completedAt ?? job.expiredAt ?? new Date(this.ctx.now()).toISOString(),
     });
-    const expired = job.failureReasonType === 'job_expired' || (job.expiredAt ?? null) !== null;
     this.log.warn(
       { jobId: job.id, status: job.status, failureReasonType: job.failureReasonType },
       'job ended at Pleo',
