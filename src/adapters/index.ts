@@ -13,6 +13,8 @@ export {
   createHttpAdapter,
   startReferenceReceiver,
   type HttpAdapterOptions,
+  type RandomFault,
+  type ReceiverOperation,
   type ReferenceReceiver,
   type ReferenceReceiverOptions,
 } from './http/index.js';

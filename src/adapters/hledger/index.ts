@@ -164,30 +164,45 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     const commodities = new Set(file.declaredCommodities);
     let number = file.lastNumber;
     const recordedAt = now().toISOString();
-    const rendered = fresh.map((p) => {
-      number += 1;
-      const code = `P${String(number).padStart(6, '0')}`;
-      const block = renderBlock(
-        { ...p.entry, accountingEntryId: p.key },
-        { declaredAccounts: accounts, declaredCommodities: commodities },
-        {
-          code,
-          recordedAt,
-          receipts: p.receipts,
-          costNotation,
-          ...(options.accountNames ? { accountNames: options.accountNames } : {}),
-        },
-      );
-      for (const a of block.newAccounts) accounts.add(a);
-      for (const c of block.newCommodities) commodities.add(c);
-      return { code, block };
-    });
+    // An entry the journal cannot represent is refused alone; the rest of the batch is written.
+    const writable: Pending[] = [];
+    const rendered: { code: string; block: ReturnType<typeof renderBlock> }[] = [];
+    for (const p of fresh) {
+      const code = `P${String(number + 1).padStart(6, '0')}`;
+      try {
+        const block = renderBlock(
+          { ...p.entry, accountingEntryId: p.key },
+          { declaredAccounts: accounts, declaredCommodities: commodities },
+          {
+            code,
+            recordedAt,
+            receipts: p.receipts,
+            costNotation,
+            ...(options.accountNames ? { accountNames: options.accountNames } : {}),
+          },
+        );
+        number += 1;
+        for (const a of block.newAccounts) accounts.add(a);
+        for (const c of block.newCommodities) commodities.add(c);
+        writable.push(p);
+        rendered.push({ code, block });
+      } catch (error) {
+        p.reject(
+          new AccountingSystemError(`The entry cannot be written to the journal: ${(error as Error).message}`, {
+            code: 'ACCOUNTING_REJECTED',
+            retryable: false,
+            cause: error,
+          }),
+        );
+      }
+    }
+    if (writable.length === 0) return;
     try {
       const startLines = await file.appendBlocks(rendered.map((r) => r.block.text));
       file.lastNumber = number;
       for (const a of accounts) file.declaredAccounts.add(a);
       for (const c of commodities) file.declaredCommodities.add(c);
-      fresh.forEach((p, i) => {
+      writable.forEach((p, i) => {
         const r = rendered[i];
         const start = startLines[i];
         if (!r || start === undefined) return;
@@ -196,7 +211,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         if (found) p.resolve({ status: 'booked', ...found });
       });
     } catch (error) {
-      for (const p of fresh) p.reject(error);
+      for (const p of writable) p.reject(error);
     }
   }
 

@@ -5,7 +5,9 @@
 export { createHttpAdapter, type HttpAdapterOptions } from './adapter.js';
 export {
   startReferenceReceiver,
+  type RandomFault,
   type ReceiverFaults,
+  type ReceiverOperation,
   type ReceiverStats,
   type ReferenceReceiver,
   type ReferenceReceiverOptions,

@@ -7,7 +7,9 @@
  * - It counts bookings per idempotency key and per accountingEntryId, so a test can prove that
  *   nothing was booked twice (`GET /_admin/stats`).
  * - Configurable latency and fault injection (`POST /_admin/faults`): fail the next N requests
- *   with a status, or commit an entry and then drop the connection (the "lost response" case).
+ *   with a status, or commit an entry and then drop the connection (the "lost response" case),
+ *   or hit a share of one operation's requests at random (seeded) with a status, a reset socket,
+ *   no answer at all (a timeout) or an applied request whose answer is lost (`random`).
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -28,6 +30,50 @@ export interface ReceiverFaults {
   dropAfterCommit?: number;
   /** Extra delay for the next request only (ms), e.g. to trigger a client timeout. */
   delayNextMs?: number;
+  /** Random faults on one operation (or all), reproducible by `seed`. */
+  random?: RandomFault;
+}
+
+export type ReceiverOperation = 'validate' | 'attachment' | 'record' | 'lookup';
+
+export interface RandomFault {
+  operation: ReceiverOperation | '*';
+  /**
+   * - `status`: answers `status` (with `Retry-After: retryAfterSeconds` when set), does nothing;
+   * - `reset`: destroys the socket before doing anything;
+   * - `hang`: never answers (the client times out), does nothing;
+   * - `ambiguous`: does the work, then destroys the socket instead of answering.
+   */
+  kind: 'status' | 'reset' | 'hang' | 'ambiguous';
+  /** @default 503 */
+  status?: number;
+  retryAfterSeconds?: number;
+  /** Share of the operation's requests hit, 0..1. */
+  probability: number;
+  /** The first N requests of the operation are hit whatever the draw (so a short run sees one). @default 0 */
+  first?: number;
+  /** @default 1 */
+  seed?: number;
+}
+
+function operationOf(method: string | undefined, path: string): ReceiverOperation | null {
+  if (method === 'POST' && path === '/v1/validate') return 'validate';
+  if (method === 'PUT' && path.startsWith('/v1/attachments/')) return 'attachment';
+  if (method === 'POST' && path === '/v1/entries') return 'record';
+  if (method === 'GET' && path.startsWith('/v1/entries/')) return 'lookup';
+  return null;
+}
+
+/** mulberry32: a small seeded PRNG, so a fault sequence can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface ReferenceReceiverOptions {
@@ -50,6 +96,8 @@ export interface ReferenceReceiverOptions {
 
 export interface ReceiverStats {
   requests: number;
+  /** Random faults injected, per `operation:kind`. */
+  injected: Record<string, number>;
   entries: number;
   attachments: number;
   /** Stored entries per idempotency key (1 each, by construction). */
@@ -109,6 +157,10 @@ export async function startReferenceReceiver(
   const bookingsByEntryId: Record<string, number> = {};
   let requests = 0;
   let faults: ReceiverFaults = { ...options.faults };
+  let random = seeded(faults.random?.seed ?? 1);
+  /** Counts of random faults injected, per `operation:kind`. */
+  const injected: Record<string, number> = {};
+  let seen = 0;
   const known = options.knownAccounts ? new Set(options.knownAccounts) : undefined;
   const maxBytes = options.maxAttachmentBytes ?? 30 * 1024 * 1024;
   let sequence = 0;
@@ -142,6 +194,8 @@ export async function startReferenceReceiver(
       if (req.method === 'POST' && path === '/_admin/faults') {
         const body = await readBody(req, 1024 * 1024);
         faults = JSON.parse(body?.toString('utf8') || '{}') as ReceiverFaults;
+        random = seeded(faults.random?.seed ?? 1);
+        seen = 0;
         return send(res, 200, faults);
       }
       return send(res, 404, { type: 'not_found', message: `no admin route ${path}` });
@@ -159,6 +213,33 @@ export async function startReferenceReceiver(
       const headers: Record<string, string> =
         faults.retryAfterSeconds !== undefined ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
       return send(res, status, { type: 'injected_fault', message: `injected fault ${status}` }, headers);
+    }
+    const operation = operationOf(req.method, path);
+    const chance = faults.random;
+    if (
+      chance &&
+      operation !== null &&
+      (chance.operation === '*' || chance.operation === operation) &&
+      (seen++ < (chance.first ?? 0) || random() < chance.probability)
+    ) {
+      injected[`${operation}:${chance.kind}`] = (injected[`${operation}:${chance.kind}`] ?? 0) + 1;
+      if (chance.kind === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (chance.kind === 'hang') return; // the socket stays open until the client gives up
+      if (chance.kind === 'status') {
+        const status = chance.status ?? 503;
+        const headers: Record<string, string> =
+          chance.retryAfterSeconds !== undefined ? { 'retry-after': String(chance.retryAfterSeconds) } : {};
+        return send(res, status, { type: 'injected_fault', message: `injected fault ${status}` }, headers);
+      }
+      // ambiguous: the work is done below, and its answer is lost.
+      res.writeHead = () => res;
+      res.end = () => {
+        req.socket.destroy();
+        return res;
+      };
     }
 
     if (req.method === 'POST' && path === '/v1/validate') return send(res, 200, { ok: true });
@@ -244,6 +325,7 @@ export async function startReferenceReceiver(
     for (const key of entries.keys()) bookingsByKey[key] = 1;
     return {
       requests,
+      injected: { ...injected },
       entries: entries.size,
       attachments: attachments.size,
       bookingsByKey,
@@ -271,6 +353,8 @@ export async function startReferenceReceiver(
     stats,
     setFaults(next) {
       faults = { ...next };
+      random = seeded(faults.random?.seed ?? 1);
+      seen = 0;
     },
     entries: () =>
       new Map(
