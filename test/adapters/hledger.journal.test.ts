@@ -117,6 +117,28 @@ describe('hledger journal from the golden entries', () => {
 });
 
 describe('hledger journal file safety', () => {
+  it('an entry the journal cannot represent is refused alone; the entries written with it are booked', async () => {
+    const journalPath = await tempJournal();
+    const adapter = createHledgerAdapter({ journalPath });
+    const good = contractEntry();
+    // Balanced, but without its attendees list: rendering it throws (it once left the whole batch
+    // waiting for ever).
+    const broken = { ...contractEntry(), attendees: undefined } as unknown as AccountingEntry;
+    const ctx = (key: string) => ({ companyId: COMPANY, idempotencyKey: key, attachments: [] });
+    const [refused, booked] = await Promise.allSettled([
+      adapter.record(broken, ctx(broken.accountingEntryId)),
+      adapter.record(good, ctx(good.accountingEntryId)),
+    ]);
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'ACCOUNTING_REJECTED', retryable: false },
+    });
+    expect(booked).toMatchObject({ status: 'fulfilled', value: { status: 'booked' } });
+    expect(await adapter.findExisting(broken.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    await adapter.close();
+    checkStrict(journalPath);
+  });
+
   it('one writer at a time: a second adapter on the same journal is refused while the first holds the lock', async () => {
     const journalPath = await tempJournal();
     const first = createHledgerAdapter({ journalPath });

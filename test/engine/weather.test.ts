@@ -11,7 +11,7 @@ import {
 } from '../../src/adapters/index.js';
 import { createPleoClient, type PleoClient } from '../../src/client/index.js';
 import { AccountingSystemError, ConflictError } from '../../src/errors/index.js';
-import { noSleep, simpleMap, startHarness, type Harness } from './harness.js';
+import { noSleep, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
 let receiver: ReferenceReceiver | undefined;
@@ -192,7 +192,7 @@ describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd
     const job = h.sim.admin.createJob(h.companyId, { itemCount: 5, profile: { failureRatio: 0 } });
     const results = await h.engine().runOnce();
     expect(results.map((r) => [r.jobId, r.event])).toEqual([[job.id, 'completed']]);
-    const settled = await h.store.getJob({ companyId: h.companyId, jobId: ghost } as never);
+    const settled = await h.store.getJob({ companyId: h.companyId, jobId: ghost });
     expect(settled).toMatchObject({ phase: 'done' });
     expect(settled!.failureReason).toMatch(/no longer exists at Pleo/);
     // The next run does not ask Pleo about it again.
@@ -269,7 +269,7 @@ describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd
     });
     const [result] = await engine.runOnce();
     expect(result).toMatchObject({ disposition: 'expired', failureReasonType: 'job_expired' });
-    const local = await h.store.getJob({ companyId: h.companyId, jobId: job.id } as never);
+    const local = await h.store.getJob({ companyId: h.companyId, jobId: job.id });
     expect(local).toMatchObject({ phase: 'done', pleoStatus: 'failed', failureReasonType: 'job_expired' });
   });
 

@@ -188,11 +188,14 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         rendered.push({ code, block });
       } catch (error) {
         p.reject(
-          new AccountingSystemError(`The entry cannot be written to the journal: ${(error as Error).message}`, {
-            code: 'ACCOUNTING_REJECTED',
-            retryable: false,
-            cause: error,
-          }),
+          new AccountingSystemError(
+            `The entry cannot be written to the journal: ${(error as Error).message}`,
+            {
+              code: 'ACCOUNTING_REJECTED',
+              retryable: false,
+              cause: error,
+            },
+          ),
         );
       }
     }
