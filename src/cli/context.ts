@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { openEmbeddedStore, openPostgresStore } from '../runtime/index.js';
+import { openConfiguredStore } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 
 export interface CommonOptions {
@@ -84,10 +84,13 @@ export function requireCompanies(config: CompiledConfig): void {
   }
 }
 
-/** The store of the configured mode: PostgreSQL when `postgres.url` is set, else SQLite in `dataDir`. */
-export async function openStore(config: CompiledConfig): Promise<Store> {
-  const store =
-    config.postgres.url === undefined ? openEmbeddedStore(config.dataDir) : openPostgresStore(config);
+/**
+ * The store of the configured mode: PostgreSQL when `postgres.url` is set, else SQLite in
+ * `dataDir`; private file modes and secrets encryption applied (warnings go to `logger`, by default
+ * a JSON logger on stderr at the configured level).
+ */
+export async function openStore(config: CompiledConfig, logger?: Logger): Promise<Store> {
+  const store = openConfiguredStore(config, { logger: logger ?? createLogger(config.log.level) });
   await store.migrate();
   return store;
 }
