@@ -114,6 +114,8 @@ export interface AttachmentRecord {
   name: string;
   contentType: string;
   size: number;
+  /** SHA-256 (hex) of the bytes downloaded: a file found in place is trusted only with this hash. */
+  sha256?: string;
 }
 
 export interface ItemFailureFields {
