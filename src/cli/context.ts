@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
+import { redact, redactDeep } from '../client/index.js';
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
@@ -95,11 +96,26 @@ export async function openStore(config: CompiledConfig, logger?: Logger): Promis
   return store;
 }
 
-/** Structured JSON logs on stderr, credentials and webhook secrets redacted. */
-export function createLogger(level: string): Logger {
+/**
+ * Structured JSON logs on stderr, credentials and webhook secrets redacted: by field name, and in
+ * every string (message and fields) by shape — URL credentials, secret-like query parameters,
+ * bearer tokens (`redact`).
+ */
+export function createLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
   return pino(
     {
       level,
+      formatters: { log: (record) => redactDeep(record) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((arg: unknown) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<
+              typeof method
+            >,
+          );
+        },
+      },
       redact: {
         paths: [
           'apiKey',
@@ -121,6 +137,6 @@ export function createLogger(level: string): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination(2),
+    destination,
   );
 }

@@ -85,6 +85,11 @@ export function redactDeep(value: unknown, depth = 8): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (depth <= 0) return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth - 1));
-  if (value instanceof Error) return redact(value.message);
+  if (value instanceof Error) {
+    const copy = new Error(redact(value.message));
+    copy.name = value.name;
+    copy.stack = value.stack === undefined ? '' : redact(value.stack);
+    return copy;
+  }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, depth - 1)]));
 }
