@@ -48,6 +48,8 @@ export {
   exchangeAuthorizationCode,
   pkceChallenge,
   stateMatches,
+  waitForAuthorizationCode,
   type AuthorizationRequest,
+  type CallbackOptions,
 } from './oauth-flow.js';
 export { createSubscriptionsClient, type Subscription, type SubscriptionsClient } from './subscriptions.js';
