@@ -20,8 +20,10 @@ const PATTERNS: readonly (readonly [RegExp, string])[] = [
   [/\b(Bearer|Basic)\s+(?!\[REDACTED\])[A-Za-z0-9\-._~+/]{6,}=*/g, `$1 ${REDACTED}`],
   // JWTs (Pleo's bearer tokens are JWTs), wherever they appear
   [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
-  // Credentials inside a URL: `https://user:password@host`, `postgres://token@host` (issue 17)
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, `$1${REDACTED}@`],
+  // Credentials inside a URL (issue 17): `https://user:password@host` keeps the user name,
+  // `https://token@host` (a user name alone is often a token) is masked whole.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"'<>]*:)(?!\[REDACTED\]@)[^\s/?#@"'<>]*@/gi, `$1${REDACTED}@`],
+  [/\b([a-z][a-z0-9+.-]*:\/\/)(?!\[REDACTED\]@)[^\s/?#@:"'<>]+@/gi, `$1${REDACTED}@`],
   // Secret-like query parameters: `?token=…`, `&X-Amz-Signature=…`, `&sig=…`, `&apikey=…` (issue 17)
   [
     /([?&;][\w.-]*(?:token|key|secret|signature|password|passwd|pwd|sig|credential|auth)=)(?!\[REDACTED\])[^&#\s"'<>]+/gi,
@@ -40,7 +42,7 @@ const MIN_SECRET_LENGTH = 6;
  *
  * @example
  * redact('401 for Bearer eyJhbGciOi…'); // '401 for Bearer [REDACTED]'
- * redact('postgres://app:hunter2@db/x'); // 'postgres://[REDACTED]@db/x'
+ * redact('postgres://app:hunter2@db/x'); // 'postgres://app:[REDACTED]@db/x'
  * redact('GET https://files.example/r.pdf?X-Amz-Signature=abc'); // '…?X-Amz-Signature=[REDACTED]'
  * redact('key abc123secret leaked', ['abc123secret']); // 'key [REDACTED] leaked'
  */

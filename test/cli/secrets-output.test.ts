@@ -67,7 +67,7 @@ describe('config --print', () => {
     ]) {
       expect(printed.out).not.toContain(secret);
     }
-    expect(printed.out).toContain('https://[REDACTED]@pleo.example/api?access_token=[REDACTED]&page=1');
+    expect(printed.out).toContain('https://pleo-user:[REDACTED]@pleo.example/api?access_token=[REDACTED]&page=1');
     expect(printed.out).toContain('sslmode=require');
     expect(printed.out).toContain('erp.example/hook?sig=[REDACTED]');
   });
@@ -91,7 +91,7 @@ describe('configuration errors', () => {
 
   it('mask credentials inside any other value they repeat', () => {
     const error = configError({ pleo: { url: 'ftp://user:ftp-pass-987@host/x?token=tok-987654' } });
-    expect(error.message).toMatch(/pleo\.url: got "ftp:\/\/\[REDACTED\]@host\/x\?token=\[REDACTED\]"/);
+    expect(error.message).toMatch(/pleo\.url: got "ftp:\/\/user:\[REDACTED\]@host\/x\?token=\[REDACTED\]"/);
     expect(error.message).not.toContain('ftp-pass-987');
     expect(error.message).not.toContain('tok-987654');
   });

@@ -39,7 +39,8 @@ describe('redact()', () => {
     ['client_secret: s3cr3t-value', 'client_secret: [REDACTED]'],
     ['nothing to hide here', 'nothing to hide here'],
     // URL credentials and secret-like query parameters (issue 17)
-    ['postgres://app:hunter2@db:5432/x', 'postgres://[REDACTED]@db:5432/x'],
+    ['postgres://app:hunter2@db:5432/x', 'postgres://app:[REDACTED]@db:5432/x'],
+    ['https://:only-pass@h/x', 'https://:[REDACTED]@h/x'],
     ['GET https://tok3n@files.example/r.pdf', 'GET https://[REDACTED]@files.example/r.pdf'],
     [
       'https://f.example/r.pdf?X-Amz-Credential=AKIA1&X-Amz-Signature=abc&x=1',
@@ -58,7 +59,7 @@ describe('redact()', () => {
   it('redactDeep masks every string of a record, keeping its keys', () => {
     expect(
       redactDeep({ url: 'https://u:p@h/x', list: ['?sig=abc', 3], token: null, n: { m: 'fine' } }),
-    ).toEqual({ url: 'https://[REDACTED]@h/x', list: ['?sig=[REDACTED]', 3], token: null, n: { m: 'fine' } });
+    ).toEqual({ url: 'https://u:[REDACTED]@h/x', list: ['?sig=[REDACTED]', 3], token: null, n: { m: 'fine' } });
   });
 
   it('replaces known secrets verbatim, anywhere', () => {
