@@ -67,7 +67,9 @@ describe('config --print', () => {
     ]) {
       expect(printed.out).not.toContain(secret);
     }
-    expect(printed.out).toContain('https://pleo-user:[REDACTED]@pleo.example/api?access_token=[REDACTED]&page=1');
+    expect(printed.out).toContain(
+      'https://pleo-user:[REDACTED]@pleo.example/api?access_token=[REDACTED]&page=1',
+    );
     expect(printed.out).toContain('sslmode=require');
     expect(printed.out).toContain('erp.example/hook?sig=[REDACTED]');
   });

@@ -59,7 +59,12 @@ describe('redact()', () => {
   it('redactDeep masks every string of a record, keeping its keys', () => {
     expect(
       redactDeep({ url: 'https://u:p@h/x', list: ['?sig=abc', 3], token: null, n: { m: 'fine' } }),
-    ).toEqual({ url: 'https://u:[REDACTED]@h/x', list: ['?sig=[REDACTED]', 3], token: null, n: { m: 'fine' } });
+    ).toEqual({
+      url: 'https://u:[REDACTED]@h/x',
+      list: ['?sig=[REDACTED]', 3],
+      token: null,
+      n: { m: 'fine' },
+    });
   });
 
   it('replaces known secrets verbatim, anywhere', () => {

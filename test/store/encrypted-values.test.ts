@@ -177,7 +177,7 @@ describe.each(backends)('encrypted key-value records (%s)', (_name, backend) => 
     expect(wrongKey.code).toBe('INVALID_CONFIG');
     expect(wrongKey.message).toMatch(/cannot be decrypted with the configured secrets key/);
     // One company's ciphertext copied under another company's name does not decrypt.
-    await raw.setValue('oauth:c2', (await onDisk('oauth:c1')));
+    await raw.setValue('oauth:c2', await onDisk('oauth:c1'));
     expect((await errorOf(store.getValue('oauth:c2'))).code).toBe('INVALID_CONFIG');
   });
 
