@@ -4,7 +4,16 @@
  * file a secret is read from are 0600. Created that way, whatever the umask; found looser on open,
  * tightened with a warning (a file we may not change — a read-only mount — is only warned about).
  */
-import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  statSync,
+} from 'node:fs';
 
 import { ConfigError } from '../errors/index.js';
 
@@ -12,13 +21,15 @@ export interface WarnLogger {
   warn(obj: object, msg?: string): void;
 }
 
-/** The data folder: created 0700; an existing one readable by others is set to 0700. */
+/**
+ * The data folder: created 0700; an existing one open to others is set to 0700. The configured path
+ * itself may be a symbolic link to the real folder (the operator chose it); links planted inside
+ * the folder are what the other checks refuse.
+ */
 export function ensurePrivateDir(path: string, logger: WarnLogger): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
-  const stats = lstatSync(path);
-  if (!stats.isDirectory()) {
-    throw new ConfigError(`dataDir ${path} is not a folder (a symbolic link or a file is not accepted)`);
-  }
+  const stats = statSync(path);
+  if (!stats.isDirectory()) throw new ConfigError(`dataDir ${path} is not a folder`);
   tighten(path, stats.mode, 0o700, logger);
 }
 

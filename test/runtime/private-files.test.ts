@@ -94,6 +94,19 @@ describe.each([
     expect(quiet.warnings).toEqual([]);
   });
 
+  it('accepts a data folder configured through a symbolic link, and keeps its target private', async () => {
+    const real = fresh();
+    mkdirSync(real, { mode: 0o755 });
+    chmodSync(real, 0o755);
+    const linked = fresh();
+    symlinkSync(real, linked);
+    const store = openEmbeddedStore(linked);
+    await store.migrate();
+    await store.close();
+    expect(mode(real)).toBe('700');
+    expect(mode(join(real, 'state.db'))).toBe('600');
+  });
+
   it('refuses a symbolic link in place of the state database', () => {
     const dir = fresh();
     mkdirSync(dir, { mode: 0o700 });
