@@ -39,6 +39,8 @@ export interface StoredAttachment {
   name: string;
   contentType: string;
   size: number;
+  /** SHA-256 (hex) of the file's content, when the engine recorded it at download time. */
+  sha256?: string;
 }
 
 export interface AccountingAdapter {

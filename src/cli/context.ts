@@ -2,11 +2,12 @@
 import { existsSync } from 'node:fs';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
+import { redact, redactDeep } from '../client/index.js';
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { openEmbeddedStore, openPostgresStore } from '../runtime/index.js';
+import { openConfiguredStore } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 
 export interface CommonOptions {
@@ -84,19 +85,37 @@ export function requireCompanies(config: CompiledConfig): void {
   }
 }
 
-/** The store of the configured mode: PostgreSQL when `postgres.url` is set, else SQLite in `dataDir`. */
-export async function openStore(config: CompiledConfig): Promise<Store> {
-  const store =
-    config.postgres.url === undefined ? openEmbeddedStore(config.dataDir) : openPostgresStore(config);
+/**
+ * The store of the configured mode: PostgreSQL when `postgres.url` is set, else SQLite in
+ * `dataDir`; private file modes and secrets encryption applied (warnings go to `logger`, by default
+ * a JSON logger on stderr at the configured level).
+ */
+export async function openStore(config: CompiledConfig, logger?: Logger): Promise<Store> {
+  const store = openConfiguredStore(config, { logger: logger ?? createLogger(config.log.level) });
   await store.migrate();
   return store;
 }
 
-/** Structured JSON logs on stderr, credentials and webhook secrets redacted. */
-export function createLogger(level: string): Logger {
+/**
+ * Structured JSON logs on stderr, credentials and webhook secrets redacted: by field name, and in
+ * every string (message and fields) by shape — URL credentials, secret-like query parameters,
+ * bearer tokens (`redact`).
+ */
+export function createLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
   return pino(
     {
       level,
+      formatters: { log: (record) => redactDeep(record) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((arg: unknown) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<
+              typeof method
+            >,
+          );
+        },
+      },
       redact: {
         paths: [
           'apiKey',
@@ -118,6 +137,6 @@ export function createLogger(level: string): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination(2),
+    destination,
   );
 }

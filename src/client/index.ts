@@ -40,7 +40,7 @@ export {
   type TokenRefreshEvent,
 } from './auth.js';
 export { IdSet, UuidRows, uuidWords } from './compact-id.js';
-export { redact } from './redact.js';
+export { redact, redactDeep } from './redact.js';
 export { MAX_ITEMS_PER_UPDATE } from './requests.js';
 export { SPEC_ADJUSTMENTS, type SpecAdjustment } from './validate.js';
 export {
@@ -48,6 +48,8 @@ export {
   exchangeAuthorizationCode,
   pkceChallenge,
   stateMatches,
+  waitForAuthorizationCode,
   type AuthorizationRequest,
+  type CallbackOptions,
 } from './oauth-flow.js';
 export { createSubscriptionsClient, type Subscription, type SubscriptionsClient } from './subscriptions.js';

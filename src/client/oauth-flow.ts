@@ -5,8 +5,9 @@
  * on the callback. The resulting tokens rotate on every refresh (`OAuthTokenProvider`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 
-import { AuthError, ConfigError, TransportError } from '../errors/index.js';
+import { AuthError, ConfigError, ExportError, TransportError } from '../errors/index.js';
 import type { OAuthTokens } from './auth.js';
 import type { FetchLike } from './options.js';
 
@@ -62,6 +63,87 @@ export function stateMatches(expected: string, received: string | null): boolean
   const a = Buffer.from(expected);
   const b = Buffer.from(received);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface CallbackOptions {
+  /** The registered redirect URI: a local `http://127.0.0.1`, `localhost` or `[::1]` address. */
+  redirectUri: string;
+  /** The `state` sent with the authorization request. */
+  state: string;
+  /** How long to wait for the right callback. */
+  timeoutMs: number;
+  /** Called once the listener accepts connections (print the authorize URL then). */
+  onListening?: () => void;
+  /** Told about each callback refused for its `state` (forged, stale or from another attempt). */
+  onRejected?: (reason: string) => void;
+}
+
+/**
+ * Receives the OAuth callback on a one-shot local listener at `redirectUri` and resolves with the
+ * authorization code. A callback whose `state` is not ours — a stale tab, another attempt, a
+ * forged link — is answered 400 and ignored: the listener keeps waiting for the right one, within
+ * `timeoutMs` (issue 17: one bad request used to abort `connect`). A callback with our `state`
+ * ends the wait: with its code, or with the refusal it carries.
+ */
+export function waitForAuthorizationCode(options: CallbackOptions): Promise<string> {
+  const redirect = new URL(options.redirectUri);
+  return new Promise<string>((resolve, reject) => {
+    let settled = false;
+    const finish = (server: Server, outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      server.close();
+      server.closeAllConnections();
+      outcome();
+    };
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', options.redirectUri);
+      if (url.pathname !== redirect.pathname || req.method !== 'GET') {
+        res.writeHead(404).end();
+        return;
+      }
+      const answer = (status: number, text: string): void => {
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`pleo-export: ${text}\n`);
+      };
+      if (settled) return answer(410, 'this authorisation attempt is over');
+      if (!stateMatches(options.state, url.searchParams.get('state'))) {
+        options.onRejected?.('the callback state does not match this authorisation attempt');
+        return answer(400, 'the callback state does not match this authorisation attempt; still waiting');
+      }
+      const refuse = (message: string): void => {
+        answer(400, message);
+        finish(server, () =>
+          reject(
+            new ExportError(`connect: ${message}`, { code: 'REAUTHORIZATION_REQUIRED', retryable: false }),
+          ),
+        );
+      };
+      const error = url.searchParams.get('error');
+      if (error !== null) return refuse(`authorisation refused (${error.slice(0, 100)})`);
+      const code = url.searchParams.get('code');
+      if (code === null || code === '') return refuse('the callback carries no code');
+      answer(200, 'connected. You can close this tab.');
+      finish(server, () => resolve(code));
+    });
+    const timer = setTimeout(() => {
+      finish(server, () =>
+        reject(
+          new ExportError('connect: no callback before the timeout', { code: 'TIMEOUT', retryable: false }),
+        ),
+      );
+    }, options.timeoutMs);
+    timer.unref();
+    server.on('close', () => clearTimeout(timer));
+    server.on('error', (e) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      reject(new ConfigError(`connect: cannot listen on ${options.redirectUri}: ${e.message}`));
+    });
+    server.listen(Number(redirect.port || 80), redirect.hostname.replace(/^\[|\]$/g, ''), () =>
+      options.onListening?.(),
+    );
+  });
 }
 
 /** Exchanges the authorization code for tokens (Basic client authentication). */

@@ -14,7 +14,9 @@ import type { z } from 'zod';
 import YAML from 'yaml';
 
 import { compileAccountingConfig, type CompiledAccountingConfig } from '../accounting/index.js';
+import { redact, redactDeep } from '../client/index.js';
 import { ConfigError } from '../errors/index.js';
+import { parseSecretsKey } from '../store/index.js';
 import { configSchema, type ParsedCompany, type ParsedConfig } from './schema.js';
 
 /** Settings from flags or environment, all optional. */
@@ -76,6 +78,12 @@ export interface CompiledConfig {
     readonly url: string | undefined;
   };
   readonly companies: readonly CompiledCompany[];
+  readonly secrets: {
+    /** The key that encrypts the store's key-value records at rest; undefined: kept in clear. */
+    readonly key: Buffer | undefined;
+    /** Every file a secret was read from (`*File` settings), absolute: kept private (0600). */
+    readonly files: readonly string[];
+  };
   /** The parsed file with secrets masked, for `config --print`. */
   readonly printable: unknown;
 }
@@ -276,8 +284,54 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
     log: Object.freeze(config.log),
     postgres: compilePostgres(config.postgres, env, base),
     companies: Object.freeze(companies),
-    printable: maskPostgresUrl(mask(config)),
+    secrets: Object.freeze({
+      key: compileSecretsKey(config.secrets, env, base),
+      files: Object.freeze(secretFiles(config, base)),
+    }),
+    printable: redactDeep(mask(config)),
   });
+}
+
+function compileSecretsKey(
+  secrets: ParsedConfig['secrets'],
+  env: NodeJS.ProcessEnv,
+  base: string,
+): Buffer | undefined {
+  if (secrets.keyEnv !== undefined) {
+    const text = env[secrets.keyEnv];
+    if (text === undefined || text === '')
+      throw new ConfigError(`secrets.keyEnv: the environment variable ${secrets.keyEnv} is not set`);
+    return parseSecretsKey(text, `secrets.keyEnv (${secrets.keyEnv})`);
+  }
+  if (secrets.keyFile !== undefined) {
+    const path = resolve(base, secrets.keyFile);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `secrets.keyFile: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }
+    return parseSecretsKey(text, `secrets.keyFile (${path})`);
+  }
+  return undefined;
+}
+
+/** Absolute paths of the files secrets come from: every `<secret>File` setting, wherever it is. */
+function secretFiles(config: ParsedConfig, base: string): string[] {
+  const out = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object' && value !== null) {
+      for (const [k, v] of Object.entries(value)) {
+        if (SECRET_FILE_KEYS.test(k) && typeof v === 'string') out.add(resolve(base, v));
+        else walk(v);
+      }
+    }
+  };
+  walk(config);
+  return [...out];
 }
 
 function compileCompany(
@@ -350,18 +404,8 @@ function compilePostgres(
   return Object.freeze({ ...rest, url: readSecret('postgres.url', url, urlEnv, urlFile, env, base) });
 }
 
-/** A PostgreSQL URL may carry a password: `config --print` shows it masked. */
-function maskPostgresUrl(printable: unknown): unknown {
-  const root = obj(printable);
-  const postgres = obj(root['postgres']);
-  if (typeof postgres['url'] !== 'string') return printable;
-  return {
-    ...root,
-    postgres: { ...postgres, url: postgres['url'].replace(/(\/\/[^:/@]+:)[^@]*@/, '$1****@') },
-  };
-}
-
 const SECRET_KEYS = /^(apiKey|clientSecret|token|webhookSecret|triggerToken)$/;
+const SECRET_FILE_KEYS = /^(apiKey|clientSecret|token|webhookSecret|triggerToken|url|key)File$/;
 function mask(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(mask);
   if (typeof value === 'object' && value !== null) {
@@ -378,7 +422,11 @@ export function maskSecret(secret: string): string {
   return secret.length <= 8 ? '****' : `${secret.slice(0, 4)}…${'*'.repeat(4)}`;
 }
 
-/** One line per problem: `key.path: got VALUE: what is expected`. */
+/**
+ * One line per problem: `key.path: got VALUE: what is expected`. The value of a secret setting is
+ * never repeated (`got a value (hidden)`), and credentials inside any other value (a URL's user
+ * information, a `?token=` parameter) are masked.
+ */
 export function describeIssues(error: z.ZodError, input: unknown): string {
   return error.issues
     .map((issue) => {
@@ -389,10 +437,22 @@ export function describeIssues(error: z.ZodError, input: unknown): string {
       }
       const value = valueAt(input, path);
       const got =
-        value === undefined ? 'nothing' : (JSON.stringify(value) ?? 'a value that is not JSON').slice(0, 80);
+        value === undefined
+          ? 'nothing'
+          : isSecretPath(path)
+            ? 'a value (hidden)'
+            : redact((JSON.stringify(value) ?? 'a value that is not JSON').slice(0, 80));
       return `  - ${key || '(root)'}: got ${got}: ${issue.message}`;
     })
     .join('\n');
+}
+
+/** A setting holding a secret itself (not the name of its variable or file), or inside one. */
+function isSecretPath(path: readonly (string | number)[]): boolean {
+  return path.some(
+    (part, i) =>
+      typeof part === 'string' && (SECRET_KEYS.test(part) || (part === 'url' && path[i - 1] === 'postgres')),
+  );
 }
 
 function formatPath(path: readonly (string | number)[]): string {

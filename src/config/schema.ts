@@ -152,6 +152,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Encryption at rest of the store's key-value records (OAuth tokens, webhook secrets): the key
+     * of AES-256-GCM, 32 bytes as 64 hex digits or base64 (`openssl rand -base64 32`), read from a
+     * file or an environment variable (never inline). Neither set: records are kept in clear,
+     * protected by file modes only. @default {} (no encryption)
+     */
+    secrets: z
+      .object({
+        /** File holding the key (e.g. a mounted systemd/Kubernetes credential). */
+        keyFile: z.string().min(1).optional(),
+        /** Environment variable holding the key. */
+        keyEnv: envName.optional(),
+      })
+      .strict()
+      .refine((s) => s.keyFile === undefined || s.keyEnv === undefined, {
+        error: 'set keyFile or keyEnv, not both',
+      })
+      .prefault({}),
     /** The scaled-out mode: a shared PostgreSQL store and pg-boss queue (`serve`/`worker --postgres`). */
     postgres: z
       .object({

@@ -223,6 +223,7 @@ async function downloadAll(
                 `${dir}/${run.job.companyId}`,
                 run.ctx.receiptPolicy,
                 run.signal,
+                run.ctx.logger,
               );
         if (downloaded.tolerated.length > 0) {
           run.ctx.logger.warn(

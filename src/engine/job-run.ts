@@ -488,6 +488,7 @@ class JobRun implements RunContext {
       stored,
       this.ctx.receiptPolicy,
       this.signal,
+      this.log,
     );
     if (here.tolerated.length > 0) {
       this.log.warn(

@@ -26,7 +26,10 @@ import {
   type EngineStep,
 } from '../engine/index.js';
 import { ConfigError } from '../errors/index.js';
-import { createPostgresStore, createSqliteStore, type Store } from '../store/index.js';
+import { createPostgresStore, createSqliteStore, withEncryptedValues, type Store } from '../store/index.js';
+import { ensurePrivateDir, ensurePrivateFile, type WarnLogger } from './private-files.js';
+
+export { ensurePrivateDir, ensurePrivateFile, type WarnLogger } from './private-files.js';
 
 export interface RuntimeHooks {
   logger?: EngineLogger;
@@ -38,9 +41,61 @@ export interface RuntimeHooks {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
-/** The embedded store of a data directory: `<dataDir>/state.db`. */
-export function openEmbeddedStore(dataDir: string): Store {
-  return createSqliteStore({ path: join(dataDir, 'state.db') });
+export interface OpenStoreOptions {
+  /** Told about file modes tightened on open and values migrated to their encrypted form. */
+  logger?: WarnLogger & { info(obj: object, msg?: string): void };
+  /** The key of {@link withEncryptedValues}; undefined: key-value records are kept in clear. */
+  secretsKey?: Buffer | undefined;
+}
+
+const SILENT: WarnLogger & { info(obj: object, msg?: string): void } = { warn: () => {}, info: () => {} };
+
+/**
+ * The embedded store of a data directory: `<dataDir>/state.db`. The folder is kept 0700 and the
+ * database (with its `-wal` and `-shm` files) 0600 — created so, tightened with a warning when
+ * found looser — and its key-value records are encrypted when a secrets key is given.
+ */
+export function openEmbeddedStore(dataDir: string, options: OpenStoreOptions = {}): Store {
+  const logger = options.logger ?? SILENT;
+  ensurePrivateDir(dataDir, logger);
+  const path = join(dataDir, 'state.db');
+  ensurePrivateFile(path, logger, true);
+  for (const suffix of ['-wal', '-shm']) ensurePrivateFile(`${path}${suffix}`, logger);
+  return protectValues(createSqliteStore({ path }), options);
+}
+
+function protectValues(store: Store, options: OpenStoreOptions): Store {
+  const logger = options.logger ?? SILENT;
+  return withEncryptedValues(store, {
+    key: options.secretsKey,
+    onMigrated: (name) => logger.info({ key: name }, 'stored value encrypted with the secrets key'),
+  });
+}
+
+/**
+ * The store of the configured mode — PostgreSQL when `postgres.url` is set, else SQLite in
+ * `dataDir` — with the key-value records encrypted when `secrets` configures a key, and every
+ * file a secret is read from checked to be private.
+ */
+export function openConfiguredStore(
+  config: CompiledConfig,
+  options: {
+    logger?: WarnLogger & { info(obj: object, msg?: string): void };
+    poolMax?: number;
+    onPoolError?: (error: Error) => void;
+  } = {},
+): Store {
+  const logger = options.logger ?? SILENT;
+  for (const file of config.secrets.files) ensurePrivateFile(file, logger);
+  const protect = { logger, secretsKey: config.secrets.key };
+  if (config.postgres.url === undefined) return openEmbeddedStore(config.dataDir, protect);
+  return protectValues(
+    openPostgresStore(config, {
+      ...(options.poolMax === undefined ? {} : { poolMax: options.poolMax }),
+      ...(options.onPoolError ? { onPoolError: options.onPoolError } : {}),
+    }),
+    protect,
+  );
 }
 
 /**
@@ -66,7 +121,10 @@ function withIdleInTransactionTimeout(connectionString: string): string {
   }
 }
 
-/** The scaled-out mode's shared store (`config.postgres.url` must be set). */
+/**
+ * The scaled-out mode's shared store (`config.postgres.url` must be set), as is: use
+ * {@link openConfiguredStore} for one with the secrets protection.
+ */
 export function openPostgresStore(
   config: CompiledConfig,
   options: { poolMax?: number; onPoolError?: (error: Error) => void } = {},

@@ -114,6 +114,8 @@ export interface AttachmentRecord {
   name: string;
   contentType: string;
   size: number;
+  /** SHA-256 (hex) of the bytes downloaded: a file found in place is trusted only with this hash. */
+  sha256?: string;
 }
 
 export interface ItemFailureFields {
@@ -303,4 +305,10 @@ export interface Store {
   /** Small durable key-value records (OAuth tokens, subscription ids), written atomically. */
   getValue(key: string): Promise<string | null>;
   setValue(key: string, value: string | null): Promise<void>;
+  /**
+   * Replaces the value of `key` only while it still equals `expected` (compare and set); false when
+   * it changed meanwhile (or is gone). Used to re-write a value in a new form without losing a
+   * concurrent update, e.g. a plain secret migrated to its encrypted form.
+   */
+  replaceValue(key: string, expected: string, next: string): Promise<boolean>;
 }

@@ -274,10 +274,10 @@ describe('hledger journal file safety', () => {
     const lines = (await readFile(journalPath, 'utf8')).split('\n');
     const lineNo = Number(/#L(\d+)$/.exec(o.externalUrl ?? '')?.[1]);
     expect(lines[lineNo - 1]).toContain(`pleo-entry:${e.accountingEntryId}`);
-    expect(lines).toContain(`    ; receipt:receipts/${e.accountingEntryId}-0.pdf`);
-    expect(await readFile(join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`), 'utf8')).toBe(
-      'receipt bytes',
-    );
+    expect(lines).toContain(`    ; receipt:receipts/${COMPANY}/${e.accountingEntryId}-0.pdf`);
+    expect(
+      await readFile(join(journalPath, '..', 'receipts', COMPANY, `${e.accountingEntryId}-0.pdf`), 'utf8'),
+    ).toBe('receipt bytes');
     checkStrict(journalPath);
   });
 
@@ -287,7 +287,7 @@ describe('hledger journal file safety', () => {
     const e = contractEntry();
     const src = join(await mkdtemp(join(tmpdir(), 'pleo-r-')), 'downloaded.pdf');
     await writeFile(src, 'the real receipt');
-    const target = join(journalPath, '..', 'receipts', `${e.accountingEntryId}-0.pdf`);
+    const target = join(journalPath, '..', 'receipts', COMPANY, `${e.accountingEntryId}-0.pdf`);
     await mkdir(dirname(target), { recursive: true });
     await writeFile(`${target}.tmp-${process.pid}`, 'half a copy from before the crash');
     const att = {

@@ -4,7 +4,7 @@
  * check over every error and event it produced: `checkNoSecretsLeak`.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { redact, type RequestEvent, type TokenProvider } from '../../src/client/index.js';
+import { redact, redactDeep, type RequestEvent, type TokenProvider } from '../../src/client/index.js';
 import { ACCESS_TOKEN, API_KEY, checkNoSecretsLeak, failure, makeClient, SECRETS, uuid } from './helpers.js';
 import { reply, startServer, type TestServer } from './server.js';
 
@@ -38,8 +38,33 @@ describe('redact()', () => {
     ['{"access_token":"tok-123456","expires_in":3600}', '{"access_token":"[REDACTED]","expires_in":3600}'],
     ['client_secret: s3cr3t-value', 'client_secret: [REDACTED]'],
     ['nothing to hide here', 'nothing to hide here'],
+    // URL credentials and secret-like query parameters (issue 17)
+    ['postgres://app:hunter2@db:5432/x', 'postgres://app:[REDACTED]@db:5432/x'],
+    ['https://:only-pass@h/x', 'https://:[REDACTED]@h/x'],
+    ['GET https://tok3n@files.example/r.pdf', 'GET https://[REDACTED]@files.example/r.pdf'],
+    [
+      'https://f.example/r.pdf?X-Amz-Credential=AKIA1&X-Amz-Signature=abc&x=1',
+      'https://f.example/r.pdf?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&x=1',
+    ],
+    [
+      'https://h/p?token=t1&key=k1&secret=s1&sig=g1&apikey=a1&password=p1&page=2',
+      'https://h/p?token=[REDACTED]&key=[REDACTED]&secret=[REDACTED]&sig=[REDACTED]&apikey=[REDACTED]&password=[REDACTED]&page=2',
+    ],
+    ['https://h/p?design=1&monkeys=2#sig', 'https://h/p?design=1&monkeys=2#sig'],
+    ['mail user@example.com about it', 'mail user@example.com about it'],
   ])('%s', (input, expected) => {
     expect(redact(input)).toBe(expected);
+  });
+
+  it('redactDeep masks every string of a record, keeping its keys', () => {
+    expect(
+      redactDeep({ url: 'https://u:p@h/x', list: ['?sig=abc', 3], token: null, n: { m: 'fine' } }),
+    ).toEqual({
+      url: 'https://u:[REDACTED]@h/x',
+      list: ['?sig=[REDACTED]', 3],
+      token: null,
+      n: { m: 'fine' },
+    });
   });
 
   it('replaces known secrets verbatim, anywhere', () => {

@@ -148,7 +148,7 @@ describe('scaled-out commands', () => {
     expect(printed.code, printed.err).toBe(0);
     expect(printed.out).not.toMatch(/s3cret/);
     expect(JSON.parse(printed.out)).toMatchObject({
-      postgres: { url: 'postgres://export:****@db.internal:5432/pleo', heartbeatSeconds: 30 },
+      postgres: { url: 'postgres://export:[REDACTED]@db.internal:5432/pleo', heartbeatSeconds: 30 },
     });
   });
 });

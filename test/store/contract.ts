@@ -443,5 +443,15 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       await store.setValue('k', null);
       expect(await store.getValue('k')).toBeNull();
     });
+
+    it('replaces a key-value record only while it holds the expected value (compare and set)', async () => {
+      expect(await store.replaceValue('cas', 'a', 'b')).toBe(false); // absent: nothing created
+      expect(await store.getValue('cas')).toBeNull();
+      await store.setValue('cas', 'a');
+      expect(await store.replaceValue('cas', 'x', 'b')).toBe(false);
+      expect(await store.getValue('cas')).toBe('a');
+      expect(await store.replaceValue('cas', 'a', 'b')).toBe(true);
+      expect(await store.getValue('cas')).toBe('b');
+    });
   });
 }

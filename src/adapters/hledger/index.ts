@@ -8,8 +8,9 @@
  *   adapter indexes these on open, so an entry is never written twice, across restarts too.
  * - `externalId` is the transaction code (`P000042`, stable, never reused once written);
  *   `externalUrl` is `file://<journal>#L<line of the transaction>`.
- * - Receipts are copied to `attachmentsDir` under deterministic names and linked by relative path
- *   (`; receipt:receipts/<id>-0.pdf`).
+ * - Receipts are copied to `attachmentsDir`, one folder per company, under deterministic names
+ *   (mode 0640, identity by SHA-256, never through a symbolic link) and linked by relative path
+ *   (`; receipt:receipts/<company id>/<id>-0.pdf`).
  * - Supplier-currency amounts are kept as a `supplier-amount:` tag (default: balances stay in the
  *   wallet currency, which is what the books are kept in) or, with `costNotation: 'cost'`, as
  *   hledger `@@` costs (expense accounts then hold the supplier currency; use `hledger bal -B`).
@@ -19,7 +20,9 @@
  * const adapter = createHledgerAdapter({ journalPath: '/data/books/pleo.journal' });
  * const outcome = await adapter.record(entry, { companyId, idempotencyKey: entry.accountingEntryId, attachments });
  */
-import { copyFile, link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -91,6 +94,48 @@ async function placeCopy(source: string, tmp: string, again = false): Promise<vo
     }
     await copyFile(source, tmp); // another file system, or links not allowed
   }
+}
+
+/** Mode of a receipt next to the journal: like the journal, readable by its group, not by others. */
+const RECEIPT_MODE = 0o640;
+
+/** A file-name-safe form of an id (company ids and entry keys are uuids; anything else is tamed). */
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+}
+
+/** SHA-256 of `path` when it is a regular file, read without following a symbolic link; else null. */
+async function regularFileHash(path: string): Promise<string | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * True when `target` already holds the receipt at `source`: the same file (a hard link placed
+ * earlier) or the same content by SHA-256 — never by size, and never through a symbolic link.
+ * Throws when the downloaded receipt itself is not a regular file.
+ */
+async function sameReceipt(source: string, target: string, sha256: string | undefined): Promise<boolean> {
+  const incoming = await lstat(source);
+  if (!incoming.isFile()) throw new Error(`the downloaded receipt ${source} is not a regular file`);
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isFile() !== true) return false;
+  if (existing.ino === incoming.ino && existing.dev === incoming.dev) return true;
+  if (existing.size !== incoming.size) return false;
+  const wanted = sha256 ?? (await regularFileHash(source));
+  return wanted !== null && (await regularFileHash(target)) === wanted;
 }
 
 export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAdapter {
@@ -235,11 +280,14 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
   const staged = new Map<string, { count: number; links: string[] }>();
 
   async function storeReceipts(
+    companyId: string,
     key: string,
     attachments: readonly StoredAttachment[],
   ): Promise<string[] | ItemRefusal> {
     if (attachments.length === 0) return [];
-    await mkdir(attachmentsDir, { recursive: true });
+    // One folder per company: companies sharing a journal folder never share a receipt name.
+    const dir = join(attachmentsDir, safeName(companyId));
+    await mkdir(dir, { recursive: true, mode: 0o750 });
     const links: string[] = [];
     for (const attachment of attachments) {
       let ext = extensionForContentType(attachment.contentType);
@@ -248,20 +296,20 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
           extname(attachment.name)
             .slice(1)
             .replace(/[^A-Za-z0-9]/g, '') || 'bin';
-      const safeKey = (attachment.key || key).replace(/[^A-Za-z0-9._-]/g, '_');
-      const target = join(attachmentsDir, `${safeKey}.${ext}`);
+      const target = join(dir, `${safeName(attachment.key || key)}.${ext}`);
       try {
         const source = resolve(attachment.path);
-        if (source !== target) {
-          const existing = await stat(target).catch(() => undefined);
-          const incoming = await stat(source);
-          if (!existing || existing.size !== incoming.size) {
-            const tmp = `${target}.tmp-${process.pid}`;
-            await placeCopy(source, tmp);
-            const handle = await open(tmp, 'r+');
-            await handle.sync().finally(() => handle.close());
-            await rename(tmp, target);
+        if (source !== target && !(await sameReceipt(source, target, attachment.sha256))) {
+          const tmp = `${target}.tmp-${process.pid}`;
+          await placeCopy(source, tmp);
+          const handle = await open(tmp, 'r+');
+          try {
+            await handle.chmod(RECEIPT_MODE);
+            await handle.sync();
+          } finally {
+            await handle.close();
           }
+          await rename(tmp, target); // replaces a link at `target` itself, never what it points to
         }
       } catch (error) {
         return {
@@ -278,6 +326,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
 
   async function doRecord(
     entry: AccountingEntry,
+    companyId: string,
     key: string,
     attachments: readonly StoredAttachment[],
   ): Promise<RecordOutcome> {
@@ -306,7 +355,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     const receipts =
       early !== undefined && early.count === attachments.length
         ? early.links
-        : await storeReceipts(key, attachments);
+        : await storeReceipts(companyId, key, attachments);
     if (!Array.isArray(receipts)) return receipts;
     return new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
       queue.push({ key, entry, receipts, resolve: resolvePromise, reject: rejectPromise });
@@ -341,7 +390,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
 
     async stageAttachments(attachments, ctx): Promise<ItemRefusal | null> {
       // Copied and synced now, while earlier entries are written; `record` links them.
-      const links = await storeReceipts(ctx.idempotencyKey, attachments);
+      const links = await storeReceipts(ctx.companyId, ctx.idempotencyKey, attachments);
       if (!Array.isArray(links)) return links;
       staged.set(ctx.idempotencyKey, { count: attachments.length, links });
       return null;
@@ -351,7 +400,9 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       const key = ctx.idempotencyKey;
       const running = inFlight.get(key);
       if (running) return running;
-      const promise = doRecord(entry, key, ctx.attachments).finally(() => inFlight.delete(key));
+      const promise = doRecord(entry, ctx.companyId, key, ctx.attachments).finally(() =>
+        inFlight.delete(key),
+      );
       inFlight.set(key, promise);
       return promise;
     },

@@ -32,6 +32,9 @@ export interface FaultHooks {
   afterSync?: () => void;
 }
 
+/** Mode of a journal pleo-export creates: owner read/write, group read, others nothing. */
+export const JOURNAL_MODE = 0o640;
+
 const ENTRY_TAG = /pleo-entry:([^,\s]+)/;
 const CODE = /^\d{4}-\d{2}-\d{2}(?:=\S+)?\s+[*!]?\s*\(P(\d+)\)/;
 const RECORDED = /pleo-recorded:([^,\s]+)/;
@@ -59,7 +62,7 @@ export class JournalFile {
     await mkdir(dirname(path), { recursive: true });
     journal.lock = await acquireLock(path);
     try {
-      journal.handle = await open(path, constants.O_RDWR | constants.O_CREAT);
+      journal.handle = await open(path, constants.O_RDWR | constants.O_CREAT, JOURNAL_MODE);
       await journal.scan();
     } catch (error) {
       await journal.close();
@@ -92,6 +95,9 @@ export class JournalFile {
     const handle = this.requireHandle();
     const buffer = await handle.readFile();
     if (buffer.length === 0) {
+      // A journal we start is readable by its group (the books' readers), not by others, whatever
+      // the umask (issue 17). A journal that exists keeps the mode its owner gave it.
+      await handle.chmod(JOURNAL_MODE);
       const header = Buffer.from(JOURNAL_HEADER);
       await handle.write(header, 0, header.length, 0);
       await handle.sync();
@@ -203,7 +209,9 @@ export class JournalFile {
   private async repairTail(buffer: Buffer, from: number): Promise<void> {
     const tail = buffer.subarray(from);
     if (tail.toString('utf8').trim() !== '') {
-      await writeFile(`${this.path}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`, tail);
+      await writeFile(`${this.path}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`, tail, {
+        mode: JOURNAL_MODE,
+      });
     }
     const handle = this.requireHandle();
     await handle.truncate(from);

@@ -6,12 +6,14 @@
  * rotates them (each rotation persisted atomically before use). Run it again whenever Pleo asks
  * for re-authorisation; the configuration is kept.
  */
-import { createServer } from 'node:http';
-
 import { Command } from 'commander';
 
-import { createAuthorizationRequest, exchangeAuthorizationCode, stateMatches } from '../../client/index.js';
-import { ConfigError, ExportError } from '../../errors/index.js';
+import {
+  createAuthorizationRequest,
+  exchangeAuthorizationCode,
+  waitForAuthorizationCode,
+} from '../../client/index.js';
+import { ConfigError } from '../../errors/index.js';
 import { saveTokens } from '../../runtime/index.js';
 import { configFromOptions, intArg, openStore, withConfigOptions, type CommonOptions } from '../context.js';
 import type { Io } from '../output.js';
@@ -67,50 +69,16 @@ export function connectCommand(io: Io): Command {
         scopes: auth.scopes,
         extra,
       });
-      const code = await new Promise<string>((resolve, reject) => {
-        const server = createServer((req, res) => {
-          const url = new URL(req.url ?? '/', auth.redirectUri);
-          if (url.pathname !== redirect.pathname) {
-            res.writeHead(404).end();
-            return;
-          }
-          const fail = (message: string): void => {
-            res
-              .writeHead(400, { 'content-type': 'text/plain; charset=utf-8' })
-              .end(`pleo-export: ${message}\n`);
-            server.close();
-            reject(
-              new ExportError(`connect: ${message}`, { code: 'REAUTHORIZATION_REQUIRED', retryable: false }),
-            );
-          };
-          if (!stateMatches(request.state, url.searchParams.get('state')))
-            return fail('the callback state does not match');
-          const error = url.searchParams.get('error');
-          if (error !== null) return fail(`authorisation refused (${error})`);
-          const received = url.searchParams.get('code');
-          if (received === null) return fail('the callback carries no code');
-          res
-            .writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
-            .end('pleo-export is connected. You can close this tab.\n');
-          server.close();
-          resolve(received);
-        });
-        const timer = setTimeout(() => {
-          server.close();
-          reject(
-            new ExportError('connect: no callback before the timeout', { code: 'TIMEOUT', retryable: false }),
-          );
-        }, options.timeout * 1000);
-        timer.unref();
-        server.on('close', () => clearTimeout(timer));
-        server.on('error', (e) =>
-          reject(new ConfigError(`connect: cannot listen on ${auth.redirectUri}: ${e.message}`)),
-        );
-        server.listen(Number(redirect.port || 80), redirect.hostname.replace(/^\[|\]$/g, ''), () => {
+      const code = await waitForAuthorizationCode({
+        redirectUri: auth.redirectUri,
+        state: request.state,
+        timeoutMs: options.timeout * 1000,
+        onListening: () => {
           io.err('Open this URL in a browser and approve access for pleo-export:');
           io.out(request.url);
           io.err(`Waiting for the callback on ${auth.redirectUri} …`);
-        });
+        },
+        onRejected: (reason) => io.err(`Ignored a callback: ${reason}; still waiting.`),
       });
       const tokens = await exchangeAuthorizationCode({
         tokenUrl: auth.tokenUrl,

@@ -10,14 +10,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 import { Command } from 'commander';
 
 import { loadConfig } from '../../config/index.js';
+import { openEmbeddedStore } from '../../runtime/index.js';
 import { startSimulator } from '../../simulator/index.js';
-import { createSqliteStore } from '../../store/index.js';
 import { intArg } from '../context.js';
 import { simulatorAccountingConfig } from '../demo/catalog-config.js';
 import { json, type Io } from '../output.js';
@@ -50,9 +49,8 @@ export function demoCommand(io: Io): Command {
     .option('--json', 'print the results as JSON')
     .action(async (options: { dir: string; seed: number; progress: boolean; json?: boolean }) => {
       const dir = resolve(options.dir);
-      mkdirSync(dir, { recursive: true });
       const journal = join(dir, 'books.journal');
-      const store = createSqliteStore({ path: join(dir, 'state.db') });
+      const store = openEmbeddedStore(dir);
       await store.migrate();
       const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
       try {

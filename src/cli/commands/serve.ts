@@ -76,7 +76,7 @@ export function serveCommand(_io: Io): Command {
       };
       // A daemon always logs JSON (to stderr), whatever the terminal.
       const logger = createLogger(options.logLevel ?? config.log.level);
-      const store = await openStore(config);
+      const store = await openStore(config, logger);
       const shutdown = shutdownSignal(config.server.shutdownGraceMs, (signal) =>
         logger.info(
           { signal, graceMs: config.server.shutdownGraceMs },

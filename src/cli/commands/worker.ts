@@ -36,7 +36,7 @@ import {
 import {
   createAdapter,
   createCompanyRuntime,
-  openPostgresStore,
+  openConfiguredStore,
   type CompanyRuntime,
 } from '../../runtime/index.js';
 import type { CreateRuntime } from '../../server/index.js';
@@ -291,7 +291,8 @@ async function serveMetrics(
 }
 
 function openStore(config: CompiledConfig, concurrency: number, logger: Logger): Store {
-  return openPostgresStore(config, {
+  return openConfiguredStore(config, {
+    logger,
     poolMax: Math.min(50, 2 * concurrency + 2),
     onPoolError: (error) => logger.warn({ err: error.message }, 'store: connection lost (retried)'),
   });

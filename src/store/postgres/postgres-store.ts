@@ -497,6 +497,14 @@ class PostgresStore implements Store {
         [key, value],
       );
   }
+
+  async replaceValue(key: string, expected: string, next: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE ${this.t.kv} SET value = $3 WHERE key = $1 AND value = $2 RETURNING key`,
+      [key, expected, next],
+    );
+    return rows.length === 1;
+  }
 }
 
 function mustHave(row: Row | undefined, ref: JobRef): Row {

@@ -639,4 +639,8 @@ class SqliteStore implements Store {
         value,
       );
   }
+
+  async replaceValue(key: string, expected: string, next: string): Promise<boolean> {
+    return this.run('UPDATE kv SET value = ? WHERE key = ? AND value = ?', next, key, expected) === 1;
+  }
 }

@@ -1,0 +1,144 @@
+/**
+ * Receipts on disk (issue 17): written 0640 whatever the umask, identified by their SHA-256 and
+ * never through a symbolic link planted in the receipts folder.
+ */
+import { createHash } from 'node:crypto';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { ExportItem, PleoClient } from '../../src/client/index.js';
+import { downloadAttachments, ensureAttachmentsHere } from '../../src/engine/attachments.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pleo-receipts-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+const POLICY = {
+  attachments: { maxBytes: 1024 * 1024, required: true, allowedTypes: ['application/pdf'] },
+} as const;
+const RECEIPT = Buffer.from('%PDF-1.4 the real receipt');
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+
+function fakeClient(body: Uint8Array = RECEIPT): { client: PleoClient; downloads: string[] } {
+  const downloads: string[] = [];
+  const client = {
+    downloadFile: (url: string) => {
+      downloads.push(url);
+      return Promise.resolve(new Uint8Array(body));
+    },
+  } as unknown as PleoClient;
+  return { client, downloads };
+}
+
+function item(entryId = 'e0000000-0000-4000-8000-000000000001'): ExportItem {
+  return {
+    accountingEntryId: entryId,
+    files: [{ url: 'https://files.pleo.io/r.pdf', size: RECEIPT.length, type: 'application/pdf' }],
+  } as unknown as ExportItem;
+}
+
+function recorder(): { warn(obj: object, msg?: string): void; warnings: { obj: object; msg?: string }[] } {
+  const warnings: { obj: object; msg?: string }[] = [];
+  return { warnings, warn: (obj, msg) => warnings.push({ obj, ...(msg === undefined ? {} : { msg }) }) };
+}
+
+describe.each([
+  ['umask 000', 0o000],
+  ['umask 077', 0o077],
+])('receipts on disk (%s)', (_name, umask) => {
+  let previous: number;
+  beforeEach(() => {
+    previous = process.umask(umask);
+  });
+  afterEach(() => {
+    process.umask(previous);
+  });
+
+  it('writes a receipt 0640 in a 0700 folder and records its SHA-256', async () => {
+    const dir = join(root, `d${n++}`, 'company');
+    const { client } = fakeClient();
+    const result = await downloadAttachments(client, item(), dir, POLICY);
+    expect(result.prefailure).toBeNull();
+    const [record] = result.attachments;
+    expect(record).toMatchObject({ size: RECEIPT.length, sha256: sha256(RECEIPT) });
+    expect(readFileSync(record!.path)).toEqual(RECEIPT);
+    expect(mode(record!.path)).toBe('640');
+    expect(mode(dir)).toBe('700');
+  });
+});
+
+describe('receipts found on disk', () => {
+  it('replaces a symbolic link planted at a receipt name instead of writing through it', async () => {
+    const dir = join(root, `d${n++}`);
+    mkdirSync(dir, { recursive: true });
+    const secret = join(root, `secret-${n}`);
+    writeFileSync(secret, 'a local secret');
+    symlinkSync(secret, join(dir, 'e0000000-0000-4000-8000-000000000001-0.pdf'));
+    const logger = recorder();
+    const result = await downloadAttachments(fakeClient().client, item(), dir, POLICY, undefined, logger);
+    const path = result.attachments[0]!.path;
+    expect(lstatSync(path).isSymbolicLink()).toBe(false);
+    expect(readFileSync(path)).toEqual(RECEIPT);
+    expect(readFileSync(secret, 'utf8')).toBe('a local secret');
+    expect(logger.warnings).toEqual([
+      expect.objectContaining({ obj: expect.objectContaining({ path, type: 'symbolic link' }) }),
+    ]);
+  });
+
+  it('uses a receipt in place only when its content hash is the recorded one, not its size', async () => {
+    const dir = join(root, `d${n++}`);
+    const first = await downloadAttachments(fakeClient().client, item(), dir, POLICY);
+    const record = first.attachments[0]!;
+
+    const same = fakeClient();
+    const kept = await ensureAttachmentsHere(same.client, item(), [record], POLICY);
+    expect(same.downloads).toEqual([]);
+    expect(kept.attachments).toEqual([record]);
+
+    // Same size, other bytes (another company's file, a tampered one): downloaded again.
+    writeFileSync(record.path, Buffer.alloc(RECEIPT.length, 0x41));
+    const again = fakeClient();
+    const restored = await ensureAttachmentsHere(again.client, item(), [record], POLICY);
+    expect(again.downloads).toHaveLength(1);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+    expect(restored.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+  });
+
+  it('never trusts a symbolic link, even to a file with the right content', async () => {
+    const dir = join(root, `d${n++}`);
+    const record = (await downloadAttachments(fakeClient().client, item(), dir, POLICY)).attachments[0]!;
+    const elsewhere = join(root, `copy-${n}.pdf`);
+    writeFileSync(elsewhere, RECEIPT);
+    rmSync(record.path);
+    symlinkSync(elsewhere, record.path);
+    const logger = recorder();
+    const again = fakeClient();
+    await ensureAttachmentsHere(again.client, item(), [record], POLICY, undefined, logger);
+    expect(again.downloads).toHaveLength(1);
+    expect(lstatSync(record.path).isFile()).toBe(true);
+    expect(logger.warnings).toHaveLength(1);
+  });
+
+  it('downloads again a receipt recorded without a hash (an older version recorded size only)', async () => {
+    const dir = join(root, `d${n++}`);
+    const record = (await downloadAttachments(fakeClient().client, item(), dir, POLICY)).attachments[0]!;
+    const { sha256: _dropped, ...legacy } = record;
+    const again = fakeClient();
+    const result = await ensureAttachmentsHere(again.client, item(), [legacy], POLICY);
+    expect(again.downloads).toHaveLength(1);
+    expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+  });
+});
