@@ -1,20 +1,77 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createHledgerAdapter } from '../../src/adapters/index.js';
+import {
+  createHledgerAdapter,
+  type AccountingAdapter,
+  type HledgerAdapter,
+} from '../../src/adapters/index.js';
+import { AccountingSystemError } from '../../src/errors/index.js';
 import { runAdapterContract } from './contract.js';
 import { checkStrict } from './hledger-cli.js';
 
+/**
+ * The hledger subject. Faults are injected at the file level through the adapter's crash-test
+ * hooks: a write that fails before its fsync completes is cut off (transient); a journal damaged
+ * in the middle stops the adapter (job failure); `duringNextWrite` runs between the two halves of
+ * the write.
+ *
+ * A lost answer: the adapter's only "answer" is the return of an in-process call, so an answer is
+ * lost only when the process dies after the fsync and before the engine stores the outcome
+ * (`hledger.crash.test.ts` does that for real with kill -9 at the same point). Here the loss is
+ * that restart: the outcome is dropped, the caller gets the error a dead process's supervisor
+ * would see, and a new adapter opens the same journal, as the restarted process does.
+ */
 runAdapterContract('hledger', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pleo-hledger-contract-'));
   const journalPath = join(dir, 'books.journal');
-  let adapter = createHledgerAdapter({ journalPath });
+  const armed = { failBeforeSync: false, during: undefined as (() => void) | undefined };
+  let damaged = false;
+  let loseNext = false;
+  const open = (): HledgerAdapter =>
+    createHledgerAdapter({
+      journalPath,
+      faultHooks: {
+        midWrite: () => {
+          const run = armed.during;
+          armed.during = undefined;
+          run?.();
+        },
+        afterWrite: () => {
+          if (!armed.failBeforeSync) return;
+          armed.failBeforeSync = false;
+          throw new Error('EIO: i/o error, fdatasync (injected)');
+        },
+      },
+    });
+  let inner = open();
+  // The adapter under test, with the restart of a lost answer spliced in.
+  const adapter: AccountingAdapter = {
+    name: inner.name,
+    supportsScaleOut: inner.supportsScaleOut,
+    validate: (c) => inner.validate(c),
+    findExisting: (key, c) => inner.findExisting(key, c),
+    stageAttachments: (files, c) => inner.stageAttachments!(files, c),
+    async record(entry, c) {
+      const outcome = await inner.record(entry, c);
+      if (!loseNext) return outcome;
+      loseNext = false;
+      await inner.close();
+      inner = open();
+      throw new AccountingSystemError('the process died after writing the entry (simulated restart)', {
+        code: 'ACCOUNTING_UNREACHABLE',
+        retryable: true,
+      });
+    },
+    close: () => inner.close(),
+  };
   return {
     adapter,
     async reopen() {
-      await adapter.close();
-      adapter = createHledgerAdapter({ journalPath });
+      await inner.close();
+      inner = open();
       return adapter;
     },
     // Counted from the file itself, independently of the adapter's index.
@@ -28,8 +85,41 @@ runAdapterContract('hledger', async () => {
       const block = text.split(/\n(?=\d{4}-)/).find((b) => b.includes(`pleo-entry:${key}`)) ?? '';
       return [...block.matchAll(/; receipt:(\S+)/g)].map((m) => m[1] ?? '');
     },
+    faults: {
+      transient: () => {
+        armed.failBeforeSync = true;
+      },
+      // A hand edit broke a block in the middle of the journal: the adapter must stop, not guess.
+      async jobFailure() {
+        const text = await readFile(journalPath, 'utf8');
+        const first = text.indexOf('# pleo-begin:');
+        await writeFile(journalPath, `${text.slice(0, first)}# pleo-begin:hand-edit\n${text.slice(first)}`);
+        damaged = true;
+      },
+      loseAnswer: () => {
+        loseNext = true;
+      },
+      duringNextWrite: (run) => {
+        armed.during = run;
+      },
+    },
+    // An account name hledger cannot parse (two spaces end an account name).
+    itemRefusal: (entry) => ({
+      entry: {
+        ...entry,
+        postings: entry.postings.map((p, i) => (i === 0 ? { ...p, account: 'Office  supplies' } : p)),
+      },
+      failureReasonType: 'account_unknown',
+    }),
+    // A journal whose folder is a regular file cannot be opened.
+    async breakValidation() {
+      const blocker = join(dir, 'not-a-folder');
+      await writeFile(blocker, 'x');
+      return createHledgerAdapter({ journalPath: join(blocker, 'books.journal') });
+    },
     cleanup: () => {
-      checkStrict(journalPath);
+      // Every journal the suite leaves must pass `hledger check --strict` (no half-written block).
+      if (!damaged && existsSync(journalPath)) checkStrict(journalPath);
       return Promise.resolve();
     },
   };
