@@ -15,6 +15,7 @@ export type {
   AdapterKeyValue,
 } from './descriptor.js';
 export {
+  adapterBlockSchema,
   adapterConfigSchema,
   adapterDescriptors,
   adapterFieldKinds,

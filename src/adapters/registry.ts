@@ -120,6 +120,20 @@ export function adapterConfigSchema(): z.ZodType<AdapterConfig> {
 }
 
 /**
+ * The schema of the configuration's `adapter` block: it parses with `adapterConfigSchema()` of the
+ * moment, so an adapter registered after the configuration schema was built (an embedding program,
+ * a test) is accepted too. Issues keep their paths (`companies[0].adapter.url`).
+ */
+export function adapterBlockSchema(): z.ZodType<AdapterConfig, unknown> {
+  return z.unknown().transform((value, ctx) => {
+    const parsed = adapterConfigSchema().safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.issues.push(issue as (typeof ctx.issues)[number]);
+    return z.NEVER;
+  });
+}
+
+/**
  * The key-value records an adapter of `type` may keep for `companyId` (e.g. rotating OAuth tokens),
  * over the store's `getValue`/`setValue`: every key becomes `adapter:<type>:<companyId>:<key>`, so
  * adapters and companies never read each other's records, nor the engine's own.

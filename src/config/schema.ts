@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 import { accountingConfigSchema } from '../accounting/index.js';
-import { adapterConfigSchema } from '../adapters/index.js';
+import { adapterBlockSchema } from '../adapters/index.js';
 import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../engine/index.js';
 
 const uuid = z
@@ -57,10 +57,11 @@ const oauthSchema = z
 
 /**
  * The `adapter` block: the union of the registered adapters' schemas, discriminated by `type`
- * (see `adapters/registry.ts`; each adapter's fields are documented in its folder). Lazy, so an
- * adapter registered after this module loaded (an embedding program, a test) is accepted too.
+ * (see `adapters/registry.ts`; each adapter's fields are documented in its folder), resolved at
+ * parse time so an adapter registered after this module loaded (an embedding program, a test) is
+ * accepted too.
  */
-export const adapterSchema = z.lazy(() => adapterConfigSchema());
+export const adapterSchema = adapterBlockSchema();
 
 export const companySchema = z
   .object({

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 
 import { Command, Option } from 'commander';
 
@@ -112,7 +112,9 @@ export function demoCommand(io: Io): Command {
             },
           });
           if (options.json !== true) {
-            const where = relative(process.cwd(), target.location) || target.location;
+            const where = isAbsolute(target.location)
+              ? relative(process.cwd(), target.location) || target.location
+              : target.location;
             io.out(
               `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
                 `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${descriptor.type}: ${where}\n`,
