@@ -17,8 +17,14 @@ import type { AdapterDescriptor, AdapterKeyValue } from './descriptor.js';
 import { hledgerAdapter } from './hledger/descriptor.js';
 import { httpAdapter } from './http/descriptor.js';
 
-/** The adapters pleo-export ships, one line each; the first is listed first in help texts. */
-const BUILT_IN: readonly AdapterDescriptor[] = [hledgerAdapter, httpAdapter];
+/**
+ * The adapters pleo-export ships, one line each (plus its import). The order is the order of the
+ * CLI's choices and of the union's error message.
+ */
+const BUILT_IN: readonly AdapterDescriptor[] = [
+  hledgerAdapter, // the default: a journal file, nothing to install
+  httpAdapter,
+];
 
 /** A parsed `adapter` block: its `type` selects the descriptor whose schema validated the rest. */
 export interface AdapterConfig {

@@ -1,7 +1,8 @@
 /**
  * An in-memory accounting system, for tests and examples. It honours the adapter contract
- * (idempotent `record` by key, `findExisting`, an aborted write applies nothing), counts every
- * call, and can be told to fail: before applying (`failNext`), after applying with the answer lost
+ * (idempotent `record` by key, `findExisting`; a write once started completes whatever its
+ * signal, so a graceful drain finishes the in-flight entry), counts every call, and can be told
+ * to fail: before applying (`failNext`), after applying with the answer lost
  * (`loseNextAnswers`), or item by item (`refuse`).
  */
 import type { AccountingEntry, ItemFailure } from '../../accounting/index.js';
@@ -76,12 +77,6 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryA
       if (failures.count > 0) {
         failures.count--;
         throw failures.error;
-      }
-      if (ctx.signal?.aborted) {
-        throw new AccountingSystemError('memory: the write was cancelled before it was applied', {
-          code: 'ABORTED',
-          retryable: true,
-        });
       }
       const outcome = book(entry, ctx.idempotencyKey, ctx.attachments);
       if (lostAnswers > 0 && outcome.status === 'booked') {
