@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+import type { AccountingEntry } from '../../src/accounting/index.js';
 import {
   createHledgerAdapter,
   type AccountingAdapter,
   type HledgerAdapter,
+  type StoredAttachment,
 } from '../../src/adapters/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
 import { runAdapterContract } from './contract.js';
@@ -19,11 +23,39 @@ import { checkStrict } from './hledger-cli.js';
  * the write.
  *
  * A lost answer: the adapter's only "answer" is the return of an in-process call, so an answer is
- * lost only when the process dies after the fsync and before the engine stores the outcome
- * (`hledger.crash.test.ts` does that for real with kill -9 at the same point). Here the loss is
- * that restart: the outcome is dropped, the caller gets the error a dead process's supervisor
- * would see, and a new adapter opens the same journal, as the restarted process does.
+ * lost when the writing process dies after the fsync, before the engine stores the outcome. That
+ * is what happens here, for real: the write is made by a child process over the built adapter
+ * (`fixtures/hledger-crash-writer.mjs`) that SIGKILLs itself right after the fsync; the caller
+ * gets the error its supervisor would see, and the adapter under test is a new one over the same
+ * journal, as after the restart.
  */
+const CHILD = fileURLToPath(new URL('./fixtures/hledger-crash-writer.mjs', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist/adapters/hledger/index.js', import.meta.url));
+
+async function crashAfterSync(
+  journal: string,
+  entry: AccountingEntry,
+  attachments: readonly StoredAttachment[],
+): Promise<void> {
+  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first`);
+  const entriesFile = `${journal}.lost-answer.json`;
+  await writeFile(entriesFile, JSON.stringify([{ entry, attachments }]));
+  const child = spawnSync(process.execPath, [CHILD], {
+    env: {
+      ...process.env,
+      JOURNAL: journal,
+      ENTRIES_FILE: entriesFile,
+      CRASH_POINT: 'after-sync',
+      CRASH_BATCH: '0',
+    },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (child.signal !== 'SIGKILL')
+    throw new Error(`the writer did not crash: ${child.status} ${child.stderr}`);
+  if (child.stdout.includes('booked')) throw new Error('the writer answered before it crashed');
+}
+
 runAdapterContract('hledger', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pleo-hledger-contract-'));
   const journalPath = join(dir, 'books.journal');
@@ -55,12 +87,13 @@ runAdapterContract('hledger', async () => {
     findExisting: (key, c) => inner.findExisting(key, c),
     stageAttachments: (files, c) => inner.stageAttachments!(files, c),
     async record(entry, c) {
-      const outcome = await inner.record(entry, c);
-      if (!loseNext) return outcome;
+      if (!loseNext) return inner.record(entry, c);
       loseNext = false;
+      // The write happens in another process (the journal lock allows one writer: hand it over).
       await inner.close();
+      await crashAfterSync(journalPath, entry, c.attachments);
       inner = open();
-      throw new AccountingSystemError('the process died after writing the entry (simulated restart)', {
+      throw new AccountingSystemError('the writer died after the fsync, before answering (SIGKILL)', {
         code: 'ACCOUNTING_UNREACHABLE',
         retryable: true,
       });
