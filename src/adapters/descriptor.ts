@@ -26,6 +26,11 @@ export interface AdapterDeps {
   fetch: typeof fetch;
   /** Milliseconds since the epoch (injected so tests control time). */
   now: () => number;
+  /**
+   * Readable names of the company's accounts by code (`accounting.accountNames` / chart of
+   * accounts), for systems that declare or label accounts. Absent when none are configured.
+   */
+  accountNames?: ReadonlyMap<string, string>;
 }
 
 /** One actionable finding of `pleo-export check` about an adapter's connection or configuration. */
@@ -49,4 +54,23 @@ export interface AdapterDescriptor<Config extends { type: string } = { type: str
   create(config: Config, deps: AdapterDeps): Promise<AccountingAdapter>;
   /** Connection and configuration checks for `pleo-export check` (beyond the adapter's `validate`). */
   check?(config: Config, deps: AdapterDeps): Promise<AdapterCheck[]>;
+  /**
+   * A throwaway target for `pleo-export demo --target <type>` in the demo's folder: the adapter's
+   * configuration, and what to print after the run. Adapters without it are not offered by `demo`.
+   */
+  demo?(dir: string): Promise<AdapterDemo<Config>>;
+}
+
+/** What an adapter sets up for `pleo-export demo` (see `AdapterDescriptor.demo`). */
+export interface AdapterDemo<Config extends { type: string } = { type: string }> {
+  readonly config: Config;
+  /** Where the booked entries can be seen, for the demo's summary (a journal, an ERP URL…). */
+  readonly location: string;
+  /**
+   * After the run: lines for the summary (how to inspect the books, a consistency check) and
+   * fields for `--json`; `ok: false` when the check found the books inconsistent.
+   */
+  report(): Promise<{ ok: boolean; lines: string[]; json: Record<string, unknown> }>;
+  /** Stops what `demo` started (a local server…). */
+  close(): Promise<void>;
 }

@@ -7,8 +7,37 @@ export type {
   StoredAttachment,
   ValidationResult,
 } from './types.js';
+export type {
+  AdapterCheck,
+  AdapterDemo,
+  AdapterDeps,
+  AdapterDescriptor,
+  AdapterKeyValue,
+} from './descriptor.js';
+export {
+  adapterBlockSchema,
+  adapterConfigSchema,
+  adapterDescriptors,
+  adapterFieldKinds,
+  adapterKeyValue,
+  adapterTypes,
+  describeAdapterTypes,
+  findAdapter,
+  registerAdapter,
+  requireAdapter,
+  type AdapterConfig,
+} from './registry.js';
+export {
+  configFieldKinds,
+  httpUrlField,
+  pathField,
+  positiveIntField,
+  secretField,
+  type ConfigFieldKinds,
+} from './config-fields.js';
 export { classifyAccountingError, type AccountingFault } from './errors.js';
 export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions } from './hledger/index.js';
+export { hledgerAdapter, type HledgerConfig } from './hledger/descriptor.js';
 export {
   createHttpAdapter,
   startReferenceReceiver,
@@ -18,3 +47,4 @@ export {
   type ReferenceReceiver,
   type ReferenceReceiverOptions,
 } from './http/index.js';
+export { httpAdapter, type HttpConfig } from './http/descriptor.js';

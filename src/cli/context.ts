@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+import { adapterTypes } from '../adapters/index.js';
 import { redact, redactDeep } from '../client/index.js';
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
@@ -16,7 +17,7 @@ export interface CommonOptions {
   pleoUrl?: string;
   apiKey?: string;
   company?: string;
-  adapter?: 'hledger' | 'http';
+  adapter?: string;
   journal?: string;
   httpUrl?: string;
   concurrency?: number;
@@ -45,7 +46,7 @@ export function withConfigOptions(command: Command): Command {
     .option('--pleo-url <url>', 'Pleo API base URL ($PLEO_API_URL)')
     .option('--api-key <key>', 'Pleo API key of the company ($PLEO_API_KEY)')
     .option('--company <id>', 'Pleo company id ($PLEO_COMPANY_ID)')
-    .addOption(new Option('--adapter <type>', 'accounting system adapter').choices(['hledger', 'http']))
+    .addOption(new Option('--adapter <type>', 'accounting system adapter').choices(adapterTypes()))
     .option('--journal <file>', 'hledger journal to write (with --adapter hledger)')
     .option('--http-url <url>', 'ERP endpoint (with --adapter http)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent')

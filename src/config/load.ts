@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import YAML from 'yaml';
 
 import { compileAccountingConfig, type CompiledAccountingConfig } from '../accounting/index.js';
+import { adapterFieldKinds, type AdapterConfig } from '../adapters/index.js';
 import { redact, redactDeep } from '../client/index.js';
 import { ConfigError } from '../errors/index.js';
 import { parseSecretsKey } from '../store/index.js';
@@ -24,7 +25,8 @@ export interface Overrides {
   pleoUrl?: string;
   apiKey?: string;
   companyId?: string;
-  adapter?: 'hledger' | 'http';
+  /** An adapter type of the registry (`--adapter`). */
+  adapter?: string;
   journal?: string;
   httpUrl?: string;
   dataDir?: string;
@@ -49,14 +51,11 @@ export interface CompiledCompany {
         readonly scopes: readonly string[];
       }
     | { readonly kind: 'none' };
-  readonly adapter:
-    | { readonly type: 'hledger'; readonly journal: string }
-    | {
-        readonly type: 'http';
-        readonly url: string;
-        readonly token: string | undefined;
-        readonly timeoutMs: number;
-      };
+  /**
+   * The adapter block as its descriptor's schema parsed it, with its secrets resolved (inline,
+   * whatever the spelling in the file) and its paths absolute: ready for `descriptor.create`.
+   */
+  readonly adapter: AdapterConfig;
   readonly accounting: CompiledAccountingConfig;
 }
 
@@ -288,7 +287,7 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
       key: compileSecretsKey(config.secrets, env, base),
       files: Object.freeze(secretFiles(config, base)),
     }),
-    printable: redactDeep(mask(config)),
+    printable: redactDeep(mask(maskAdapterSecrets(config))),
   });
 }
 
@@ -377,15 +376,7 @@ function compileCompany(
     type: 'hledger' as const,
     journal: join(dataDir, `${company.id.toLowerCase()}.journal`),
   };
-  const adapter: CompiledCompany['adapter'] =
-    a.type === 'hledger'
-      ? { type: 'hledger', journal: resolve(base, a.journal) }
-      : {
-          type: 'http',
-          url: a.url,
-          token: readSecret(`${key}.adapter.token`, a.token, a.tokenEnv, a.tokenFile, env, base),
-          timeoutMs: a.timeoutMs,
-        };
+  const adapter = compileAdapter(a, `${key}.adapter`, env, base);
   return Object.freeze({
     id: company.id.toLowerCase(),
     name: company.name ?? company.id,
@@ -393,6 +384,58 @@ function compileCompany(
     adapter,
     accounting: compileAccountingConfig(company.accounting, `${key}.accounting`),
   });
+}
+
+/**
+ * Resolves what the adapter's schema marked (`secretField`, `pathField`): each secret from its
+ * inline, `…Env` or `…File` spelling into the inline key alone, each path against the
+ * configuration file's folder. The result still satisfies the adapter's schema.
+ */
+function compileAdapter(
+  adapter: AdapterConfig,
+  key: string,
+  env: NodeJS.ProcessEnv,
+  base: string,
+): AdapterConfig {
+  const { secrets, paths } = adapterFieldKinds(adapter.type);
+  const out: Record<string, unknown> = { ...adapter };
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  for (const name of paths) {
+    const value = text(out[name]);
+    if (value !== undefined) out[name] = resolve(base, value);
+  }
+  for (const name of secrets) {
+    const value = readSecret(
+      `${key}.${name}`,
+      text(out[name]),
+      text(out[`${name}Env`]),
+      text(out[`${name}File`]),
+      env,
+      base,
+    );
+    delete out[`${name}Env`];
+    delete out[`${name}File`];
+    if (value === undefined) delete out[name];
+    else out[name] = value;
+  }
+  return Object.freeze({ ...out, type: adapter.type });
+}
+
+/** Inline adapter secrets (whatever an adapter calls them) are masked by `config --print`. */
+function maskAdapterSecrets(config: ParsedConfig): ParsedConfig {
+  return {
+    ...config,
+    companies: config.companies.map((company) => {
+      const adapter = company.adapter;
+      if (adapter === undefined) return company;
+      const masked: Record<string, unknown> = { ...adapter };
+      for (const name of adapterFieldKinds(adapter.type).secrets) {
+        const value = masked[name];
+        if (typeof value === 'string') masked[name] = maskSecret(value);
+      }
+      return { ...company, adapter: { ...masked, type: adapter.type } };
+    }),
+  };
 }
 
 function compilePostgres(

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 
 import { accountingConfigSchema } from '../accounting/index.js';
+import { adapterBlockSchema } from '../adapters/index.js';
 import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../engine/index.js';
 
 const uuid = z
@@ -54,28 +55,13 @@ const oauthSchema = z
   })
   .strict();
 
-const hledgerAdapterSchema = z
-  .object({
-    type: z.literal('hledger'),
-    /** Journal file written by pleo-export (created if missing). */
-    journal: z.string().min(1),
-  })
-  .strict();
-
-const httpAdapterSchema = z
-  .object({
-    type: z.literal('http'),
-    /** Base URL of the ERP endpoint implementing openapi/accounting-http-adapter.openapi.yml. */
-    url: httpUrl,
-    ...secret('token'),
-    /** @default 30000 */
-    timeoutMs: positiveInt(600_000).default(30_000),
-  })
-  .strict();
-
-export const adapterSchema = z.discriminatedUnion('type', [hledgerAdapterSchema, httpAdapterSchema], {
-  error: 'expected an adapter with type "hledger" or "http"',
-});
+/**
+ * The `adapter` block: the union of the registered adapters' schemas, discriminated by `type`
+ * (see `adapters/registry.ts`; each adapter's fields are documented in its folder), resolved at
+ * parse time so an adapter registered after this module loaded (an embedding program, a test) is
+ * accepted too.
+ */
+export const adapterSchema = adapterBlockSchema();
 
 export const companySchema = z
   .object({

@@ -7,7 +7,13 @@
 import { join } from 'node:path';
 
 import { mapExportItem, type CompiledAccountingConfig } from '../accounting/index.js';
-import { createHledgerAdapter, createHttpAdapter, type AccountingAdapter } from '../adapters/index.js';
+import {
+  adapterKeyValue,
+  requireAdapter,
+  type AccountingAdapter,
+  type AdapterDeps,
+  type AdapterDescriptor,
+} from '../adapters/index.js';
 import {
   createPleoClient,
   OAuthTokenProvider,
@@ -39,6 +45,10 @@ export interface RuntimeHooks {
   /** The engine's lease owner name. @default `${hostname}:${pid}` */
   owner?: string;
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** The fetch accounting adapters use (tests wrap it). @default globalThis.fetch */
+  adapterFetch?: typeof fetch;
+  /** Clock handed to adapters. @default Date.now */
+  now?: () => number;
 }
 
 export interface OpenStoreOptions {
@@ -97,6 +107,8 @@ export function openConfiguredStore(
     protect,
   );
 }
+
+const SILENT_ENGINE: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * A worker paused inside a store transaction (SIGSTOP, a frozen VM) holds its job's row lock, and
@@ -216,19 +228,41 @@ export async function createClient(
   return createPleoClient(await clientOptions(config, company, store, hooks));
 }
 
-export function createAdapter(company: CompiledCompany): AccountingAdapter {
-  const adapter = company.adapter;
-  if (adapter.type === 'hledger') {
-    return createHledgerAdapter({
-      journalPath: adapter.journal,
-      accountNames: company.accounting.accountNames,
-    });
-  }
-  return createHttpAdapter({
-    baseUrl: adapter.url,
-    timeoutMs: adapter.timeoutMs,
-    ...(adapter.token === undefined ? {} : { token: adapter.token }),
-  });
+/** The registry's descriptor of the company's adapter type. */
+export function adapterDescriptor(company: CompiledCompany): AdapterDescriptor {
+  return requireAdapter(company.adapter.type);
+}
+
+/**
+ * What a company's adapter gets from the runtime: its key-value records in the engine's store
+ * (namespaced `adapter:<type>:<company>:`), the logger, fetch, the clock and the chart's names.
+ */
+export function adapterDeps(
+  config: CompiledConfig,
+  company: CompiledCompany,
+  store: Store,
+  hooks: RuntimeHooks = {},
+): AdapterDeps {
+  const accountNames = company.accounting.accountNames;
+  return {
+    companyId: company.id,
+    dataDir: config.dataDir,
+    kv: adapterKeyValue(store, company.adapter.type, company.id),
+    logger: hooks.logger ?? SILENT_ENGINE,
+    fetch: hooks.adapterFetch ?? globalThis.fetch,
+    now: hooks.now ?? Date.now,
+    ...(accountNames.size > 0 ? { accountNames } : {}),
+  };
+}
+
+/** Creates the company's accounting adapter through the registry. */
+export function createAdapter(
+  config: CompiledConfig,
+  company: CompiledCompany,
+  store: Store,
+  hooks: RuntimeHooks = {},
+): Promise<AccountingAdapter> {
+  return adapterDescriptor(company).create(company.adapter, adapterDeps(config, company, store, hooks));
 }
 
 export interface CompanyRuntime {
@@ -246,7 +280,7 @@ export async function createCompanyRuntime(
   hooks: RuntimeHooks = {},
 ): Promise<CompanyRuntime> {
   const client = await createClient(config, company, store, hooks);
-  const adapter = createAdapter(company);
+  const adapter = await createAdapter(config, company, store, hooks);
   const accounting: CompiledAccountingConfig = company.accounting;
   const engine = createEngine({
     store,

@@ -1,13 +1,42 @@
 /**
- * The adapter conformance suite: every `AccountingAdapter` (hledger, http, the engine's in-memory
- * adapter) runs it through `runAdapterContract(name, factory)`.
+ * The adapter conformance suite. Every `AccountingAdapter` (hledger, http, memory, and each new
+ * adapter such as Tryton, Xero or DATEV) runs it from its own test file:
  *
- * The factory returns a fresh, empty backing store per test. Optional capabilities:
+ *     runAdapterContract('tryton', async () => ({ adapter, countBookings, faults: {...}, ... }));
+ *
+ * The factory returns a fresh, empty backing store per test and a `ContractSubject`. Only
+ * `adapter` is required; every other member unlocks more checks, and an adapter should provide
+ * all it can (a missing capability skips that check: say why in the adapter's test file).
+ *
+ * Observing the backing store (read independently of the adapter: the file, the ERP's database):
+ * - `countBookings(key)`: how many entries the system holds for a key (the exactly-once check);
+ * - `linkedReceipts(key)`: the receipts linked to that entry (names or keys, one per file);
  * - `reopen()`: close and open a new adapter on the same backing store (a restart);
- * - `countBookings(key)`: how many entries the backing store holds for a key, read independently
- *   of the adapter (the exactly-once check);
- * - `linkedReceipts(key)`: the receipts the backing store links to that entry;
+ * - `sibling()`: a second adapter on the same backing store, as another worker process holds it
+ *   (required when `adapter.supportsScaleOut`: concurrent writers must book a key once);
  * - `cleanup()`: called after each test (after `adapter.close()`), e.g. to run `hledger check`.
+ *
+ * Faults (`faults`), each applying to the next write only:
+ * - `transient()`: the write fails before the system applies it (unreachable, 5xx, 429, timeout);
+ *   `record` must throw a retryable `AccountingSystemError`, and nothing is booked;
+ * - `jobFailure()`: the write fails for the whole job (credentials revoked, books damaged or
+ *   locked); `record` must throw a non-retryable `AccountingSystemError` that
+ *   `classifyAccountingError` takes for a job failure with one of Pleo's job failure types;
+ *   nothing is booked;
+ * - `loseAnswer()`: the system applies the write but the answer never reaches the caller (a
+ *   dropped connection, a crash after the commit); `record` must throw a retryable error, then
+ *   `findExisting` must find the entry and a second `record` must return it, not book again.
+ *   For HTTP adapters wrap `AdapterDeps.fetch` with `faultyFetch()` (`faulty-fetch.ts`);
+ * - `duringNextWrite(run)`: calls `run` while the next write is under way (between the request
+ *   and its answer, between two halves of a file write); the suite aborts the write's
+ *   `AbortSignal` there. Without it the signal is aborted right after `record` is called.
+ *
+ * Refusals:
+ * - `itemRefusal(entry)`: turns a valid entry into one this system refuses item by item, with the
+ *   Pleo item failure type expected (e.g. an unknown account → `account_unknown`);
+ * - `breakValidation()`: makes `validate` fail (wrong credentials, an unreachable system); returns
+ *   the adapter to validate when a new one is needed. `validate` must answer `{ok:false}` with a
+ *   Pleo job failure type and a reason, never throw.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,15 +45,50 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { AccountingEntry } from '../../src/accounting/index.js';
-import type { AccountingAdapter, StoredAttachment } from '../../src/adapters/index.js';
+import {
+  classifyAccountingError,
+  type AccountingAdapter,
+  type RecordOutcome,
+  type StoredAttachment,
+} from '../../src/adapters/index.js';
+import type { ExportJobItemFailureReasonType } from '../../src/client/index.js';
+import { AccountingSystemError } from '../../src/errors/index.js';
+import spec from '../../src/generated/export-v3.spec.json' with { type: 'json' };
+
+export interface ContractFaults {
+  transient?: () => void | Promise<void>;
+  jobFailure?: () => void | Promise<void>;
+  loseAnswer?: () => void | Promise<void>;
+  duringNextWrite?: (run: () => void) => void;
+}
 
 export interface ContractSubject {
   adapter: AccountingAdapter;
   reopen?: () => Promise<AccountingAdapter>;
+  sibling?: () => Promise<AccountingAdapter>;
   countBookings?: (key: string) => Promise<number>;
   /** The receipts the backing store links to the entry of a key (names or keys, one per file). */
   linkedReceipts?: (key: string) => Promise<string[]>;
   cleanup?: () => Promise<void>;
+  faults?: ContractFaults;
+  itemRefusal?: (entry: AccountingEntry) => {
+    entry: AccountingEntry;
+    failureReasonType: ExportJobItemFailureReasonType;
+  };
+  breakValidation?: () => Promise<AccountingAdapter | void>;
+}
+
+const schemas = spec.components.schemas as unknown as Record<string, { enum?: string[] }>;
+/** Pleo's enums, from the Export API's own OpenAPI file. */
+const JOB_FAILURE_TYPES = schemas['ExportJobFailureReasonType']?.enum ?? [];
+const ITEM_FAILURE_TYPES = schemas['ExportJobItemFailureReasonType']?.enum ?? [];
+
+/** `record`'s outcome, or the error it threw. */
+async function settle(promise: Promise<RecordOutcome>): Promise<RecordOutcome | { error: unknown }> {
+  return promise.then(
+    (outcome) => outcome,
+    (error: unknown) => ({ error }),
+  );
 }
 
 export type ContractFactory = () => Promise<ContractSubject>;
@@ -234,6 +298,206 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
         again.status === 'booked' && first.status === 'booked' && again.externalId === first.externalId,
       ).toBe(true);
       if (s.countBookings) expect(await s.countBookings(entry.accountingEntryId)).toBe(1);
+    });
+
+    it('idempotency under concurrency: many concurrent records of one key (some re-exported with changes) book one entry', async () => {
+      const s = await open();
+      const entry = contractEntry();
+      const key = entry.accountingEntryId;
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          s.adapter.record(i % 3 === 0 ? entry : { ...entry, description: `re-export ${i}` }, ctx(key)),
+        ),
+      );
+      const ids = new Set(outcomes.map((o) => (o.status === 'booked' ? o.externalId : 'failed')));
+      expect([...ids]).toHaveLength(1);
+      expect(ids.has('failed')).toBe(false);
+      expect((await s.adapter.findExisting(key, { companyId: COMPANY }))?.externalId).toBe([...ids][0]);
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+    });
+
+    it('idempotency across writers: a scale-out adapter and a sibling on the same system book a key once', async () => {
+      const s = await open();
+      if (!s.adapter.supportsScaleOut) return;
+      // An adapter that claims scale-out must let the suite prove it with a second writer.
+      expect(s.sibling, 'supportsScaleOut adapters must provide sibling()').toBeDefined();
+      if (!s.sibling) return;
+      const other = await s.sibling();
+      try {
+        const entry = contractEntry();
+        const key = entry.accountingEntryId;
+        const outcomes = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? s.adapter : other).record(entry, ctx(key))),
+        );
+        const ids = new Set(outcomes.map((o) => (o.status === 'booked' ? o.externalId : 'failed')));
+        expect([...ids]).toHaveLength(1);
+        expect(ids.has('failed')).toBe(false);
+        if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('lost answer: applied, answer lost → the caller gets a retryable error, findExisting finds it, a retry books nothing new', async () => {
+      const s = await open();
+      const lose = s.faults?.loseAnswer;
+      if (!lose) return;
+      const entry = contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] });
+      const key = entry.accountingEntryId;
+      const files = [await receipt(`${key}-0`)];
+      await lose();
+      const lost = await settle(s.adapter.record(entry, ctx(key, files)));
+      expect('error' in lost, 'a lost answer cannot look like a success').toBe(true);
+      if (!('error' in lost)) return;
+      expect(lost.error).toBeInstanceOf(AccountingSystemError);
+      expect((lost.error as AccountingSystemError).retryable).toBe(true);
+      const found = await s.adapter.findExisting(key, { companyId: COMPANY });
+      expect(found, 'the applied write must be found by its key').not.toBeNull();
+      const again = await s.adapter.record(entry, ctx(key, files));
+      expect(again.status === 'booked' && again.externalId).toBe(found?.externalId);
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+      if (s.linkedReceipts) expect(await s.linkedReceipts(key)).toHaveLength(1);
+    });
+
+    it('error classification: a transient failure throws a retryable AccountingSystemError and books nothing', async () => {
+      const s = await open();
+      const transient = s.faults?.transient;
+      if (!transient) return;
+      const entry = contractEntry();
+      const key = entry.accountingEntryId;
+      await transient();
+      const failed = await settle(s.adapter.record(entry, ctx(key)));
+      expect('error' in failed).toBe(true);
+      if (!('error' in failed)) return;
+      expect(failed.error).toBeInstanceOf(AccountingSystemError);
+      expect((failed.error as AccountingSystemError).retryable).toBe(true);
+      // The fault policy retries it and, should the retries run out, defers the run: never a failure.
+      expect(classifyAccountingError(failed.error).kind).toBe('transient');
+      expect(await s.adapter.findExisting(key, { companyId: COMPANY })).toBeNull();
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(0);
+      const retried = await s.adapter.record(entry, ctx(key));
+      expect(retried.status).toBe('booked');
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+    });
+
+    it('error classification: an entry the system refuses is an item failure with a Pleo item failure type', async () => {
+      const s = await open();
+      if (!s.itemRefusal) return;
+      const { entry, failureReasonType } = s.itemRefusal(contractEntry());
+      const key = entry.accountingEntryId;
+      expect(ITEM_FAILURE_TYPES).toContain(failureReasonType);
+      const outcome = await s.adapter.record(entry, ctx(key));
+      expect(outcome).toMatchObject({ status: 'failed', failureReasonType });
+      expect(outcome.status === 'failed' && outcome.failureReason).toMatch(/\S{3}/);
+      expect(await s.adapter.findExisting(key, { companyId: COMPANY })).toBeNull();
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(0);
+      // A valid entry still books: the refusal concerned that item only.
+      const next = contractEntry();
+      expect((await s.adapter.record(next, ctx(next.accountingEntryId))).status).toBe('booked');
+    });
+
+    it('error classification: a job failure throws a non-retryable AccountingSystemError mapped to a Pleo job failure type', async () => {
+      const s = await open();
+      const jobFailure = s.faults?.jobFailure;
+      if (!jobFailure) return;
+      const first = contractEntry();
+      expect((await s.adapter.record(first, ctx(first.accountingEntryId))).status).toBe('booked');
+      const entry = contractEntry();
+      await jobFailure();
+      const failed = await settle(s.adapter.record(entry, ctx(entry.accountingEntryId)));
+      expect('error' in failed).toBe(true);
+      if (!('error' in failed)) return;
+      expect(failed.error).toBeInstanceOf(AccountingSystemError);
+      expect((failed.error as AccountingSystemError).retryable).toBe(false);
+      const fault = classifyAccountingError(failed.error);
+      expect(fault.kind).toBe('job');
+      if (fault.kind === 'job') expect(JOB_FAILURE_TYPES).toContain(fault.failureReasonType);
+      if (s.countBookings) expect(await s.countBookings(entry.accountingEntryId)).toBe(0);
+    });
+
+    it('validate: a broken connection or configuration is a refusal with a Pleo job failure type, or a classified fault', async () => {
+      const s = await open();
+      if (!s.breakValidation) return;
+      const broken = (await s.breakValidation()) ?? s.adapter;
+      try {
+        // A refusal (`ok: false`) fails the job; a thrown fault follows the fault policy: a
+        // transient one is retried, a job one fails the job with its type. Nothing else is allowed.
+        const answer = await broken.validate({ companyId: COMPANY, vendorBasedBookkeeping: false }).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        if ('error' in answer) {
+          expect(answer.error).toBeInstanceOf(AccountingSystemError);
+          const fault = classifyAccountingError(answer.error);
+          expect(fault.kind).not.toBe('item');
+          if (fault.kind === 'job') expect(JOB_FAILURE_TYPES).toContain(fault.failureReasonType);
+          return;
+        }
+        const result = answer.value;
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(JOB_FAILURE_TYPES).toContain(result.failureReasonType);
+        expect(result.failureReason).toMatch(/\S{3}/);
+      } finally {
+        if (broken !== s.adapter) await broken.close();
+      }
+    });
+
+    it('abort mid-write: the entry is either not written or found by its key, never half-written or doubled', async () => {
+      const s = await open();
+      const entry = contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] });
+      const key = entry.accountingEntryId;
+      const files = [await receipt(`${key}-0`)];
+      const controller = new AbortController();
+      const abort = (): void => controller.abort(new Error('shutdown'));
+      if (s.faults?.duringNextWrite) s.faults.duringNextWrite(abort);
+      const writing = settle(s.adapter.record(entry, { ...ctx(key, files), signal: controller.signal }));
+      if (!s.faults?.duringNextWrite) abort();
+      const aborted = await writing;
+      if ('error' in aborted) {
+        // Cancelled: an AccountingSystemError the engine retries later (or resolves by lookup).
+        expect(aborted.error).toBeInstanceOf(AccountingSystemError);
+        expect((aborted.error as AccountingSystemError).retryable).toBe(true);
+      } else {
+        expect(aborted.status).toBe('booked');
+      }
+      const found = await s.adapter.findExisting(key, { companyId: COMPANY });
+      if (!('error' in aborted) && aborted.status === 'booked')
+        expect(found?.externalId).toBe(aborted.externalId);
+      // Never doubled (a system may still be committing a write whose caller gave up: at most one).
+      if (s.countBookings) expect(await s.countBookings(key)).toBeLessThanOrEqual(1);
+      // What the engine does next: record again; whatever the abort left, one entry results.
+      const again = await s.adapter.record(entry, ctx(key, files));
+      expect(again.status).toBe('booked');
+      if (found) expect(again.status === 'booked' && again.externalId).toBe(found.externalId);
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+      if (s.linkedReceipts) expect(await s.linkedReceipts(key)).toHaveLength(1);
+    });
+
+    it('attachments are linked once per entry, idempotent by key, across repeated and concurrent records', async () => {
+      const s = await open();
+      const entry = contractEntry({
+        files: [
+          { index: 0, contentType: 'application/pdf', size: 33 },
+          { index: 1, contentType: 'application/pdf', size: 33 },
+        ],
+      });
+      const key = entry.accountingEntryId;
+      const files = [await receipt(`${key}-0`), await receipt(`${key}-1`)];
+      const outcomes = await Promise.all([
+        s.adapter.record(entry, ctx(key, files)),
+        s.adapter.record(entry, ctx(key, files)),
+      ]);
+      const again = await s.adapter.record(entry, ctx(key, files));
+      const ids = new Set([...outcomes, again].map((o) => (o.status === 'booked' ? o.externalId : 'failed')));
+      expect([...ids]).toHaveLength(1);
+      expect(ids.has('failed')).toBe(false);
+      if (s.countBookings) expect(await s.countBookings(key)).toBe(1);
+      if (s.linkedReceipts) {
+        const linked = await s.linkedReceipts(key);
+        expect(linked).toHaveLength(2);
+        expect(new Set(linked).size).toBe(2);
+      }
     });
   });
 }

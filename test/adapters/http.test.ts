@@ -7,18 +7,62 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   classifyAccountingError,
   createHttpAdapter,
+  httpAdapter,
   startReferenceReceiver,
+  type AdapterDeps,
   type ReferenceReceiver,
 } from '../../src/adapters/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
 import { contractEntry, runAdapterContract } from './contract.js';
+import { faultyFetch, request } from './faulty-fetch.js';
 
-runAdapterContract('http (reference receiver, in memory)', async () => {
-  const receiver = await startReferenceReceiver({ token: 'secret' });
+/** Deps for a descriptor-created adapter in a test (a throwaway key-value store). */
+function testDeps(fetchImpl: typeof fetch): AdapterDeps {
+  const values = new Map<string, string>();
   return {
-    adapter: createHttpAdapter({ baseUrl: receiver.url, token: 'secret', timeoutMs: 5000 }),
+    companyId: '11111111-1111-4111-8111-111111111111',
+    dataDir: tmpdir(),
+    kv: {
+      getValue: (key) => Promise.resolve(values.get(key) ?? null),
+      setValue: (key, value) => {
+        if (value === null) values.delete(key);
+        else values.set(key, value);
+        return Promise.resolve();
+      },
+    },
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    fetch: fetchImpl,
+    now: Date.now,
+  };
+}
+
+// Created through the registry's descriptor, faults injected into the adapter's own fetch.
+runAdapterContract('http (reference receiver, in memory)', async () => {
+  const receiver = await startReferenceReceiver({ token: 'secret', knownAccounts: ['6010', '2640', '1920'] });
+  const faults = faultyFetch();
+  const config = { type: 'http' as const, url: receiver.url, token: 'secret', timeoutMs: 5000 };
+  const postEntry = request('POST', /^\/v1\/entries$/);
+  return {
+    adapter: await httpAdapter.create(config, testDeps(faults.fetch)),
+    sibling: () => httpAdapter.create(config, testDeps(globalThis.fetch)),
     countBookings: (key) => Promise.resolve(receiver.stats().bookingsByEntryId[key] ?? 0),
     linkedReceipts: (key) => Promise.resolve(receiver.entries().get(key)?.attachments ?? []),
+    faults: {
+      transient: () =>
+        faults.next(postEntry, { kind: 'status', status: 503, body: { message: 'maintenance' } }),
+      jobFailure: () =>
+        faults.next(postEntry, { kind: 'status', status: 401, body: { message: 'token revoked' } }),
+      loseAnswer: () => faults.next(postEntry, { kind: 'loseAnswer' }),
+      duringNextWrite: (run) => faults.next(postEntry, { kind: 'during', run }),
+    },
+    itemRefusal: (entry) => ({
+      entry: {
+        ...entry,
+        postings: entry.postings.map((p, i) => (i === 0 ? { ...p, account: '9999' } : p)),
+      },
+      failureReasonType: 'account_unknown',
+    }),
+    breakValidation: () => httpAdapter.create({ ...config, token: 'wrong' }, testDeps(globalThis.fetch)),
     cleanup: () => receiver.close(),
   };
 });
@@ -34,8 +78,14 @@ runAdapterContract('http (reference receiver, file-backed, restart)', async () =
       receiver = await startReferenceReceiver({ filePath });
       return make();
     },
+    sibling: () => Promise.resolve(make()),
     countBookings: (key) => Promise.resolve(receiver.stats().bookingsByEntryId[key] ?? 0),
     linkedReceipts: (key) => Promise.resolve(receiver.entries().get(key)?.attachments ?? []),
+    // Faults on the receiver's side: the commit then a dropped connection, a 503 before anything.
+    faults: {
+      transient: () => receiver.setFaults({ failNext: 1, status: 503 }),
+      loseAnswer: () => receiver.setFaults({ dropAfterCommit: 1 }),
+    },
     cleanup: () => receiver.close(),
   };
 });

@@ -1,8 +1,11 @@
 /**
  * An in-memory accounting system, for tests and examples. It honours the adapter contract
- * (idempotent `record` by key, `findExisting`), counts every call, and can be told to fail.
+ * (idempotent `record` by key, `findExisting`; a write once started completes whatever its
+ * signal, so a graceful drain finishes the in-flight entry), counts every call, and can be told
+ * to fail: before applying (`failNext`), after applying with the answer lost
+ * (`loseNextAnswers`), or item by item (`refuse`).
  */
-import type { AccountingEntry } from '../../accounting/index.js';
+import type { AccountingEntry, ItemFailure } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
 import type {
   AccountingAdapter,
@@ -18,6 +21,8 @@ export interface MemoryAdapterOptions {
   validation?: ValidationResult;
   /** Called before every record; may throw to simulate a failing accounting system. */
   beforeRecord?: (entry: AccountingEntry, call: number) => void | Promise<void>;
+  /** Item-level refusals: return the failure for entries this "system" does not accept. */
+  refuse?: (entry: AccountingEntry) => ItemFailure | null;
   now?: () => number;
 }
 
@@ -35,6 +40,8 @@ export interface MemoryAdapter extends AccountingAdapter {
   recordCalls(key: string): number;
   /** Makes the next `count` record calls throw `error` (default: a retryable unreachable error). */
   failNext(count: number, error?: AccountingSystemError): void;
+  /** The next `count` record calls book (or find) the entry, then throw as if the answer was lost. */
+  loseNextAnswers(count: number): void;
   setValidation(result: ValidationResult): void;
 }
 
@@ -50,6 +57,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryA
       retryable: true,
     }),
   };
+  let lostAnswers = 0;
   let totalCalls = 0;
   const now = options.now ?? Date.now;
 
@@ -70,21 +78,15 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryA
         failures.count--;
         throw failures.error;
       }
-      const existing = byKey.get(ctx.idempotencyKey);
-      if (existing) return { status: 'booked', ...existing.recorded };
-      const booking: MemoryBooking = {
-        key: ctx.idempotencyKey,
-        entry,
-        attachments: ctx.attachments,
-        recorded: {
-          externalId: `MEM-${String(order.length + 1).padStart(6, '0')}`,
-          externalUrl: `memory://entries/${ctx.idempotencyKey}`,
-          recordedAt: new Date(now()).toISOString(),
-        },
-      };
-      byKey.set(ctx.idempotencyKey, booking);
-      order.push(booking);
-      return { status: 'booked', ...booking.recorded };
+      const outcome = book(entry, ctx.idempotencyKey, ctx.attachments);
+      if (lostAnswers > 0 && outcome.status === 'booked') {
+        lostAnswers--;
+        throw new AccountingSystemError('memory: the entry was booked but the answer was lost', {
+          code: 'ACCOUNTING_UNREACHABLE',
+          retryable: true,
+        });
+      }
+      return outcome;
     },
     close(): Promise<void> {
       return Promise.resolve();
@@ -94,8 +96,35 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryA
     failNext(count, error) {
       failures = { count, error: error ?? failures.error };
     },
+    loseNextAnswers(count) {
+      lostAnswers = count;
+    },
     setValidation(result) {
       validation = result;
     },
   };
+
+  function book(
+    entry: AccountingEntry,
+    key: string,
+    attachments: readonly StoredAttachment[],
+  ): RecordOutcome {
+    const existing = byKey.get(key);
+    if (existing) return { status: 'booked', ...existing.recorded };
+    const refused = options.refuse?.(entry);
+    if (refused) return { status: 'failed', ...refused };
+    const booking: MemoryBooking = {
+      key,
+      entry,
+      attachments,
+      recorded: {
+        externalId: `MEM-${String(order.length + 1).padStart(6, '0')}`,
+        externalUrl: `memory://entries/${key}`,
+        recordedAt: new Date(now()).toISOString(),
+      },
+    };
+    byKey.set(key, booking);
+    order.push(booking);
+    return { status: 'booked', ...booking.recorded };
+  }
 }

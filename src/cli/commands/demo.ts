@@ -2,19 +2,23 @@
  * `pleo-export demo`: no configuration, a real result. Starts the embedded Pleo simulator with a
  * seeded company and three export jobs (every item type; some items designed to fail: unknown
  * vendor, unknown or missing account, unknown tax code or tag, closed period), runs the whole
- * workflow into an hledger journal in `./pleo-export-demo/`, and prints a summary.
+ * workflow into an accounting system in `./pleo-export-demo/` and prints a summary. The target is
+ * an hledger journal by default; `--target <type>` picks any registered adapter that offers a
+ * throwaway demo target (`AdapterDescriptor.demo`, e.g. `http` runs the reference receiver).
  *
  * Running it again exports the same expenses again (new export jobs with the same entries, as
  * when a bookkeeper re-exports): nothing is booked twice; the summary shows the entries as
  * already booked.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join, relative, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
+import { adapterDescriptors, requireAdapter } from '../../adapters/index.js';
 import { loadConfig } from '../../config/index.js';
+import { ConfigError } from '../../errors/index.js';
 import { openEmbeddedStore } from '../../runtime/index.js';
 import { startSimulator } from '../../simulator/index.js';
 import { intArg } from '../context.js';
@@ -34,103 +38,123 @@ function uuidFrom(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function hledgerAvailable(): boolean {
-  return spawnSync('hledger', ['--version'], { stdio: 'ignore' }).status === 0;
+/** The adapter types `demo --target` offers: those whose descriptor sets up a demo target. */
+export function demoTargets(): string[] {
+  return adapterDescriptors()
+    .filter((d) => d.demo !== undefined)
+    .map((d) => d.type);
 }
 
 export function demoCommand(io: Io): Command {
   return new Command('demo')
     .description(
-      'run the whole workflow against the embedded Pleo simulator into an hledger journal (no configuration)',
+      'run the whole workflow against the embedded Pleo simulator into an accounting system (default: an hledger journal; no configuration)',
     )
-    .option('--dir <dir>', 'where the journal, receipts and local state go', './pleo-export-demo')
+    .option('--dir <dir>', 'where the books, receipts and local state go', './pleo-export-demo')
+    .addOption(
+      new Option('--target <type>', 'the accounting system to book into')
+        .choices(demoTargets())
+        .default('hledger'),
+    )
     .option('--seed <n>', 'data seed', intArg('--seed', 0, 2 ** 31 - 1), 42)
     .option('--no-progress', 'no progress output')
     .option('--json', 'print the results as JSON')
-    .action(async (options: { dir: string; seed: number; progress: boolean; json?: boolean }) => {
-      const dir = resolve(options.dir);
-      const journal = join(dir, 'books.journal');
-      const store = openEmbeddedStore(dir);
-      await store.migrate();
-      const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
-      try {
-        const company = sim.companies[0]!;
-        const run = Number((await store.getValue('demo:runs')) ?? '0') + 1;
-        const firstIds = JSON.parse((await store.getValue('demo:jobs')) ?? '[]') as string[];
-        const created: string[] = [];
-        for (const [n, plan] of JOBS.entries()) {
-          const earlier = firstIds[n];
-          const job = sim.admin.createJob(company.id, {
-            itemCount: plan.items,
-            vendorBasedBookkeeping: plan.vendorBasedBookkeeping,
-            ...(run > 1 && earlier
-              ? { id: uuidFrom(`demo:${options.seed}:${run}:${n}`), dataKey: earlier }
-              : {}),
+    .action(
+      async (options: { dir: string; target: string; seed: number; progress: boolean; json?: boolean }) => {
+        const dir = resolve(options.dir);
+        mkdirSync(dir, { recursive: true });
+        const descriptor = requireAdapter(options.target);
+        const setUp = descriptor.demo?.bind(descriptor);
+        if (setUp === undefined)
+          throw new ConfigError(
+            `The ${descriptor.type} adapter has no demo target: use --target ${demoTargets().join(' or ')}`,
+          );
+        const store = openEmbeddedStore(dir);
+        await store.migrate();
+        const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
+        const target = await setUp(dir).catch(async (error: unknown) => {
+          await sim.close();
+          await store.close();
+          throw error;
+        });
+        try {
+          const company = sim.companies[0]!;
+          const run = Number((await store.getValue('demo:runs')) ?? '0') + 1;
+          const firstIds = JSON.parse((await store.getValue('demo:jobs')) ?? '[]') as string[];
+          const created: string[] = [];
+          for (const [n, plan] of JOBS.entries()) {
+            const earlier = firstIds[n];
+            const job = sim.admin.createJob(company.id, {
+              itemCount: plan.items,
+              vendorBasedBookkeeping: plan.vendorBasedBookkeeping,
+              ...(run > 1 && earlier
+                ? { id: uuidFrom(`demo:${options.seed}:${run}:${n}`), dataKey: earlier }
+                : {}),
+            });
+            created.push(job.id);
+            sim.admin.advanceClock(60_000);
+          }
+          if (run === 1) await store.setValue('demo:jobs', JSON.stringify(created));
+          const config = loadConfig({
+            env: {},
+            raw: {
+              dataDir: dir,
+              pleo: { url: sim.url, requestsPerSecond: 1000 },
+              companies: [
+                {
+                  id: company.id,
+                  name: 'Demo company',
+                  apiKey: company.apiKey,
+                  adapter: target.config,
+                  accounting: simulatorAccountingConfig(options.seed),
+                },
+              ],
+            },
           });
-          created.push(job.id);
-          sim.admin.advanceClock(60_000);
+          if (options.json !== true) {
+            const where = isAbsolute(target.location)
+              ? relative(process.cwd(), target.location) || target.location
+              : target.location;
+            io.out(
+              `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
+                `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${descriptor.type}: ${where}\n`,
+            );
+          }
+          const results = await runAllOnce(config, store, io, {
+            progress: options.progress && options.json !== true,
+          });
+          await store.setValue('demo:runs', String(run));
+          const report = await target.report();
+          if (options.json === true) {
+            io.out(
+              json({
+                run,
+                target: descriptor.type,
+                ...report.json,
+                state: join(dir, 'state.db'),
+                results,
+                checked: report.ok,
+              }),
+            );
+            return;
+          }
+          io.out('');
+          io.out(summaryTable(results));
+          const rel = (p: string): string => relative(process.cwd(), p) || p;
+          io.out('');
+          for (const line of report.lines) io.out(line);
+          io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
+          // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
+          const cli =
+            process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
+          io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
+          if (run > 1)
+            io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
+        } finally {
+          await target.close();
+          await sim.close();
+          await store.close();
         }
-        if (run === 1) await store.setValue('demo:jobs', JSON.stringify(created));
-        const config = loadConfig({
-          env: {},
-          raw: {
-            dataDir: dir,
-            pleo: { url: sim.url, requestsPerSecond: 1000 },
-            companies: [
-              {
-                id: company.id,
-                name: 'Demo company',
-                apiKey: company.apiKey,
-                adapter: { type: 'hledger', journal },
-                accounting: simulatorAccountingConfig(options.seed),
-              },
-            ],
-          },
-        });
-        if (options.json !== true) {
-          io.out(
-            `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
-              `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${relative(process.cwd(), journal) || journal}\n`,
-          );
-        }
-        const results = await runAllOnce(config, store, io, {
-          progress: options.progress && options.json !== true,
-        });
-        await store.setValue('demo:runs', String(run));
-        const check = hledgerAvailable()
-          ? spawnSync('hledger', ['-f', journal, 'check', '--strict'], { encoding: 'utf8' })
-          : null;
-        if (options.json === true) {
-          io.out(
-            json({
-              run,
-              journal,
-              state: join(dir, 'state.db'),
-              results,
-              hledgerCheck: check ? check.status === 0 : null,
-            }),
-          );
-          return;
-        }
-        io.out('');
-        io.out(summaryTable(results));
-        const rel = (p: string): string => relative(process.cwd(), p) || p;
-        io.out(`\nJournal:     ${rel(journal)}`);
-        io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
-        // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
-        const cli =
-          process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
-        io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
-        if (check) {
-          io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
-          io.out(`Inspect it:  hledger -f ${rel(journal)} balance`);
-        } else {
-          io.out('Install hledger (apt-get install hledger) to inspect it: hledger -f <journal> balance');
-        }
-        if (run > 1) io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
-      } finally {
-        await sim.close();
-        await store.close();
-      }
-    });
+      },
+    );
 }

@@ -65,7 +65,7 @@ export function serveCommand(_io: Io): Command {
       if (options.workers !== undefined && !scaledOut)
         throw new ConfigError('--workers needs --postgres (the scaled-out mode)');
       const workers = options.workers ?? loaded.server.maxConcurrentCompanies;
-      if (scaledOut && workers > 0) await requireScaleOutAdapters(loaded);
+      if (scaledOut && workers > 0) requireScaleOutAdapters(loaded);
       const config = {
         ...loaded,
         server: {

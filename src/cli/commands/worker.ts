@@ -33,8 +33,9 @@ import {
   type WorkQueue,
   type WorkQueueOptions,
 } from '../../queue/index.js';
+import { adapterDescriptors, describeAdapterTypes } from '../../adapters/index.js';
 import {
-  createAdapter,
+  adapterDescriptor,
   createCompanyRuntime,
   openConfiguredStore,
   type CompanyRuntime,
@@ -72,20 +73,17 @@ export function requirePostgres(config: CompiledConfig): string {
  * Refuses adapters that cannot take writes from several machines at once (a journal file on one
  * host): in the scaled-out mode any worker may run any company.
  */
-export async function requireScaleOutAdapters(config: CompiledConfig): Promise<void> {
-  const refused: string[] = [];
-  for (const company of config.companies) {
-    const adapter = createAdapter(company);
-    try {
-      if (!adapter.supportsScaleOut) refused.push(`${company.name} (${adapter.name})`);
-    } finally {
-      await adapter.close();
-    }
-  }
+export function requireScaleOutAdapters(config: CompiledConfig): void {
+  const refused = config.companies
+    .filter((company) => !adapterDescriptor(company).supportsScaleOut)
+    .map((company) => `${company.name} (${company.adapter.type})`);
   if (refused.length > 0) {
+    const shared = adapterDescriptors()
+      .filter((d) => d.supportsScaleOut)
+      .map((d) => d.type);
     throw new ConfigError(
       `Workers on several machines cannot share these companies' accounting adapters: ${refused.join(', ')}. ` +
-        'The scaled-out mode needs a network accounting system (adapter type "http"); run the embedded mode (no --postgres) for a journal file.',
+        `The scaled-out mode needs an accounting system that takes writes from several machines (adapter type ${describeAdapterTypes(shared)}); run the embedded mode (no --postgres) for a journal file.`,
     );
   }
 }
@@ -213,7 +211,7 @@ export function workerCommand(_io: Io): Command {
       const config = configFromOptions(options);
       requireCompanies(config);
       requirePostgres(config);
-      await requireScaleOutAdapters(config);
+      requireScaleOutAdapters(config);
       const logger = createLogger(options.logLevel ?? config.log.level);
       const concurrency = options.workers ?? config.server.maxConcurrentCompanies;
       const graceMs = config.server.shutdownGraceMs;
