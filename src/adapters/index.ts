@@ -7,7 +7,7 @@ export type {
   StoredAttachment,
   ValidationResult,
 } from './types.js';
-export { accountingFailureType } from './errors.js';
+export { classifyAccountingError, type AccountingFault } from './errors.js';
 export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions } from './hledger/index.js';
 export {
   createHttpAdapter,

@@ -34,6 +34,8 @@ export function exitCodeFor(error: unknown): number {
       case 'ACCOUNTING_RATE_LIMITED':
       case 'ACCOUNTING_TIMEOUT':
       case 'ACCOUNTING_REJECTED':
+      case 'ACCOUNTING_UNUSABLE':
+      case 'RUN_DEFERRED':
         return EXIT.accounting;
       case 'ABORTED':
         return EXIT.interrupted;

@@ -8,7 +8,7 @@
  *   last page plans the job (the deterministic order) in the same transaction.
  */
 import type { ExportItem, ExportJob } from '../client/index.js';
-import { ExportError } from '../errors/index.js';
+import { ExportError, PaginationError } from '../errors/index.js';
 import { phaseReached, type Fence, type FetchedItem, type JobRecord } from '../store/index.js';
 import { downloadAttachments } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
@@ -27,6 +27,28 @@ export interface RunContext {
   opts(): { signal?: AbortSignal };
   /** Pleo refused a write or read because the job is final: find out why and end the run. */
   jobEnded(): Promise<never>;
+  /**
+   * Called at every page boundary while nothing else is written to Pleo: when Pleo has not heard
+   * from us for `keepAliveMs`, marks `openItem` (or the last one given) `in_progress` there.
+   */
+  keepAlive(openItem: string | undefined): Promise<void>;
+}
+
+/**
+ * Items a listing may return beyond the job's `numberOfItems` before it is taken for a listing
+ * that never ends (fresh cursors, new items on every page): 1 % and at least 100.
+ */
+export function listingBound(numberOfItems: number): number {
+  return numberOfItems + Math.max(100, Math.ceil(numberOfItems / 100));
+}
+
+function overflow(run: RunContext, what: string, count: number): ExportError {
+  return new PaginationError(
+    `${what} of job ${run.job.id} returned ${count} items, more than the job's ${run.job.numberOfItems} ` +
+      `(at most ${listingBound(run.job.numberOfItems)} accepted): the listing does not end. Nothing was booked ` +
+      'from it; the next run tries again, and Pleo support should be told if it persists.',
+    { code: 'LISTING_OVERFLOW', retryable: false },
+  );
 }
 
 /** Control layer: every page before any processing; each page and its cursor in one transaction. */
@@ -38,6 +60,9 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
   else return;
   let listed = 0;
   let complete = false;
+  // Items stored by an earlier run of an interrupted listing count towards the bound too.
+  const before = after === null ? 0 : (await run.ctx.store.counts(run.fence)).total;
+  const bound = listingBound(run.job.numberOfItems);
   try {
     for await (const page of readAhead(
       run.ctx.client.listJobItems(
@@ -46,6 +71,8 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
         { pageSize: run.ctx.pageSize, ...(after === null ? {} : { after }), ...run.opts() },
       ),
     )) {
+      if (before + listed + page.data.length > bound)
+        throw overflow(run, 'The listing of job items', before + listed + page.data.length);
       complete = !page.pagination.hasNextPage;
       after = page.pagination.endCursor ?? after;
       const saved = await run.ctx.store.saveListedPage(run.fence, {
@@ -66,6 +93,10 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
       if (saved.reconciled > 0)
         run.ctx.logger.info({ jobId: run.job.id, reconciled: saved.reconciled }, 'reconciled with Pleo');
       run.ctx.emit({ kind: 'items_listed', jobId: run.job.id, listed, total: run.job.numberOfItems });
+      await run.keepAlive(
+        page.data.find((item) => item.status === 'pending' || item.status === 'in_progress')
+          ?.accountingEntryId,
+      );
     }
   } catch (error) {
     if (isJobFinalError(error)) await run.jobEnded();
@@ -104,7 +135,10 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
     run.ctx.step('fetched_page');
     fetched += items.length;
     run.ctx.emit({ kind: 'items_fetched', jobId: run.job.id, fetched, total: run.job.numberOfItems });
+    await run.keepAlive(items[0]?.accountingEntryId);
   };
+  const bound = listingBound(run.job.numberOfItems);
+  let read = 0;
   try {
     for await (const page of readAhead(
       run.ctx.client.listExportItems(run.job.id, {
@@ -113,6 +147,8 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
         ...run.opts(),
       }),
     )) {
+      read += page.data.length;
+      if (read > bound) throw overflow(run, 'The export items', read);
       complete = !page.pagination.hasNextPage;
       after = page.pagination.endCursor ?? after;
       const wanted = await run.ctx.store.entriesAwaitingData(

@@ -7,6 +7,8 @@
  * at Pleo (expired or finished elsewhere while we were down) are settled from `GET /v3/export-jobs/{id}`.
  */
 import { isFinalJobStatus, type ExportJob } from '../client/index.js';
+import { describeError, isNotFoundError } from '../errors/index.js';
+import type { JobRecord } from '../store/index.js';
 import { compileEngineOptions, type CompiledEngine } from './compile.js';
 import { runJob } from './job-run.js';
 import type { EngineOptions, JobResult } from './types.js';
@@ -44,7 +46,8 @@ export function createEngine(options: EngineOptions): Engine {
         });
         const outcome = await runJob(ctx, next, signal);
         results.push(outcome);
-        if (outcome.disposition === 'interrupted') break;
+        // Interrupted, or a transient fault outlasted its retries: later jobs wait for the next run.
+        if (outcome.disposition === 'interrupted' || outcome.disposition === 'deferred') break;
       }
       return results;
     },
@@ -71,14 +74,48 @@ async function detect(ctx: CompiledEngine, signal?: AbortSignal): Promise<Export
   return jobs.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** Local jobs left unfinished by an earlier run whose Pleo job is final now: record how they ended. */
+/**
+ * Local jobs left unfinished by an earlier run whose Pleo job is final now: record how they ended.
+ * One job Pleo no longer knows (404) is settled locally as gone; one that cannot be read now (a
+ * transient fault) is left for the next run. Neither blocks the company's other jobs.
+ */
 async function settleStale(ctx: CompiledEngine, signal?: AbortSignal): Promise<void> {
   const open = await ctx.store.listJobs({
     companyId: ctx.client.companyId,
     phases: ['discovered', 'claiming', 'claimed', 'items_listed', 'planned', 'completing'],
   });
+  const aborted = (): boolean => signal?.aborted === true;
   for (const local of open) {
-    const job = await ctx.client.getJob(local.jobId, signal ? { signal } : {});
-    if (isFinalJobStatus(job.status)) await runJob(ctx, job, signal);
+    if (aborted()) return;
+    try {
+      const job = await ctx.client.getJob(local.jobId, signal ? { signal } : {});
+      if (isFinalJobStatus(job.status)) await runJob(ctx, job, signal);
+    } catch (error) {
+      if (aborted()) throw error;
+      if (isNotFoundError(error)) {
+        await settleGone(ctx, local);
+        continue;
+      }
+      ctx.logger.warn(
+        { jobId: local.jobId, err: describeError(error) },
+        'an unfinished local job could not be checked at Pleo; the next run tries again',
+      );
+    }
   }
+}
+
+/** Pleo answers 404 for a job we hold: nothing more can be done for it; record that, once. */
+async function settleGone(ctx: CompiledEngine, local: JobRecord): Promise<void> {
+  const fence = await ctx.store.acquireJob(local, ctx.owner);
+  await ctx.store.updateJob(fence, {
+    phase: 'done',
+    pleoStatus: 'failed',
+    failureReasonType: null,
+    failureReason: 'The export job no longer exists at Pleo (HTTP 404): nothing more was done for it.',
+    completedAt: new Date(ctx.now()).toISOString(),
+  });
+  ctx.logger.warn(
+    { jobId: local.jobId },
+    'an unfinished local job no longer exists at Pleo: settled locally',
+  );
 }

@@ -1,5 +1,4 @@
 export { createEngine, type Engine } from './engine.js';
-export { fatalFromError } from './outcomes.js';
 export type { EngineEvent, EngineLogger, EngineOptions, JobResult } from './types.js';
 export type { ReceiptPolicy } from './attachments.js';
 export type { EngineStep } from './types.js';

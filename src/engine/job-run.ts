@@ -17,7 +17,12 @@
  *   lost (the client retried); pleo-export runs one worker per company, so the job is ours.
  */
 import type { AccountingEntry } from '../accounting/index.js';
-import type { RecordOutcome } from '../adapters/index.js';
+import {
+  classifyAccountingError,
+  type ItemRefusal,
+  type RecordOutcome,
+  type ValidationResult,
+} from '../adapters/index.js';
 import {
   backoffDelay,
   isFinalJobStatus,
@@ -25,7 +30,14 @@ import {
   type ExportJobFailureReasonType,
   type ExportJobItemFailureReasonType,
 } from '../client/index.js';
-import { AccountingSystemError, ConflictError, describeError, isConflictError } from '../errors/index.js';
+import {
+  AccountingSystemError,
+  ConflictError,
+  describeError,
+  ExportError,
+  isConflictError,
+  LeaseLostError,
+} from '../errors/index.js';
 import {
   phaseReached,
   type Fence,
@@ -40,14 +52,7 @@ import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
 import { fetchExportData, listJobItems, type RunContext } from './data-layer.js';
-import {
-  eventStatus,
-  fatalFromError,
-  isJobFinalError,
-  jobTypeFor,
-  unexpected,
-  type Fatal,
-} from './outcomes.js';
+import { eventStatus, isJobFinalError, jobTypeFor, unexpected, type Fatal } from './outcomes.js';
 import { outcomeUpdate, Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import { Turn } from './turn.js';
@@ -65,6 +70,33 @@ class JobEnded extends Error {
     this.job = job;
   }
 }
+
+/** An accounting-system fault that ends the job (credentials revoked, system unusable as configured). */
+class JobFatal extends Error {
+  readonly fatal: Fatal;
+  constructor(fatal: Fatal) {
+    super(fatal.failureReason);
+    this.fatal = fatal;
+  }
+}
+
+/**
+ * A transient accounting-system fault outlasted its retries: the run stops here and a later one
+ * resumes (an item left in `booking` is looked up first). Nothing is failed for it.
+ */
+export class RunDeferred extends ExportError {
+  constructor(what: string, cause: ExportError) {
+    super(`${what} failed for now, to be retried by a later run: ${describeError(cause)}`, {
+      code: 'RUN_DEFERRED',
+      retryable: true,
+      cause,
+      ...(cause.retryAfterMs === undefined ? {} : { retryAfterMs: cause.retryAfterMs }),
+    });
+  }
+}
+
+/** What one call to the accounting system gave: its value, or this entry's refusal. */
+type Called<T> = { value: T } | { refusal: ItemRefusal };
 
 /** A booking whose intent is older than this reads the fence again before writing (see fence.ts). */
 const FENCE_RECHECK_MS = 1000;
@@ -97,6 +129,10 @@ class JobRun implements RunContext {
   /** Seqs of items dispatched by `process` whose outcome is not recorded yet. */
   private readonly open = new Set<number>();
   private fatal: Fatal | null = null;
+  /** Set when a transient fault outlasted its retries: dispatching stops and the run ends deferred. */
+  private deferred: RunDeferred | null = null;
+  /** An item known to be open at Pleo, for a keep-alive while nothing else is written (listing, fetching). */
+  private keepAliveItem: string | null = null;
   readonly ctx: CompiledEngine;
   readonly job: ExportJob;
   readonly fence: Fence;
@@ -144,9 +180,10 @@ class JobRun implements RunContext {
       // response was lost): nothing more may be written to the job or the accounting system for it.
       if (isFinalJobStatus(this.job.status)) return await this.ended(this.job);
       let record = await this.claim();
+      if (record === null) return await result(this.ctx, await this.current(), 'skipped');
       if (!reached(record, 'completing')) {
         await this.validate();
-        if (this.fatal === null) {
+        if (this.fatal === null && this.deferred === null) {
           await listJobItems(this, record);
           record = await this.current();
           this.fatal = await fetchExportData(this, record);
@@ -157,6 +194,10 @@ class JobRun implements RunContext {
           return await result(this.ctx, await this.current(), 'interrupted');
         }
         await this.reporter.drain(true);
+        if (this.deferred !== null) {
+          this.log.warn({ jobId: this.job.id, err: describeError(this.deferred) }, 'run deferred');
+          return await result(this.ctx, await this.current(), 'deferred', this.deferred.message);
+        }
       }
       return await this.complete();
     } catch (error) {
@@ -175,8 +216,12 @@ class JobRun implements RunContext {
     return record;
   }
 
-  /** Claims the job with `started`, or resumes it (`in_progress`: no second `started`). */
-  private async claim(): Promise<JobRecord> {
+  /**
+   * Claims the job with `started`, or resumes it (`in_progress`: no second `started`). Null when
+   * Pleo refused `started` (422) and the job is still `pending`: it is skipped this time, and the
+   * next poll tries again.
+   */
+  private async claim(): Promise<JobRecord | null> {
     const { store, client } = this.ctx;
     const record = await this.current();
     if (reached(record, 'claimed')) {
@@ -192,7 +237,13 @@ class JobRun implements RunContext {
         if (!isConflictError(error)) throw error;
         const now = await client.getJob(this.job.id, this.opts());
         if (isFinalJobStatus(now.status)) throw new JobEnded(now);
-        if (now.status !== 'in_progress') throw error;
+        if (now.status !== 'in_progress') {
+          this.log.warn(
+            { jobId: this.job.id, status: now.status, err: describeError(error) },
+            'Pleo refused started and the job is not in progress: skipped until the next poll',
+          );
+          return null;
+        }
         this.log.info(
           { jobId: this.job.id },
           'started answered 422 and the job is in_progress: our claim stands',
@@ -205,17 +256,37 @@ class JobRun implements RunContext {
     return claimed;
   }
 
+  /**
+   * Pre-export validation. A refusal (`{ok:false}`) or a permanent fault fails the job; a transient
+   * fault is retried and, when it outlasts the retries, defers the run: a job is never failed for
+   * something a retry in a minute would fix.
+   */
   private async validate(): Promise<void> {
-    let validation;
+    let called: Called<ValidationResult>;
     try {
-      validation = await this.ctx.adapter.validate({
-        companyId: this.job.companyId,
-        vendorBasedBookkeeping: this.job.vendorBasedBookkeeping,
-        ...this.opts(),
-      });
+      called = await this.adapterCall('Pre-export validation', () =>
+        this.ctx.adapter.validate({
+          companyId: this.job.companyId,
+          vendorBasedBookkeeping: this.job.vendorBasedBookkeeping,
+          ...this.opts(),
+        }),
+      );
     } catch (error) {
-      validation = { ok: false as const, ...fatalFromError(error) };
+      if (error instanceof RunDeferred) {
+        this.deferred = error;
+        return;
+      }
+      if (!(error instanceof JobFatal)) throw error;
+      called = { value: { ok: false, ...error.fatal } };
     }
+    const validation: ValidationResult =
+      'value' in called
+        ? called.value
+        : {
+            ok: false,
+            failureReasonType: 'invalid_configuration',
+            failureReason: called.refusal.failureReason,
+          };
     if (!validation.ok) {
       this.fatal = {
         failureReasonType: validation.failureReasonType,
@@ -245,7 +316,11 @@ class JobRun implements RunContext {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown = null;
     const stopping = (): boolean =>
-      failure !== null || this.fatal !== null || this.interrupted() || this.reporter.error !== null;
+      failure !== null ||
+      this.fatal !== null ||
+      this.deferred !== null ||
+      this.interrupted() ||
+      this.reporter.error !== null;
     let turns: Promise<void> = Promise.resolve();
     let afterSeq = 0;
     // What the reporter may send: nothing at or past an item without an outcome. Items still open
@@ -281,8 +356,9 @@ class JobRun implements RunContext {
           turns = turn.granted;
           const task = this.processItem(item, turn, stopping)
             .catch((error: unknown) => {
-              const fatal = error instanceof AccountingSystemError ? fatalFromError(error) : null;
-              if (fatal !== null) this.fatal ??= fatal;
+              // An entry's own refusal never gets here: it is that item's outcome (processItem).
+              if (error instanceof JobFatal) this.fatal ??= error.fatal;
+              else if (error instanceof RunDeferred) this.deferred ??= error;
               else failure ??= error;
             })
             .finally(() => {
@@ -315,10 +391,25 @@ class JobRun implements RunContext {
       // A crash after the intent: the entry may already be in the accounting system. Look first.
       await turn.take();
       if (stopping()) return;
-      const found = await this.withAdapterRetry(() => adapter.findExisting(key, adapterCtx));
-      if (found) {
+      const looked = await this.adapterCall('Looking the entry up', () =>
+        adapter.findExisting(key, adapterCtx),
+      );
+      if ('refusal' in looked) {
         turn.pass();
-        await this.recordOutcome(item, { status: 'booked', ...found }, true);
+        const { failureReasonType, failureReason } = looked.refusal;
+        return this.recordOutcome(
+          item,
+          {
+            status: 'failed',
+            failureReasonType,
+            failureReason: `${failureReason} Whether entry ${key} was already recorded could not be checked; exporting it again is safe (it is recorded at most once, by its id).`,
+          },
+          false,
+        );
+      }
+      if (looked.value) {
+        turn.pass();
+        await this.recordOutcome(item, { status: 'booked', ...looked.value }, true);
         return;
       }
     }
@@ -366,9 +457,10 @@ class JobRun implements RunContext {
     if (adapter.stageAttachments !== undefined && receipts.attachments.length > 0) {
       // Receipts go to the accounting system while earlier entries are written (not in turn).
       const stage = adapter.stageAttachments.bind(adapter);
-      const refused = await this.withAdapterRetry(() =>
+      const staged = await this.adapterCall('Storing the receipts', () =>
         stage(receipts.attachments, { ...adapterCtx, idempotencyKey: key }),
       );
+      const refused = 'refusal' in staged ? staged.refusal : staged.value;
       if (refused !== null) return settle(refused, false);
       this.ctx.step('receipts_staged');
       if (stopping()) return; // left `booking`: a later run looks it up before writing
@@ -377,12 +469,12 @@ class JobRun implements RunContext {
     if (stopping()) return; // left `booking`: a later run looks it up before writing
     // The write follows the fenced intent; when the turn took long, read the fence again first.
     if (this.ctx.now() - intentAt > FENCE_RECHECK_MS) await assertFence(store, this.fence);
-    const outcome = await this.withAdapterRetry(() =>
+    const written = await this.adapterCall('Recording the entry', () =>
       adapter.record(entry, { ...adapterCtx, idempotencyKey: key, attachments: receipts.attachments }),
     );
     this.ctx.step('entry_written');
     turn.pass();
-    await this.recordOutcome(item, outcome, false);
+    await this.recordOutcome(item, 'refusal' in written ? written.refusal : written.value, false);
   }
 
   /** The item's receipts on this machine (downloaded again when another worker fetched them). */
@@ -435,6 +527,35 @@ class JobRun implements RunContext {
     const waitForPleo = this.reporter.recorded(seq, outcomeUpdate(key, stored));
     this.open.delete(seq);
     await waitForPleo;
+  }
+
+  /**
+   * One call to the accounting system under the fault policy (`adapters/errors.ts`): transient
+   * faults are retried with the same idempotency key (bounded, jittered, honouring Retry-After) and,
+   * when they outlast the retries, stop the run (`RunDeferred`); a fault that ends the job throws
+   * `JobFatal`; a refusal of this entry is returned, to be reported as the item's failure.
+   */
+  private async adapterCall<T>(what: string, fn: () => Promise<T>): Promise<Called<T>> {
+    try {
+      return { value: await this.withAdapterRetry(fn) };
+    } catch (error) {
+      if (error instanceof LeaseLostError || this.interrupted()) throw error;
+      const fault = classifyAccountingError(error);
+      if (fault.kind === 'transient') throw new RunDeferred(what, fault.error);
+      if (fault.kind === 'job') {
+        throw new JobFatal({
+          failureReasonType: fault.failureReasonType,
+          failureReason: fault.failureReason,
+        });
+      }
+      return {
+        refusal: {
+          status: 'failed',
+          failureReasonType: fault.failureReasonType,
+          failureReason: fault.failureReason,
+        },
+      };
+    }
   }
 
   private async withAdapterRetry<T>(fn: () => Promise<T>): Promise<T> {
@@ -490,10 +611,11 @@ class JobRun implements RunContext {
       );
     } catch (error) {
       if (!isConflictError(error)) throw error;
-      // A lost response to an applied event, retried, answers 422: read the job to know.
+      // A lost response to an applied event, retried, answers 422: read the job to know whether
+      // the final state is ours (`ended` tells an expiry or someone else's event from ours).
       const now = await client.getJob(this.job.id, this.opts());
       if (!isFinalJobStatus(now.status)) throw error;
-      if (now.status !== event) return this.ended(now);
+      return this.ended(now);
     }
     this.ctx.step('event_sent');
     const done = await store.updateJob(this.fence, {
@@ -537,6 +659,11 @@ class JobRun implements RunContext {
     return [...new Set(all.map((f) => f.failureReasonType))];
   }
 
+  async keepAlive(openItem: string | undefined): Promise<void> {
+    if (openItem !== undefined) this.keepAliveItem = openItem;
+    if (this.keepAliveItem !== null) await this.reporter.keepAlive(this.keepAliveItem);
+  }
+
   /** Pleo says the job can no longer be written: find out why and end the run. */
   async jobEnded(): Promise<never> {
     const now = await this.ctx.client.getJob(this.job.id, this.opts());
@@ -550,7 +677,13 @@ class JobRun implements RunContext {
   private async ended(job: ExportJob): Promise<JobResult> {
     await this.reporter.drain(false).catch(() => undefined);
     const before = await this.current();
-    if (before.phase === 'completing' && before.finalEvent === job.status) {
+    const expired = job.failureReasonType === 'job_expired' || (job.expiredAt ?? null) !== null;
+    const ours =
+      before.phase === 'completing' &&
+      before.finalEvent === job.status &&
+      !expired &&
+      (job.status !== 'failed' || (job.failureReasonType ?? null) === before.failureReasonType);
+    if (ours) {
       // Our final event was applied; only its response was lost.
       const done = await this.ctx.store.updateJob(this.fence, {
         phase: 'done',
@@ -568,7 +701,6 @@ class JobRun implements RunContext {
       failureReasonType: job.failureReasonType ?? null,
       completedAt: job.completedAt ?? job.expiredAt ?? new Date(this.ctx.now()).toISOString(),
     });
-    const expired = job.failureReasonType === 'job_expired' || (job.expiredAt ?? null) !== null;
     this.log.warn(
       { jobId: job.id, status: job.status, failureReasonType: job.failureReasonType },
       'job ended at Pleo',
@@ -583,11 +715,13 @@ async function result(
   ctx: CompiledEngine,
   job: JobRecord,
   disposition: JobResult['disposition'],
+  deferredReason: string | null = null,
 ): Promise<JobResult> {
   return {
     companyId: job.companyId,
     jobId: job.jobId,
     disposition,
+    deferredReason,
     event: job.finalEvent,
     failureReason: job.failureReason,
     failureReasonType: job.failureReasonType,

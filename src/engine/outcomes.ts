@@ -1,6 +1,6 @@
 /**
- * Pure decisions about outcomes: the job failure a fatal error maps to, the job type matching item
- * failures, what Pleo's answers mean. No I/O.
+ * Pure decisions about outcomes: the job type matching item failures, what Pleo's answers mean.
+ * No I/O. (What an accounting-system error means is decided once, in `adapters/errors.ts`.)
  */
 import type { RecordOutcome } from '../adapters/index.js';
 import type {
@@ -8,7 +8,7 @@ import type {
   ExportJobItemFailureReasonType,
   ExportJobStatus,
 } from '../client/index.js';
-import { describeError, ExportError } from '../errors/index.js';
+import { ExportError } from '../errors/index.js';
 
 /** What ends a job with a `failed` event. */
 export interface Fatal {
@@ -56,36 +56,4 @@ export function jobTypeFor(type: ExportJobItemFailureReasonType | undefined): Ex
     default:
       return 'validation_failure';
   }
-}
-
-/** Maps an accounting-system failure that ends the job to Pleo's job failure type and a message. */
-export function fatalFromError(error: unknown): Fatal {
-  const detail = describeError(error);
-  if (error instanceof ExportError) {
-    switch (error.code) {
-      case 'ACCOUNTING_UNREACHABLE':
-        return {
-          failureReasonType: 'accounting_system_unreachable',
-          failureReason: `Failed to reach the Accounting System. ${detail}`,
-        };
-      case 'ACCOUNTING_AUTH':
-        return {
-          failureReasonType: 'accounting_system_authentication_failure',
-          failureReason: `The accounting system rejected the integration's credentials: reconnect it, then export again. ${detail}`,
-        };
-      case 'ACCOUNTING_RATE_LIMITED':
-        return {
-          failureReasonType: 'accounting_system_rate_limit',
-          failureReason: `The accounting system kept rate-limiting the export. ${detail}`,
-        };
-      case 'ACCOUNTING_TIMEOUT':
-        return {
-          failureReasonType: 'accounting_system_timeout',
-          failureReason: `The accounting system did not answer in time. ${detail}`,
-        };
-      default:
-        break;
-    }
-  }
-  return { failureReasonType: 'integration_unusable', failureReason: `The integration failed: ${detail}` };
 }

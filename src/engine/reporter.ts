@@ -207,12 +207,26 @@ export class Reporter {
         .filter((item) => sent.has(item.accountingEntryId))
         .map((item) => ({ accountingEntryId: item.accountingEntryId, pleoStatus: item.status })),
     );
-    if (result.rejected.length > 0) {
+    // An update Pleo neither accepted nor rejected (an answer like `{data: [], errors: []}`) counts
+    // as rejected, so it is re-sent at most `maxReportAttempts` times instead of for ever.
+    const answered = new Set([...result.accepted, ...result.rejected].map((item) => item.accountingEntryId));
+    const rejections = [
+      ...result.rejected.map((rejection) => ({
+        accountingEntryId: rejection.accountingEntryId,
+        message: `${rejection.type}: ${rejection.message}`,
+      })),
+      ...batch
+        .filter((item) => !answered.has(item.update.accountingEntryId))
+        .map((item) => ({
+          accountingEntryId: item.update.accountingEntryId,
+          message: 'REPORT_UNACKNOWLEDGED: Pleo answered the update without accepting or rejecting it',
+        })),
+    ].filter((rejection) => sent.has(rejection.accountingEntryId));
+    if (rejections.length > 0) {
       await store.markReportRejected(
         fence,
-        result.rejected.map((rejection) => ({
-          accountingEntryId: rejection.accountingEntryId,
-          message: `${rejection.type}: ${rejection.message}`,
+        rejections.map((rejection) => ({
+          ...rejection,
           giveUp:
             (sent.get(rejection.accountingEntryId)?.reportAttempts ?? 0) + 1 >= this.o.maxReportAttempts,
         })),
@@ -223,21 +237,39 @@ export class Reporter {
       const done = new Set(batch);
       this.live.queue = this.live.queue.filter((item) => !done.has(item));
     }
-    this.o.onReported?.(result.accepted.length, result.rejected.length);
+    this.o.onReported?.(result.accepted.length, rejections.length);
+  }
+
+  /**
+   * Before processing (listing, fetching): when Pleo has not heard from us for `keepAliveMs`, marks
+   * `openItem` — an item Pleo lists as `pending` or `in_progress` and we have not reported —
+   * `in_progress`, within Pleo's documented API. Waits for it; rethrows its failure.
+   */
+  async keepAlive(openItem: string): Promise<void> {
+    if (this.o.now() - this.lastWrite < this.o.keepAliveMs) return;
+    this.chain = this.chain.then(async () => {
+      if (this.failure !== null || this.o.now() - this.lastWrite < this.o.keepAliveMs) return;
+      try {
+        await this.heartbeat(openItem);
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+    await this.drain(false);
   }
 
   /**
    * Nothing to report yet but Pleo has not heard from us for `keepAliveMs`: mark the next open item
-   * `in_progress` (true, and a write that moves the job's `lastUpdatedAt`).
+   * (or `openItem`) `in_progress` (true, and a write that moves the job's `lastUpdatedAt`).
    */
-  private async heartbeat(): Promise<void> {
-    const [next] = await this.o.store.itemsToProcess(this.o.fence, 0, 1);
-    if (!next) return;
+  private async heartbeat(openItem?: string): Promise<void> {
+    const id = openItem ?? (await this.o.store.itemsToProcess(this.o.fence, 0, 1))[0]?.accountingEntryId;
+    if (id === undefined) return;
     await assertFence(this.o.store, this.o.fence);
     try {
       await this.o.client.updateJobItems(
         this.o.fence.jobId,
-        [{ accountingEntryId: next.accountingEntryId, status: 'in_progress' }],
+        [{ accountingEntryId: id, status: 'in_progress' }],
         this.signalOption(),
       );
     } catch (error) {

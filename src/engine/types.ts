@@ -101,7 +101,17 @@ export interface JobResult {
   companyId: string;
   jobId: string;
   /** What this run did with the job. */
-  disposition: 'completed' | 'skipped' | 'already_final' | 'expired' | 'interrupted';
+  /**
+   * - `completed`: our final event reached Pleo (`event` says which);
+   * - `skipped`: Pleo refused `started` (422) and the job is still pending: the next poll tries again;
+   * - `already_final` / `expired`: Pleo shows the job final (someone else ended it, or it expired);
+   * - `interrupted`: stopped by a signal; the next run resumes it;
+   * - `deferred`: a transient fault outlasted its retries (`deferredReason`): nothing failed, and
+   *   the next run resumes where this one stopped.
+   */
+  disposition: 'completed' | 'skipped' | 'already_final' | 'expired' | 'interrupted' | 'deferred';
+  /** Why the run was deferred (`disposition: 'deferred'`), else null. */
+  deferredReason: string | null;
   event: ExportJobEventType | null;
   failureReason: string | null;
   failureReasonType: ExportJobFailureReasonType | null;

@@ -36,6 +36,10 @@ export type ErrorCode =
   // protocol
   | 'MALFORMED_RESPONSE'
   | 'PAGINATION_STUCK'
+  // more job items or export items than the job's numberOfItems (plus slack): a listing that never ends
+  | 'LISTING_OVERFLOW'
+  // an item update that Pleo neither accepted nor rejected
+  | 'REPORT_UNACKNOWLEDGED'
   // auth flows
   | 'TOKEN_REFRESH_FAILED'
   | 'REAUTHORIZATION_REQUIRED'
@@ -50,11 +54,15 @@ export type ErrorCode =
   | 'ACCOUNTING_RATE_LIMITED'
   | 'ACCOUNTING_TIMEOUT'
   | 'ACCOUNTING_REJECTED'
+  // the accounting system cannot be used as configured (damaged journal, wrong base URL)
+  | 'ACCOUNTING_UNUSABLE'
   // store
   | 'STORE_CONFLICT'
   | 'LEASE_LOST'
   // engine
   | 'JOB_FINAL'
+  // a run stopped for a later retry (a transient fault outlasted its retries); nothing failed
+  | 'RUN_DEFERRED'
   | 'INTERNAL';
 
 export interface ExportErrorOptions {

@@ -29,6 +29,7 @@ export type JobOutcome =
   | 'already_final'
   | 'expired'
   | 'interrupted'
+  | 'deferred'
   | 'error';
 
 /** Why a company was polled. */

@@ -8,6 +8,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { SimulatorOptions } from './options.js';
+import { parseFaultRule, type FaultRule } from './faults.js';
 import { startSimulator } from './server.js';
 
 export interface SimulateCommandIo {
@@ -50,7 +51,16 @@ interface Flags {
   items: number;
   latencyMs: number;
   faultRate: number;
+  fault: FaultRule[];
   maxPageSize: number;
+}
+
+function faultRule(value: string, previous: FaultRule[]): FaultRule[] {
+  try {
+    return [...previous, parseFaultRule(value)];
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
 }
 
 function untilSignal(): Promise<void> {
@@ -99,6 +109,12 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
     .option('--latency-ms <n>', 'latency added to every request (ms)', decimal(0, 600_000), 0)
     .option('--fault-rate <f>', 'probability of a random fault per request (0..1)', decimal(0, 1), 0)
     .option(
+      '--fault <rule>',
+      'a fault rule, repeatable: OPERATION=KIND[:ARG][/times=N][/p=F], e.g. updateJobItems=emptyAck, listJobItems=endless, *=status:503/p=0.2',
+      faultRule,
+      [],
+    )
+    .option(
       '--max-page-size <n>',
       'largest page served; larger limits are clamped',
       integer(1, 1_000_000),
@@ -123,6 +139,10 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
           itemsPerJob: flags.items,
           latencyMs: flags.latencyMs,
           faultRate: flags.faultRate,
+          faults: {
+            ...io.startOptions?.faults,
+            rules: [...(io.startOptions?.faults?.rules ?? []), ...flags.fault],
+          },
           maxPageSize: flags.maxPageSize,
         });
       } catch (err) {

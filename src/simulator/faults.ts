@@ -10,6 +10,15 @@
  * - `ambiguous`: runs the handler (the write is applied), then destroys the socket before any
  *   byte of the answer is sent, as a network failure after the server acted would. On a read
  *   it behaves like `drop`.
+ * - `hang`: never answers (the socket stays open until the client gives up: a timeout); nothing
+ *   applied.
+ *
+ * Odd answers, well-formed HTTP that a careless client would loop on or choke on:
+ * - `emptyAck`: a write answered `200 {data: [], errors: []}` without being applied (an item
+ *   update that Pleo neither accepts nor rejects);
+ * - `endless`: a listing page (job items, export items, jobs) answered with one more item under
+ *   a fresh id and `hasNextPage: true` with a fresh cursor, every time: a listing that never ends;
+ * - `oversize`: the answer is applied and padded with white space to `bytes` (a huge page).
  *
  * Sources, in order: explicit rules (first one that fires wins; `times` counts down, e.g.
  * "fail the next 3 requests to updateJobItems"), then the global `faultRate` (a seeded PRNG
@@ -23,7 +32,11 @@ export type Fault =
   | { kind: 'drop' }
   | { kind: 'slow'; /** @default 64 */ chunkBytes?: number; /** @default 10 */ chunkDelayMs?: number }
   | { kind: 'latency'; ms: number; /** @default 0 */ jitterMs?: number }
-  | { kind: 'ambiguous' };
+  | { kind: 'ambiguous' }
+  | { kind: 'hang' }
+  | { kind: 'emptyAck' }
+  | { kind: 'endless' }
+  | { kind: 'oversize'; bytes: number };
 
 export type FaultEndpoint = Exclude<Operation, 'admin'> | '*';
 
@@ -99,6 +112,8 @@ function checkFault(f: Fault): void {
     throw new RangeError(`fault status must be 429, 500, 502 or 503, got ${String(f.status)}`);
   }
   if (f.kind === 'latency' && !(f.ms >= 0)) throw new RangeError('latency fault needs ms >= 0');
+  if (f.kind === 'oversize' && !(Number.isInteger(f.bytes) && f.bytes > 0 && f.bytes <= 2 ** 30))
+    throw new RangeError('oversize fault needs bytes from 1 to 2^30');
 }
 
 /** Validates a configuration (throws RangeError with a precise message). */
@@ -186,4 +201,60 @@ export class FaultInjector {
     }
     return { latencyMs, fault };
   }
+}
+
+/**
+ * A fault rule from its one-line spelling (the simulator's `--fault` flag):
+ * `OPERATION[,OPERATION…]=KIND[:ARG][/times=N][/p=F]`, KIND one of `status:429|500|502|503`,
+ * `drop`, `ambiguous`, `hang`, `slow`, `latency:MS`, `emptyAck`, `endless`, `oversize:BYTES`.
+ *
+ * @example parseFaultRule('updateJobItems=emptyAck/times=2')
+ * @example parseFaultRule('*=status:503/p=0.2')
+ */
+export function parseFaultRule(text: string): FaultRule {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new RangeError(`expected OPERATION=KIND, got '${text}'`);
+  const endpoint = text.slice(0, eq).split(',') as FaultEndpoint[];
+  const [spec = '', ...options] = text.slice(eq + 1).split('/');
+  const [kind, arg] = spec.split(':', 2) as [string, string | undefined];
+  const number = (what: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || value === '' || !Number.isFinite(n)) {
+      throw new RangeError(`${what} needs a number, got '${value ?? ''}' in '${text}'`);
+    }
+    return n;
+  };
+  let fault: Fault;
+  switch (kind) {
+    case 'status':
+      fault = { kind: 'status', status: number('status', arg) as 429 | 500 | 502 | 503 };
+      break;
+    case 'latency':
+      fault = { kind: 'latency', ms: number('latency', arg) };
+      break;
+    case 'oversize':
+      fault = { kind: 'oversize', bytes: number('oversize', arg) };
+      break;
+    case 'drop':
+    case 'ambiguous':
+    case 'hang':
+    case 'slow':
+    case 'emptyAck':
+    case 'endless':
+      fault = { kind };
+      break;
+    default:
+      throw new RangeError(
+        `unknown fault kind '${kind}' (known: status:N, drop, ambiguous, hang, slow, latency:MS, emptyAck, endless, oversize:BYTES)`,
+      );
+  }
+  const rule: FaultRule = { endpoint: endpoint.length === 1 ? endpoint[0]! : endpoint, fault };
+  for (const option of options) {
+    const [key, value] = option.split('=', 2);
+    if (key === 'times') rule.times = number('times', value);
+    else if (key === 'p') rule.probability = number('p', value);
+    else throw new RangeError(`unknown fault option '${option}' (known: times=N, p=F)`);
+  }
+  checkFaultConfig({ rules: [rule] });
+  return rule;
 }

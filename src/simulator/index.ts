@@ -18,7 +18,7 @@ export type { SimulatorOptions } from './options.js';
 export type { IncludeItems, ItemSnapshot, JobSnapshot, SimulatorAdmin, SimulatorSnapshot } from './admin.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { DEFAULT_FAULT_MIX, FAULT_ENDPOINTS } from './faults.js';
+export { DEFAULT_FAULT_MIX, FAULT_ENDPOINTS, parseFaultRule } from './faults.js';
 export type { Fault, FaultConfig, FaultEndpoint, FaultRule } from './faults.js';
 export type { OAuthClient } from './oauth.js';
 export type { CreateJobInput, Company } from './state.js';

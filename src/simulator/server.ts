@@ -8,6 +8,7 @@
  *
  * Admin routes (`/_admin/`) skip faults and authentication.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,6 +62,37 @@ function errorTypeOf(reply: Reply): string | undefined {
   if (reply.status < 400 || typeof reply.json !== 'object' || reply.json === null) return undefined;
   const j = reply.json as { type?: unknown; error?: unknown };
   return typeof j.type === 'string' ? j.type : typeof j.error === 'string' ? j.error : undefined;
+}
+
+/**
+ * The `endless` fault: a listing page rewritten to hold one item under a fresh id (a copy of the
+ * page's first item) and to claim a next page under a fresh cursor. Other answers pass unchanged.
+ */
+function endlessPage(reply: Reply): Reply {
+  const page = reply.json as { data?: unknown; pagination?: Record<string, unknown> } | undefined;
+  if (reply.status !== 200 || !Array.isArray(page?.data) || page.pagination === undefined) return reply;
+  const first = page.data[0] as Record<string, unknown> | undefined;
+  if (first === undefined) return reply;
+  const id = randomUUID();
+  const copy = { ...first, ...('accountingEntryId' in first ? { accountingEntryId: id } : { id }) };
+  const cursor = Buffer.from(`endless:${id}`).toString('base64url');
+  return {
+    ...reply,
+    json: {
+      ...page,
+      data: [copy],
+      pagination: { ...page.pagination, hasNextPage: true, endCursor: cursor, startCursor: cursor },
+    },
+  };
+}
+
+/** The `oversize` fault: the JSON answer padded with white space to `bytes` (still valid JSON). */
+function oversize(reply: Reply, bytes: number): Reply {
+  const text = reply.json === undefined ? String(reply.body ?? '') : JSON.stringify(reply.json);
+  const body = Buffer.alloc(Math.max(bytes, Buffer.byteLength(text)), 0x20);
+  body.write(text, 0, 'utf8');
+  const { json: _json, ...rest } = reply;
+  return { ...rest, body, contentType: reply.contentType ?? 'application/json;charset=UTF-8' };
 }
 
 function cut(req: IncomingMessage, res: ServerResponse): void {
@@ -203,6 +235,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         finish(null);
         return;
       }
+      if (fault?.kind === 'hang') {
+        // Never answered: the client's timeout ends it (or the server's close).
+        finish(null);
+        return;
+      }
+      if (fault?.kind === 'emptyAck' && route.write) {
+        await sendReply(res, { status: 200, json: { data: [], errors: [] } });
+        finish(200);
+        return;
+      }
       if (fault?.kind === 'status') {
         const [type, message] = STATUS_FAULT_TYPE[fault.status];
         const headers: Record<string, string> = {};
@@ -228,6 +270,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       finish(null, reply);
       return;
     }
+    if (fault?.kind === 'endless') reply = endlessPage(reply);
+    if (fault?.kind === 'oversize') reply = oversize(reply, fault.bytes);
     const slow =
       fault?.kind === 'slow'
         ? { chunkBytes: fault.chunkBytes ?? 64, chunkDelayMs: fault.chunkDelayMs ?? 10 }

@@ -122,9 +122,12 @@ describe('hledger journal file safety', () => {
     const first = createHledgerAdapter({ journalPath });
     expect(await first.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({ ok: true });
     const second = createHledgerAdapter({ journalPath });
-    const v = await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
-    expect(v.ok).toBe(false);
-    expect(!v.ok && v.failureReason).toContain(`locked by process ${process.pid}`);
+    // Transient: thrown retryable, so the engine retries and never fails a job for it.
+    const refused = await second
+      .validate({ companyId: COMPANY, vendorBasedBookkeeping: false })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'ACCOUNTING_UNREACHABLE', retryable: true });
+    expect((refused as Error).message).toContain(`locked by process ${process.pid}`);
     await first.close();
     expect(await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({
       ok: true,
@@ -177,8 +180,12 @@ describe('hledger journal file safety', () => {
     const text = await readFile(journalPath, 'utf8');
     await writeFile(journalPath, text.replace('Contract test', 'Contract TEST'));
     const adapter = createHledgerAdapter({ journalPath });
-    const v = await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
-    expect(!v.ok && v.failureReason).toMatch(/damaged at line \d+/);
+    // Permanent: thrown ACCOUNTING_UNUSABLE, which fails the job (a person must fix the file).
+    const damaged = await adapter
+      .validate({ companyId: COMPANY, vendorBasedBookkeeping: false })
+      .catch((error: unknown) => error);
+    expect(damaged).toMatchObject({ code: 'ACCOUNTING_UNUSABLE', retryable: false });
+    expect((damaged as Error).message).toMatch(/damaged at line \d+/);
     await adapter.close();
     // Damage in the last block (e.g. garbage after a power loss): cut off like a torn write.
     const at = text.lastIndexOf('Contract test');

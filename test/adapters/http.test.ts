@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
-  accountingFailureType,
+  classifyAccountingError,
   createHttpAdapter,
   startReferenceReceiver,
   type ReferenceReceiver,
@@ -56,9 +56,15 @@ describe('http adapter: error mapping', () => {
     expect(error).toBeInstanceOf(AccountingSystemError);
     expect((error as AccountingSystemError).code).toBe('ACCOUNTING_AUTH');
     expect((error as AccountingSystemError).retryable).toBe(false);
-    expect(accountingFailureType(error)).toBe('accounting_system_authentication_failure');
-    const v = await adapter.validate({ companyId: 'c', vendorBasedBookkeeping: false });
-    expect(v).toMatchObject({ ok: false, failureReasonType: 'accounting_system_authentication_failure' });
+    expect(classifyAccountingError(error)).toMatchObject({
+      kind: 'job',
+      failureReasonType: 'accounting_system_authentication_failure',
+    });
+    // validate throws the same error: the engine fails the job with that type (test/engine).
+    await expect(adapter.validate({ companyId: 'c', vendorBasedBookkeeping: false })).rejects.toMatchObject({
+      code: 'ACCOUNTING_AUTH',
+      retryable: false,
+    });
   });
 
   it('403 → authorization_failure; 429 → retryable with Retry-After; 5xx → retryable', async () => {
@@ -66,17 +72,19 @@ describe('http adapter: error mapping', () => {
     const adapter = createHttpAdapter({ baseUrl: receiver.url });
     const e = contractEntry();
     const cases: [number, string, boolean, string][] = [
-      [403, 'ACCOUNTING_AUTH', false, 'authorization_failure'],
-      [429, 'ACCOUNTING_RATE_LIMITED', true, 'accounting_system_rate_limit'],
-      [503, 'ACCOUNTING_UNREACHABLE', true, 'accounting_system_unreachable'],
-      [504, 'ACCOUNTING_TIMEOUT', true, 'accounting_system_timeout'],
+      [403, 'ACCOUNTING_AUTH', false, 'job authorization_failure'],
+      [429, 'ACCOUNTING_RATE_LIMITED', true, 'transient'],
+      [503, 'ACCOUNTING_UNREACHABLE', true, 'transient'],
+      [504, 'ACCOUNTING_TIMEOUT', true, 'transient'],
     ];
     for (const [status, code, retryable, type] of cases) {
       receiver.setFaults({ failNext: 1, status, retryAfterSeconds: 7 });
       const error = (await adapter
         .record(e, ctx(e.accountingEntryId))
         .catch((err: unknown) => err)) as AccountingSystemError;
-      expect([error.code, error.retryable, accountingFailureType(error)]).toEqual([code, retryable, type]);
+      const fault = classifyAccountingError(error);
+      const meaning = fault.kind === 'job' ? `job ${fault.failureReasonType}` : fault.kind;
+      expect([error.code, error.retryable, meaning]).toEqual([code, retryable, type]);
       if (status === 429) expect(error.retryAfterMs).toBe(7000);
     }
     expect(receiver.stats().entries).toBe(0);

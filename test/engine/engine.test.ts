@@ -179,30 +179,65 @@ describe('engine: the whole workflow through the real HTTP path', () => {
     expect(h.adapter.bookings()).toHaveLength(0);
   });
 
-  it('ends the job with the right type when the accounting system stays down mid-job', async () => {
+  it('defers, never fails, a job whose accounting system stays down mid-job; the next run finishes it', async () => {
     h = await startHarness();
     const job = h.sim.admin.createJob(h.companyId, { itemCount: 150, profile: { failureRatio: 0 } });
+    let down = false;
     let calls = 0;
     const engine = h.engine();
-    // The accounting system works for 120 entries, then refuses everything.
-    h.adapter.failNext(0);
+    // The accounting system works for 120 entries, then refuses connections until it is back.
     const original = h.adapter.record.bind(h.adapter);
     h.adapter.record = async (entry, ctx) => {
       calls++;
-      if (calls > 120)
+      if (calls > 120 && down === false) down = true;
+      if (down)
         throw new AccountingSystemError('connection refused', {
           code: 'ACCOUNTING_UNREACHABLE',
           retryable: true,
         });
       return original(entry, ctx);
     };
-    const [result] = await engine.runOnce();
-    expect(result).toMatchObject({ event: 'failed', failureReasonType: 'accounting_system_unreachable' });
+    const [first] = await engine.runOnce();
+    expect(first).toMatchObject({ disposition: 'deferred', event: null });
+    expect(first!.deferredReason).toMatch(/Recording the entry failed for now.*connection refused/);
+    let snap = h.sim.admin.job(job.id)!;
+    expect(snap.job.status).toBe('in_progress');
+    // What was booked before the outage was reported as successful; nothing was failed.
+    expect(snap.statusCounts.successful).toBe(120);
+    expect(snap.statusCounts.failed).toBe(0);
+    down = false;
+    h.adapter.record = original;
+    const [second] = await engine.runOnce();
+    expect(second).toMatchObject({ disposition: 'completed', event: 'completed' });
+    snap = h.sim.admin.job(job.id)!;
+    expect(snap.statusCounts.successful).toBe(150);
+    expect(h.adapter.bookings()).toHaveLength(150);
+    expect(new Set(h.adapter.bookings().map((b) => b.key)).size).toBe(150);
+  });
+
+  it('fails the job when the accounting system revokes the credentials mid-job (a person must act)', async () => {
+    h = await startHarness();
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 30, profile: { failureRatio: 0 } });
+    let calls = 0;
+    const original = h.adapter.record.bind(h.adapter);
+    h.adapter.record = async (entry, ctx) => {
+      if (++calls > 10)
+        throw new AccountingSystemError('token revoked', {
+          code: 'ACCOUNTING_AUTH',
+          retryable: false,
+          status: 401,
+        });
+      return original(entry, ctx);
+    };
+    const [result] = await h.engine().runOnce();
+    expect(result).toMatchObject({
+      event: 'failed',
+      failureReasonType: 'accounting_system_authentication_failure',
+    });
+    expect(result!.failureReason).toMatch(/reconnect it/);
     const snap = h.sim.admin.job(job.id)!;
     expect(snap.job.status).toBe('failed');
-    // What was booked before the outage was reported as successful first.
-    expect(snap.statusCounts.successful).toBe(120);
-    expect(h.adapter.bookings()).toHaveLength(120);
+    expect(snap.statusCounts.successful).toBe(10);
   });
 });
 

@@ -306,9 +306,12 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         await journal();
         return { ok: true };
       } catch (error) {
+        // A journal locked by another process is transient and a damaged one ends the job: both
+        // are thrown for the engine's fault policy. A file that cannot be opened is a refusal.
+        if (error instanceof AccountingSystemError) throw error;
         return {
           ok: false,
-          failureReasonType: 'accounting_system_unreachable',
+          failureReasonType: 'invalid_configuration',
           failureReason: `The hledger journal ${journalPath} cannot be opened for writing: ${(error as Error).message}`,
         };
       }

@@ -214,7 +214,7 @@ export class JournalFile {
     return new AccountingSystemError(
       `The journal ${this.path} is damaged at line ${line}: ${what}. Fix the file by hand.`,
       {
-        code: 'ACCOUNTING_REJECTED',
+        code: 'ACCOUNTING_UNUSABLE',
         retryable: false,
       },
     );

@@ -18,7 +18,6 @@ import type {
   StoredAttachment,
   ValidationResult,
 } from '../types.js';
-import { accountingFailureType } from '../errors.js';
 import {
   classifyHttpError,
   isJobFailureType,
@@ -127,9 +126,10 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
   const asRecord = (body: unknown, method: string, path: string): RecordedEntry => {
     const b = (body ?? {}) as Partial<EntryRecord>;
     if (typeof b.externalId !== 'string' || !b.externalId) {
+      // Asking again gets the same answer (the key replays it): this entry's problem, not a fault.
       throw new AccountingSystemError(`${method} ${path} answered without an externalId`, {
         code: 'ACCOUNTING_REJECTED',
-        retryable: true,
+        retryable: false,
         method,
         path,
       });
@@ -200,49 +200,44 @@ export function createHttpAdapter(options: HttpAdapterOptions): AccountingAdapte
     supportsScaleOut: true,
 
     async validate(ctx): Promise<ValidationResult> {
+      // Transport faults, 5xx, 429 and timeouts throw (retryable): the engine retries them and
+      // never fails a job for them. Only an explicit refusal or a permanent status is a refusal.
       const path = `/${PROTOCOL_VERSION}/validate`;
-      try {
-        const answer = await call('POST', path, {
+      const answer = await call('POST', path, {
+        companyId: ctx.companyId,
+        signal: ctx.signal,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
           companyId: ctx.companyId,
-          signal: ctx.signal,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            companyId: ctx.companyId,
-            vendorBasedBookkeeping: ctx.vendorBasedBookkeeping,
-          }),
-        });
-        if (answer.status === 200) {
-          const b = (answer.body ?? {}) as {
-            ok?: boolean;
-            failureReasonType?: string;
-            failureReason?: string;
-          };
-          if (b.ok !== false) return { ok: true };
-          return {
-            ok: false,
-            failureReasonType: isJobFailureType(b.failureReasonType)
-              ? b.failureReasonType
-              : 'invalid_configuration',
-            failureReason: b.failureReason ?? 'The accounting system refused the configuration.',
-          };
-        }
-        classifyHttpError(answer.status, errorBody(answer.body), {
-          method: 'POST',
-          path,
-          retryAfter: answer.retryAfter,
-        });
-        return {
-          ok: false,
-          failureReasonType: 'invalid_configuration',
-          failureReason: errorBody(answer.body).message ?? `HTTP ${answer.status}`,
+          vendorBasedBookkeeping: ctx.vendorBasedBookkeeping,
+        }),
+      });
+      if (answer.status === 200) {
+        const b = (answer.body ?? {}) as {
+          ok?: boolean;
+          failureReasonType?: string;
+          failureReason?: string;
         };
-      } catch (error) {
+        if (b.ok !== false) return { ok: true };
         return {
           ok: false,
-          failureReasonType: accountingFailureType(error),
-          failureReason: (error as Error).message,
+          failureReasonType: isJobFailureType(b.failureReasonType)
+            ? b.failureReasonType
+            : 'invalid_configuration',
+          failureReason: b.failureReason ?? 'The accounting system refused the configuration.',
         };
       }
+      // Throws for 401/403 (credentials), 404 without a type (wrong URL), 408/429/5xx (transient).
+      classifyHttpError(answer.status, errorBody(answer.body), {
+        method: 'POST',
+        path,
+        retryAfter: answer.retryAfter,
+      });
+      return {
+        ok: false,
+        failureReasonType: 'invalid_configuration',
+        failureReason: errorBody(answer.body).message ?? `HTTP ${answer.status}`,
+      };
     },
 
     findExisting(idempotencyKey, ctx): Promise<RecordedEntry | null> {

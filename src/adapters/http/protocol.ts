@@ -84,7 +84,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
  *   `type` when it is one of Pleo's item failure types, else `accounting_system_validation_failure`;
  * - 413/415 on an attachment → `receipt_file_size_limit_exceeded` / `receipt_conversion_failure`;
  * - 401/403 → thrown, not retryable (the job fails: credentials or permissions);
- * - 404 on the API itself → thrown, not retryable (wrong base URL);
+ * - 404 on the API itself → thrown `ACCOUNTING_UNUSABLE`, not retryable (wrong base URL);
  * - 408/504 → thrown timeout, retryable; 429 → thrown rate limit, retryable (Retry-After honoured);
  * - other 5xx → thrown, retryable (the entry key makes the retry safe).
  */
@@ -96,7 +96,12 @@ export function classifyHttpError(
   const where = `${request.method} ${request.path} → HTTP ${status}`;
   const detail = body.message ? `: ${body.message}` : '';
   const fail = (
-    code: 'ACCOUNTING_AUTH' | 'ACCOUNTING_UNREACHABLE' | 'ACCOUNTING_TIMEOUT' | 'ACCOUNTING_RATE_LIMITED',
+    code:
+      | 'ACCOUNTING_AUTH'
+      | 'ACCOUNTING_UNREACHABLE'
+      | 'ACCOUNTING_UNUSABLE'
+      | 'ACCOUNTING_TIMEOUT'
+      | 'ACCOUNTING_RATE_LIMITED',
     retryable: boolean,
   ): never => {
     const wait = retryAfterMs(request.retryAfter);
@@ -110,7 +115,7 @@ export function classifyHttpError(
     });
   };
   if (status === 401 || status === 403) return fail('ACCOUNTING_AUTH', false);
-  if (status === 404 && !body.type) return fail('ACCOUNTING_UNREACHABLE', false);
+  if (status === 404 && !body.type) return fail('ACCOUNTING_UNUSABLE', false);
   if (status === 408 || status === 504) return fail('ACCOUNTING_TIMEOUT', true);
   if (status === 429) return fail('ACCOUNTING_RATE_LIMITED', true);
   if (status >= 500) return fail('ACCOUNTING_UNREACHABLE', true);
