@@ -17,7 +17,7 @@ import {
   type DatevAdapterOptions,
   type Manifest,
 } from '../../src/adapters/datev/index.js';
-import type { StoredAttachment } from '../../src/adapters/index.js';
+import { classifyAccountingError, type StoredAttachment } from '../../src/adapters/index.js';
 import { BASE_CONFIG, GOLDEN } from '../accounting/golden-cases.js';
 import { COMPANY, JOB } from '../accounting/items.js';
 import { contractEntry } from './contract.js';
@@ -347,17 +347,76 @@ describe('DATEV adapter behaviour', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('EXTF_'))).toEqual([]);
   });
 
-  it('one writer per output directory', async () => {
+  it('one writer per output directory: a second writer is told to retry later (transient)', async () => {
     const dir = await tempDir();
     const first = createDatevAdapter(options(dir));
     expect(await first.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({ ok: true });
     const second = createDatevAdapter(options(dir));
-    const v = await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
-    expect(!v.ok && v.failureReason).toContain(`in use by process ${String(process.pid)}`);
+    const error: unknown = await second
+      .validate({ companyId: COMPANY, vendorBasedBookkeeping: false })
+      .catch((e: unknown) => e);
+    expect(classifyAccountingError(error).kind).toBe('transient');
+    expect((error as Error).message).toContain(`in use by process ${String(process.pid)}`);
     await first.close();
     expect(await second.validate({ companyId: COMPANY, vendorBasedBookkeeping: false })).toEqual({
       ok: true,
     });
     await second.close();
+  });
+
+  it('a damaged manifest fails the job with what to do; an unwritable directory is a configuration problem', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, MANIFEST_NAME), '{"version":1,"files":[');
+    const adapter = createDatevAdapter(options(dir));
+    const error: unknown = await adapter
+      .validate({ companyId: COMPANY, vendorBasedBookkeeping: false })
+      .catch((e: unknown) => e);
+    const fault = classifyAccountingError(error);
+    expect(fault.kind).toBe('job');
+    expect(fault.kind === 'job' && fault.failureReason).toContain('restore it from a backup');
+    await adapter.close();
+    const file = join(await tempDir(), 'not-a-dir');
+    await writeFile(file, 'x');
+    const blocked = createDatevAdapter(options(join(file, 'datev')));
+    const v = await blocked.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
+    expect(v.ok === false && v.failureReasonType).toBe('invalid_configuration');
+    expect(v.ok === false && v.failureReason).toContain('check adapter.outputDir');
+    await blocked.close();
+  });
+
+  it('a cancelled record writes nothing and is retried; a failed write is cut off and retried', async () => {
+    const dir = await tempDir();
+    let failNext = false;
+    const adapter = createDatevAdapter(
+      options(dir, {
+        faultHooks: {
+          midWrite: () => {
+            if (failNext) {
+              failNext = false;
+              throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+            }
+          },
+        },
+      }),
+    );
+    const [a, b] = [contractEntry(), contractEntry()];
+    const aborted = AbortSignal.abort();
+    const cancelled: unknown = await adapter
+      .record(a!, { ...ctx(a!.accountingEntryId), signal: aborted })
+      .catch((e: unknown) => e);
+    expect(classifyAccountingError(cancelled).kind).toBe('transient');
+    expect(await adapter.findExisting(a!.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    expect((await adapter.record(a!, ctx(a!.accountingEntryId))).status).toBe('booked');
+    failNext = true;
+    const failed: unknown = await adapter.record(b!, ctx(b!.accountingEntryId)).catch((e: unknown) => e);
+    expect(classifyAccountingError(failed).kind).toBe('transient');
+    expect((failed as Error).message).toContain('ENOSPC');
+    expect(await adapter.findExisting(b!.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    expect((await adapter.record(b!, ctx(b!.accountingEntryId))).status).toBe('booked');
+    await adapter.close();
+    const counts = entryCounts(await readBatches(dir)); // the half-written rows are gone: valid file
+    expect([...counts.entries()].sort()).toEqual(
+      [a!.accountingEntryId, b!.accountingEntryId].sort().map((id) => [id, 1]),
+    );
   });
 });

@@ -291,6 +291,7 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
     entry: AccountingEntry,
     key: string,
     attachments: readonly StoredAttachment[],
+    signal: AbortSignal | undefined,
   ): Promise<RecordOutcome> {
     const early = staged.get(key);
     staged.delete(key);
@@ -320,6 +321,12 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
     return serial(async () => {
       const again = found(dir, key); // recorded while this one waited for its turn
       if (again) return { status: 'booked', ...again };
+      if (signal?.aborted) {
+        throw new AccountingSystemError(`Writing entry ${key} to DATEV was cancelled before it started`, {
+          code: 'ABORTED',
+          retryable: true,
+        });
+      }
       const { group, label, header } = batchOf({ ...entry, accountingEntryId: key }, timestamp(now()));
       if (dir.openJob !== undefined && dir.openJob !== entry.jobId) await dir.sealAll();
       const file: ManifestFile = await dir.fileFor(group, entry.jobId, header, label);
@@ -350,10 +357,14 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
         await serial(() => dir.sealAll());
         return { ok: true };
       } catch (error) {
+        // A directory locked by another process is transient and a damaged manifest ends the
+        // job: both are thrown for the engine's fault policy. A directory that cannot be
+        // created or written is a configuration problem.
+        if (error instanceof AccountingSystemError) throw error;
         return {
           ok: false,
-          failureReasonType: 'accounting_system_unreachable',
-          failureReason: `The DATEV output directory ${outputDir} cannot be written: ${(error as Error).message}`,
+          failureReasonType: 'invalid_configuration',
+          failureReason: `The DATEV output directory ${outputDir} cannot be written (${(error as Error).message}): check adapter.outputDir and the permissions of the pleo-export user.`,
         };
       }
     },
@@ -373,7 +384,7 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
       const key = ctx.idempotencyKey;
       const running = inFlight.get(key);
       if (running) return running;
-      const promise = doRecord(entry, key, ctx.attachments).finally(() => inFlight.delete(key));
+      const promise = doRecord(entry, key, ctx.attachments, ctx.signal).finally(() => inFlight.delete(key));
       inFlight.set(key, promise);
       return promise;
     },

@@ -20,7 +20,7 @@
  *   books them again.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { AccountingSystemError } from '../../errors/index.js';
@@ -87,6 +87,11 @@ async function writeAtomic(dir: string, path: string, data: Uint8Array | string)
   }
   await rename(tmp, path);
   await syncDir(dir);
+}
+
+/** A file-system fault: retried later with the same key (the engine's transient course). */
+function unreachable(message: string, cause: unknown): AccountingSystemError {
+  return new AccountingSystemError(message, { code: 'ACCOUNTING_UNREACHABLE', retryable: true, cause });
 }
 
 interface ScannedEntry {
@@ -181,7 +186,7 @@ export class BatchDirectory {
       } catch (error) {
         throw new AccountingSystemError(
           `The DATEV manifest ${manifestPath} cannot be read (${(error as Error).message}). It lists every entry ever written; restore it from a backup (deleting it rebuilds it from the batch files still in ${this.dir}, forgetting files moved away).`,
-          { code: 'ACCOUNTING_REJECTED', retryable: false },
+          { code: 'ACCOUNTING_UNUSABLE', retryable: false },
         );
       }
     }
@@ -279,10 +284,45 @@ export class BatchDirectory {
     return file;
   }
 
-  /** Appends one entry's lines to an open file (one write, then fdatasync). Returns the first line. */
+  /**
+   * Appends one entry's lines to an open file (one write, then fdatasync). Returns the first line.
+   * A failed write (disk full, I/O error) is cut off again before the error is thrown, so the file
+   * stays a valid batch; if even that fails the directory is marked broken and must be reopened
+   * (which repairs the tail).
+   */
   async append(file: ManifestFile, entryId: string, lines: readonly string[]): Promise<number> {
+    if (this.broken) throw this.broken;
     const bytes = encodeCp1252(lines.map((l) => `${l}${LINE_END}`).join(''));
     const path = join(this.dir, `${file.name}.part`);
+    const size = this.sizes.get(file.name) ?? (await stat(path)).size;
+    try {
+      await this.write(path, bytes);
+    } catch (error) {
+      try {
+        await truncate(path, size);
+      } catch {
+        this.broken = unreachable(
+          `${path} could not be repaired after a failed write; reopen to repair it`,
+          error,
+        );
+      }
+      throw unreachable(`Writing ${path} failed: ${(error as Error).message}`, error);
+    }
+    this.sizes.set(file.name, size + bytes.length);
+    const firstLine = (this.lineCounts.get(file.name) ?? 2) + 1;
+    file.entries.push([entryId, firstLine]);
+    this.index.set(entryId, { name: file.name, line: firstLine });
+    this.lineCounts.set(file.name, firstLine - 1 + lines.length);
+    this.hooks.afterSync?.();
+    return firstLine;
+  }
+
+  /** Set when a failed write could not be undone: no further write in this session. */
+  private broken: Error | undefined;
+  /** Byte size of each file opened by this session. */
+  private readonly sizes = new Map<string, number>();
+
+  private async write(path: string, bytes: Uint8Array): Promise<void> {
     const handle = await open(path, constants.O_WRONLY | constants.O_APPEND);
     try {
       if (this.hooks.midWrite) {
@@ -296,12 +336,6 @@ export class BatchDirectory {
     } finally {
       await handle.close();
     }
-    const firstLine = (this.lineCounts.get(file.name) ?? 2) + 1;
-    file.entries.push([entryId, firstLine]);
-    this.index.set(entryId, { name: file.name, line: firstLine });
-    this.lineCounts.set(file.name, firstLine - 1 + lines.length);
-    this.hooks.afterSync?.();
-    return firstLine;
   }
 
   /** Lines in each file opened by this session (header and column line included). */
