@@ -402,21 +402,21 @@ describe('DATEV adapter behaviour', () => {
     const [a, b] = [contractEntry(), contractEntry()];
     const aborted = AbortSignal.abort();
     const cancelled: unknown = await adapter
-      .record(a!, { ...ctx(a!.accountingEntryId), signal: aborted })
+      .record(a, { ...ctx(a.accountingEntryId), signal: aborted })
       .catch((e: unknown) => e);
     expect(classifyAccountingError(cancelled).kind).toBe('transient');
-    expect(await adapter.findExisting(a!.accountingEntryId, { companyId: COMPANY })).toBeNull();
-    expect((await adapter.record(a!, ctx(a!.accountingEntryId))).status).toBe('booked');
+    expect(await adapter.findExisting(a.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    expect((await adapter.record(a, ctx(a.accountingEntryId))).status).toBe('booked');
     failNext = true;
-    const failed: unknown = await adapter.record(b!, ctx(b!.accountingEntryId)).catch((e: unknown) => e);
+    const failed: unknown = await adapter.record(b, ctx(b.accountingEntryId)).catch((e: unknown) => e);
     expect(classifyAccountingError(failed).kind).toBe('transient');
     expect((failed as Error).message).toContain('ENOSPC');
-    expect(await adapter.findExisting(b!.accountingEntryId, { companyId: COMPANY })).toBeNull();
-    expect((await adapter.record(b!, ctx(b!.accountingEntryId))).status).toBe('booked');
+    expect(await adapter.findExisting(b.accountingEntryId, { companyId: COMPANY })).toBeNull();
+    expect((await adapter.record(b, ctx(b.accountingEntryId))).status).toBe('booked');
     await adapter.close();
     const counts = entryCounts(await readBatches(dir)); // the half-written rows are gone: valid file
     expect([...counts.entries()].sort()).toEqual(
-      [a!.accountingEntryId, b!.accountingEntryId].sort().map((id) => [id, 1]),
+      [a.accountingEntryId, b.accountingEntryId].sort().map((id) => [id, 1]),
     );
   });
 });
