@@ -420,3 +420,30 @@ describe('DATEV adapter behaviour', () => {
     );
   });
 });
+
+describe('DATEV manifest lost', () => {
+  it('final files are adopted from disk (never cut or changed), so nothing is booked twice', async () => {
+    const dir = await tempDir();
+    const entries = [contractEntry(), contractEntry()];
+    await writeAll(options(dir), entries);
+    const { rm, appendFile } = await import('node:fs/promises');
+    await rm(join(dir, MANIFEST_NAME));
+    const [file] = (await readdir(dir)).filter((f) => f.startsWith('EXTF_'));
+    await appendFile(join(dir, file!), 'edited by hand\r\n');
+    const edited = await readFile(join(dir, file!));
+    const adapter = createDatevAdapter(options(dir));
+    for (const e of entries)
+      expect((await adapter.findExisting(e.accountingEntryId, { companyId: COMPANY }))?.externalId).toMatch(
+        /#L[35]$/,
+      );
+    const fresh = contractEntry();
+    expect((await adapter.record(fresh, ctx(fresh.accountingEntryId))).status).toBe('booked');
+    await adapter.close();
+    expect((await readFile(join(dir, file!))).equals(edited)).toBe(true);
+    const manifest = JSON.parse(await readFile(join(dir, MANIFEST_NAME), 'utf8')) as Manifest;
+    expect(manifest.files.map((f) => [f.name, f.entries.length])).toEqual([
+      [file, 2],
+      ['EXTF_Pleo_000002_WJ2026_EUR_dddddddd.csv', 1],
+    ]);
+  });
+});

@@ -206,7 +206,9 @@ export class BatchDirectory {
       const path = join(this.dir, fileName);
       const bytes = await readFile(path);
       const { entries, keepBytes } = scanBatch(bytes);
-      if (keepBytes < bytes.length) {
+      // Only an open file of ours is cut back; a final file (adopted because the manifest did not
+      // list it) may have been handed over or edited, and is never changed.
+      if (part && keepBytes < bytes.length) {
         await truncate(path, keepBytes);
         const handle = await open(path, 'r+');
         await handle.sync().finally(() => handle.close());
