@@ -431,7 +431,8 @@ describe('DATEV manifest lost', () => {
     const [file] = (await readdir(dir)).filter((f) => f.startsWith('EXTF_'));
     await appendFile(join(dir, file!), 'edited by hand\r\n');
     const edited = await readFile(join(dir, file!));
-    const adapter = createDatevAdapter(options(dir));
+    const warnings: unknown[] = [];
+    const adapter = createDatevAdapter(options(dir, { logger: { warn: (obj) => warnings.push(obj) } }));
     for (const e of entries)
       expect((await adapter.findExisting(e.accountingEntryId, { companyId: COMPANY }))?.externalId).toMatch(
         /#L[35]$/,
@@ -440,6 +441,7 @@ describe('DATEV manifest lost', () => {
     expect((await adapter.record(fresh, ctx(fresh.accountingEntryId))).status).toBe('booked');
     await adapter.close();
     expect((await readFile(join(dir, file!))).equals(edited)).toBe(true);
+    expect(warnings).toEqual([{ outputDir: dir, repair: `${file!}: not in the manifest; adopted` }]);
     const manifest = JSON.parse(await readFile(join(dir, MANIFEST_NAME), 'utf8')) as Manifest;
     expect(manifest.files.map((f) => [f.name, f.entries.length])).toEqual([
       [file, 2],

@@ -111,4 +111,31 @@ describe('DATEV check', () => {
     expect(checks.find((c) => !c.ok)?.fix).toContain(`Process ${String(process.pid)} holds`);
     await adapter.close();
   });
+
+  it('an entry listed in two files (a manifest edited by hand) is reported', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pleo-datev-check-'));
+    const dir = join(dataDir, 'datev', COMPANY);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir, { recursive: true });
+    const file = (name: string) => ({
+      name,
+      status: 'final',
+      group: '',
+      jobId: '',
+      header: {},
+      entries: [['e-1', 3]],
+    });
+    await writeFile(
+      join(dir, 'pleo-datev-manifest.json'),
+      JSON.stringify({
+        version: 1,
+        nextNumber: 3,
+        files: [file('EXTF_Pleo_000001_a.csv'), file('EXTF_Pleo_000002_b.csv')],
+      }),
+    );
+    const failed = (await datevDescriptor.check!(config(), deps(dataDir))).filter((c) => !c.ok);
+    expect(failed.map((c) => c.fix)).toEqual([
+      'These entries are listed in two files; make sure the accountant imported each only once: e-1 (EXTF_Pleo_000001_a.csv, EXTF_Pleo_000002_b.csv)',
+    ]);
+  });
 });

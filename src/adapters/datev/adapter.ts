@@ -65,6 +65,8 @@ export interface DatevAdapterOptions {
   costCenters?: { kost1?: string | undefined; kost2?: string | undefined };
   /** Clock (tests). */
   now?: () => number;
+  /** Where repairs made on open (torn tails cut, files adopted) and anomalies are reported. */
+  logger?: { warn(obj: object, msg?: string): void };
   /** Crash-test hooks. Never set in production. */
   faultHooks?: FaultHooks;
 }
@@ -147,7 +149,17 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
       );
     }
     if (!dirPromise) {
-      const opening = BatchDirectory.open(outputDir, options.faultHooks ?? {});
+      const opening = BatchDirectory.open(outputDir, options.faultHooks ?? {}).then((dir) => {
+        for (const repair of dir.repairs)
+          options.logger?.warn({ outputDir, repair }, 'DATEV batch files repaired on open');
+        for (const duplicate of dir.duplicates) {
+          options.logger?.warn(
+            { outputDir, duplicate },
+            'DATEV: an entry id appears in two batch files (not written so by pleo-export: check the files by hand)',
+          );
+        }
+        return dir;
+      });
       dirPromise = opening;
       opening.catch(() => {
         if (dirPromise === opening) dirPromise = undefined; // retried on the next call

@@ -125,6 +125,22 @@ async function checks(config: DatevConfig, deps: AdapterDeps): Promise<AdapterCh
       ok: true,
       what: `the manifest ${MANIFEST_NAME} lists ${String(manifest.files.length)} batch file(s)`,
     });
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const f of manifest.files) {
+      for (const [id] of f.entries) {
+        const other = seen.get(id);
+        if (other !== undefined && other !== f.name) twice.push(`${id} (${other}, ${f.name})`);
+        seen.set(id, f.name);
+      }
+    }
+    if (twice.length > 0) {
+      out.push({
+        ok: false,
+        what: 'every entry is in one batch file only',
+        fix: `These entries are listed in two files; make sure the accountant imported each only once: ${twice.slice(0, 10).join(', ')}`,
+      });
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       out.push({
@@ -207,6 +223,7 @@ export const datevDescriptor: AdapterDescriptor<DatevConfig> = {
         batchBy: config.batchBy,
         beleglink: config.beleglink,
         now: deps.now,
+        logger: deps.logger,
         ...(config.dictationInitials ? { dictationInitials: config.dictationInitials } : {}),
         ...(config.costCenters ? { costCenters: config.costCenters } : {}),
       }),
