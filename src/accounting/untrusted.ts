@@ -25,6 +25,7 @@ import type { AccountingEntry, ItemFailure, MappingContext, Posting } from './ty
 
 /** Every character that may never reach a journal, a terminal or another system from Pleo's data. */
 export const CONTROL_CHARACTERS =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 const CONTROLS_GLOBAL = new RegExp(CONTROL_CHARACTERS.source, 'gu');
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -111,7 +112,8 @@ export function checkItemFormats(item: ExportItem, ctx: MappingContext): void {
       `The expense belongs to company ${quoteUntrusted(item.companyId)}, not to company ${ctx.companyId} whose export job listed it; it was not booked in this company's books. Report the expense to Pleo support.`,
     );
   }
-  if (!isUuid(item.accountingEntryId)) throw invalidField('accountingEntryId', item.accountingEntryId, 'a UUID');
+  if (!isUuid(item.accountingEntryId))
+    throw invalidField('accountingEntryId', item.accountingEntryId, 'a UUID');
   checkEnum('type', item.type, 'ExportItemTypeV3', false);
   checkEnum('subType', item.subType, 'ExportItemSubTypeV3', true);
   if (item.bookkeeping !== undefined && item.bookkeeping !== null)

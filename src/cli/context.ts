@@ -8,6 +8,7 @@ import { loadConfig, type CompiledConfig, type Overrides } from '../config/index
 import { ConfigError } from '../errors/index.js';
 import { openEmbeddedStore, openPostgresStore } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
+import { terminalText } from './output.js';
 
 export interface CommonOptions {
   config?: string;
@@ -92,11 +93,16 @@ export async function openStore(config: CompiledConfig): Promise<Store> {
   return store;
 }
 
-/** Structured JSON logs on stderr, credentials and webhook secrets redacted. */
+/**
+ * Structured JSON logs on stderr, credentials and webhook secrets redacted. Each line's control
+ * characters that JSON leaves raw (DEL, C1, bidi controls, U+2028/2029) are written as `\uXXXX`
+ * escapes: the line parses to the same values and cannot drive the terminal it is printed on.
+ */
 export function createLogger(level: string): Logger {
   return pino(
     {
       level,
+      hooks: { streamWrite: (line) => terminalText(line, { keepNewlines: true }) },
       redact: {
         paths: [
           'apiKey',
