@@ -133,7 +133,7 @@ function amountText(value: number, currency: string): string {
 }
 
 function postingTags(posting: Posting, costNotation: CostNotation): string[] {
-  const tags = Object.entries(posting.dimensions).map(([k, v]) => `${tagName(k)}:${tagValue(v)}`);
+  const tags = Object.entries(posting.dimensions).map(([k, v]) => `${dimensionTagName(k)}:${tagValue(v)}`);
   if (posting.tax?.code) tags.push(`tax-code:${tagValue(posting.tax.code)}`);
   if (posting.tax && posting.role !== 'expense') tags.push(`tax-rate:${posting.tax.rate}`);
   if (posting.party) tags.push(`vendor:${tagValue(posting.party)}`);
@@ -142,10 +142,31 @@ function postingTags(posting: Posting, costNotation: CostNotation): string[] {
   return tags;
 }
 
-/** Tag names are words; anything else becomes '-'. */
-function tagName(name: string): string {
-  return name.replace(/[^\p{L}\p{N}_-]+/gu, '-') || 'tag';
+/**
+ * The tag name for a dimension (a Pleo tag group code): a word, anything else becomes '-'. hledger's
+ * `tag:NAME=VALUE` query matches NAME as a regular expression anywhere in a tag's name, so no
+ * dimension may contain `pleo-` (it becomes `pleo_`): a tag group called `pleo-entry` cannot make
+ * `tag:pleo-entry=<id>` find the wrong transaction. Names of tags pleo-export writes itself on a
+ * posting (`tax-code`, `vendor`, …) get a `dim-` prefix.
+ */
+export function dimensionTagName(name: string): string {
+  const word = (name.replace(/[^\p{L}\p{N}_-]+/gu, '-') || 'tag').replace(
+    /(pleo)-/gi,
+    (_match, pleo: string) => `${pleo}_`,
+  );
+  return RESERVED_TAGS.has(word.toLowerCase()) ? `dim-${word}` : word;
 }
+
+/** Tag names of postings and entries that pleo-export writes itself. */
+const RESERVED_TAGS = new Set([
+  'tax-code',
+  'tax-rate',
+  'vendor',
+  'supplier',
+  'supplier-amount',
+  'receipt',
+  'type',
+]);
 
 export function blockHash(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
