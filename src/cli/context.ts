@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 import { loadConfig, type CompiledConfig, type Overrides } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
@@ -98,7 +98,11 @@ export async function openStore(config: CompiledConfig): Promise<Store> {
  * characters that JSON leaves raw (DEL, C1, bidi controls, U+2028/2029) are written as `\uXXXX`
  * escapes: the line parses to the same values and cannot drive the terminal it is printed on.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(
+  level: string,
+  /** Where lines go (tests). @default stderr */
+  destination: DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       level,
@@ -124,6 +128,6 @@ export function createLogger(level: string): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination(2),
+    destination,
   );
 }

@@ -103,6 +103,7 @@ describe('hledger adapter: hostile values in an entry', () => {
     ['[6010]', 'a balanced virtual posting'],
     ['! 6010', 'a posting status'],
     ['60\u00a0\u00a010', 'two Unicode spaces end the account name'],
+    ['60\u00a010', 'hledger reads a no-break space as a plain space: another account'],
     ['6010\u001b[31m', 'a control character'],
   ])('account %j is refused with account_unknown (%s); the journal stays valid', async (account) => {
     const journal = await tempJournal();

@@ -94,6 +94,9 @@ export function accountNameProblem(account: string): string | null {
   // Any two Unicode spaces (hledger's isSpace, which includes U+00A0) end the account name.
   if (/\s{2,}/u.test(account)) return 'it contains two spaces in a row';
   if (account !== account.trim()) return 'it has leading or trailing spaces';
+  // hledger reads any other space character (U+00A0, U+3000, …) as a plain space: "60\u00a010" would
+  // silently become account "60 10", another account than the one Pleo named.
+  if (/[^\S ]/u.test(account)) return 'it contains a space character other than a plain space';
   // `(acct)`/`[acct]` are virtual postings (hledger would not balance them); a leading `*`/`!` is
   // read as the posting's status and dropped from the name.
   if (/^[([*!]/.test(account)) return 'it starts with "(", "[", "*" or "!"';
