@@ -1,5 +1,6 @@
 import type { ExportItem } from '../client/index.js';
 import type { Counterparty } from './types.js';
+import { cleanText } from './untrusted.js';
 
 const TYPE_LABELS: Record<ExportItem['type'], string> = {
   card_purchase: 'Card purchase',
@@ -22,7 +23,9 @@ const TYPE_LABELS: Record<ExportItem['type'], string> = {
 };
 
 function clean(text: string | null | undefined): string {
-  return (text ?? '').replace(/\s+/g, ' ').trim();
+  return cleanText(text ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function initials(name: string): string {

@@ -45,3 +45,11 @@ export {
   taxOn,
 } from './currency.js';
 export { VENDOR_UNKNOWN_MESSAGE } from './resolve.js';
+export {
+  CONTROL_CHARACTERS,
+  cleanText,
+  hasControlCharacter,
+  isSpecDate,
+  isUuid,
+  quoteUntrusted,
+} from './untrusted.js';

@@ -26,6 +26,7 @@ import {
   resolveTaxAccounts,
 } from './resolve.js';
 import type { MinorAmount, Posting } from './types.js';
+import { cleanText } from './untrusted.js';
 
 export interface LineFlow {
   lineDefaults: (keyof AccountsConfig)[];
@@ -75,8 +76,8 @@ function postingsForLine(
   const lineSign = Math.sign(lineValue) || 1;
   const account = resolveLineAccount(line, flow.lineDefaults, flow.preferConfigured, config);
   const dimensions = resolveTags(line, config);
-  if (config.dimensions.team && item.team) dimensions['team'] = item.team.code ?? item.team.name;
-  if (config.dimensions.user && item.user) dimensions['user'] = item.user.code ?? item.user.name;
+  if (config.dimensions.team && item.team) dimensions['team'] = item.team.code ?? cleanText(item.team.name);
+  if (config.dimensions.user && item.user) dimensions['user'] = item.user.code ?? cleanText(item.user.name);
 
   const supplier = line.lineAmount.inSupplierCurrency;
   const foreign =

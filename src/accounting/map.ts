@@ -24,6 +24,7 @@ import {
   resolveContra,
   resolveVendor,
 } from './resolve.js';
+import { checkItemFormats, cleanEntry, cleanFailure, cleanText } from './untrusted.js';
 import type {
   AccountingEntry,
   Counterparty,
@@ -132,9 +133,12 @@ export function mapExportItem(
   ctx: MappingContext,
 ): MappingResult {
   try {
-    return { ok: true, entry: buildEntry(item, config, ctx) };
+    // Pleo's data is untrusted (issue 17): formats, enums and the company first; the entry's
+    // identifiers checked and its free text cleaned last, so no adapter sees raw text.
+    checkItemFormats(item, ctx);
+    return { ok: true, entry: cleanEntry(buildEntry(item, config, ctx)) };
   } catch (error) {
-    if (error instanceof MappingFailure) return { ok: false, ...error.failure };
+    if (error instanceof MappingFailure) return { ok: false, ...cleanFailure(error.failure) };
     throw error;
   }
 }
@@ -328,7 +332,7 @@ function buildEntry(
 
 function counterDimensions(item: ExportItem, config: CompiledAccountingConfig): Record<string, string> {
   const dims: Record<string, string> = {};
-  if (config.dimensions.user && item.user) dims['user'] = item.user.code ?? item.user.name;
+  if (config.dimensions.user && item.user) dims['user'] = item.user.code ?? cleanText(item.user.name);
   return dims;
 }
 

@@ -10,6 +10,7 @@ import { loadConfig, type CompiledConfig, type Overrides } from '../config/index
 import { ConfigError } from '../errors/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
+import { terminalText } from './output.js';
 
 export interface CommonOptions {
   config?: string;
@@ -100,9 +101,15 @@ export async function openStore(config: CompiledConfig, logger?: Logger): Promis
 /**
  * Structured JSON logs on stderr, credentials and webhook secrets redacted: by field name, and in
  * every string (message and fields) by shape — URL credentials, secret-like query parameters,
- * bearer tokens (`redact`).
+ * bearer tokens (`redact`). Each line's control characters that JSON leaves raw (DEL, C1, bidi
+ * controls, U+2028/2029) are written as `\uXXXX` escapes: the line parses to the same values and
+ * cannot drive the terminal it is printed on.
  */
-export function createLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
+export function createLogger(
+  level: string,
+  /** Where lines go (tests). @default stderr */
+  destination: DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       level,
@@ -116,6 +123,7 @@ export function createLogger(level: string, destination: DestinationStream = pin
             >,
           );
         },
+        streamWrite: (line) => terminalText(line, { keepNewlines: true }),
       },
       redact: {
         paths: [

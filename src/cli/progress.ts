@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 
 import type { EngineEvent, JobResult } from '../engine/index.js';
-import { shorten, table, type Io } from './output.js';
+import { shorten, table, terminalText, type Io } from './output.js';
 
 interface JobLine {
   total: number;
@@ -98,7 +98,7 @@ export class Progress {
     const line = this.line(jobId);
     if (this.multi) {
       line.bar ??= this.multi.create(Math.max(line.total, 1), 0, {
-        job: jobId.slice(0, 8),
+        job: terminalText(jobId.slice(0, 8)),
         reported: 0,
         phase,
       });
@@ -116,7 +116,8 @@ export class Progress {
   }
 
   private say(jobId: string, text: string): void {
-    if (this.multi) this.multi.log(`job ${jobId.slice(0, 8)}: ${text}\n`);
+    // multi.log writes to the terminal itself, past `io`: escape here.
+    if (this.multi) this.multi.log(`${terminalText(`job ${jobId.slice(0, 8)}: ${text}`)}\n`);
     else this.io.out(`job ${jobId.slice(0, 8)}: ${text}`);
   }
 }
@@ -131,9 +132,7 @@ export function summaryTable(results: readonly JobResult[]): string {
       r.counts?.failed ?? '',
       r.failureReason !== null && r.event === 'failed'
         ? shorten(`${r.failureReasonType ?? ''}: ${r.failureReason}`, 90)
-        : r.topFailures
-            .map((f) => `${f.count}× ${f.failureReasonType}: ${shorten(f.failureReason, 60)}`)
-            .join('\n'),
+        : r.topFailures.map((f) => `${f.count}× ${f.failureReasonType}: ${shorten(f.failureReason, 60)}`),
     ]),
   );
 }

@@ -42,7 +42,7 @@ export {
 export { IdSet, UuidRows, uuidWords } from './compact-id.js';
 export { redact, redactDeep } from './redact.js';
 export { MAX_ITEMS_PER_UPDATE } from './requests.js';
-export { SPEC_ADJUSTMENTS, type SpecAdjustment } from './validate.js';
+export { SPEC_ADJUSTMENTS, specEnumValues, type SpecAdjustment, type SpecEnumName } from './validate.js';
 export {
   createAuthorizationRequest,
   exchangeAuthorizationCode,

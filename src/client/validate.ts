@@ -195,3 +195,30 @@ export function validateResponse<T>(
     },
   );
 }
+
+/** Schemas of the spec that are plain string enums and that the data layer's fields name in prose. */
+export type SpecEnumName =
+  | 'ExportItemTypeV3'
+  | 'ExportItemSubTypeV3'
+  | 'BookkeepingMethodV3'
+  | 'TaxTypeV3'
+  | 'InvoiceInformationStatusV3';
+
+const specEnums = new Map<SpecEnumName, ReadonlySet<string>>();
+
+/**
+ * The values of the spec's enum schema `name`, read from the generated spec (never copied by hand,
+ * so an enum Pleo extends is picked up by `npm run generate`). The spec types several export item
+ * fields (`type`, `subType`, `bookkeeping.method`, `tax.type`) as plain strings that "can be one of"
+ * these (NOTES §11.3); the accounting layer checks them per item with this.
+ */
+export function specEnumValues(name: SpecEnumName): ReadonlySet<string> {
+  let values = specEnums.get(name);
+  if (values === undefined) {
+    const schema = (spec.components.schemas as Record<string, { enum?: unknown[] }>)[name];
+    if (!Array.isArray(schema?.enum)) throw new Error(`the spec has no enum schema ${name}`);
+    values = new Set(schema.enum.filter((v): v is string => typeof v === 'string'));
+    specEnums.set(name, values);
+  }
+  return values;
+}

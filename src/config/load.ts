@@ -7,8 +7,8 @@
  * `PLEO_COMPANY_ID`; `--pleo-url`, `--api-key`, `--company`, `--adapter`, `--journal`, …). When
  * they name a company that the file also lists, they override that entry; otherwise they add it.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import type { z } from 'zod';
 import YAML from 'yaml';
@@ -247,6 +247,7 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
     ids.add(company.id.toLowerCase());
     return compileCompany(company, key, env, base, resolve(base, config.dataDir));
   });
+  refuseSharedJournals(companies);
   const {
     webhookSecret,
     webhookSecretEnv,
@@ -331,6 +332,50 @@ function secretFiles(config: ParsedConfig, base: string): string[] {
   };
   walk(config);
   return [...out];
+}
+
+/**
+ * The file a journal path names, for comparing: symbolic links resolved (of the file, or of its
+ * nearest existing folder when the file does not exist yet), and `dev:ino` when the file exists,
+ * so a hard link to another company's journal is caught too.
+ */
+function journalIdentity(path: string): string {
+  const rest: string[] = [];
+  let dir = path;
+  for (;;) {
+    try {
+      const real = join(realpathSync(dir), ...rest.reverse());
+      const stats = statSync(real, { throwIfNoEntry: false });
+      return stats?.isFile() ? `${stats.dev}:${stats.ino}` : real;
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return path;
+      rest.push(basename(dir));
+      dir = parent;
+    }
+  }
+}
+
+/**
+ * Two companies on one hledger journal is a configuration error (issue 17): their entries would
+ * share one file, one sequence of codes and one lock, and each company's books would hold the
+ * other's expenses. Paths are compared after resolving relative paths and symbolic links.
+ */
+function refuseSharedJournals(companies: readonly CompiledCompany[]): void {
+  const seen = new Map<string, { index: number; path: string }>();
+  companies.forEach((company, index) => {
+    const journal = (company.adapter as { journal?: unknown }).journal;
+    if (company.adapter.type !== 'hledger' || typeof journal !== 'string') return;
+    const path = journal;
+    const identity = journalIdentity(path);
+    const first = seen.get(identity);
+    if (first) {
+      throw new ConfigError(
+        `companies[${index}].adapter.journal: ${path} is the same file as the journal of companies[${first.index}] (${first.path}). Two companies cannot share one hledger journal: each company's books would hold the other's entries. Give each company its own journal file.`,
+      );
+    }
+    seen.set(identity, { index, path });
+  });
 }
 
 function compileCompany(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAccountingConfig, mapExportItem } from '../../src/accounting/index.js';
 import type { ExportItem } from '../../src/client/index.js';
 import { BASE_CONFIG } from './golden-cases.js';
-import { item, line } from './items.js';
+import { COMPANY, item, line } from './items.js';
 
 const TYPES: ExportItem['type'][] = [
   'card_purchase',
@@ -107,7 +107,7 @@ describe('property: every produced entry balances to the minor unit', () => {
     let booked = 0;
     fc.assert(
       fc.property(itemArb, (i) => {
-        const result = mapExportItem(i, config, { jobId: 'j', companyId: 'c' });
+        const result = mapExportItem(i, config, { jobId: 'j', companyId: COMPANY });
         if (!result.ok) {
           // Only data problems may fail here (the configuration covers every account).
           expect(['validation_failure']).toContain(result.failureReasonType);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { parseMinor } from '../../src/accounting/index.js';
 
 export function hledger(journal: string, args: string[]): string {
-  const result = spawnSync('hledger', ['-f', journal, ...args], { encoding: 'utf8' });
+  const result = spawnSync('hledger', ['-f', journal, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (result.error) {
     throw new Error(
       `hledger is required for these tests (apt-get install -y hledger): ${result.error.message}`,

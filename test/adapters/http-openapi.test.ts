@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 
 import { compileAccountingConfig, mapExportItem } from '../../src/accounting/index.js';
 import { BASE_CONFIG, GOLDEN } from '../accounting/golden-cases.js';
+import { COMPANY } from '../accounting/items.js';
 
 const SPEC = new URL('../../openapi/accounting-http-adapter.openapi.yml', import.meta.url);
 
@@ -28,7 +29,7 @@ describe('accounting HTTP protocol (OpenAPI)', () => {
     for (const c of GOLDEN) {
       const r = mapExportItem(c.item, compileAccountingConfig(c.config ?? BASE_CONFIG), {
         jobId: 'j',
-        companyId: 'c',
+        companyId: COMPANY,
       });
       if (!r.ok) throw new Error(r.failureReason);
       const body = {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SPEC_ADJUSTMENTS } from '../../src/client/index.js';
+import { SPEC_ADJUSTMENTS, specEnumValues } from '../../src/client/index.js';
 import { relaxSpecSchemas, validateResponse } from '../../src/client/validate.js';
 import spec from '../../src/generated/export-v3.spec.json' with { type: 'json' };
 import { MalformedResponseError } from '../../src/errors/index.js';
@@ -147,5 +147,22 @@ describe('through the client', () => {
     const { client } = makeClient(server.url, { validateResponses: false });
     const { items } = await collect(client.listJobs({}));
     expect(items[0]?.status).toBe('brand_new');
+  });
+});
+
+describe('spec enums for the per-item checks', () => {
+  it('are read from the generated spec, not copied by hand', () => {
+    const schemas = spec.components.schemas as Record<string, { enum?: string[] }>;
+    for (const name of [
+      'ExportItemTypeV3',
+      'ExportItemSubTypeV3',
+      'BookkeepingMethodV3',
+      'TaxTypeV3',
+      'InvoiceInformationStatusV3',
+    ] as const) {
+      expect([...specEnumValues(name)]).toEqual(schemas[name]!.enum);
+    }
+    expect(specEnumValues('ExportItemSubTypeV3').has('interest')).toBe(true);
+    expect(specEnumValues('ExportItemSubTypeV3').has('interest\n')).toBe(false);
   });
 });

@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 
 import type { AccountingEntry, Posting } from '../../accounting/index.js';
-import { currencyExponent, formatMinor } from '../../accounting/index.js';
+import { cleanText, currencyExponent, formatMinor, hasControlCharacter } from '../../accounting/index.js';
 
 export const BEGIN = '# pleo-begin:';
 export const END = '# pleo-end:';
@@ -51,9 +51,21 @@ export interface RenderOptions {
   accountNames?: ReadonlyMap<string, string>;
 }
 
+/*
+ * Escaping for the journal (issue 17). The accounting layer already turned control characters into
+ * spaces and refused identifiers holding them; these functions are the journal's own syntax rules
+ * and repeat the control-character cleaning, so a caller that skipped the mapping cannot break the
+ * file either:
+ * - a tag value ends at a comma or the end of the line: commas become spaces (a `word:` inside a
+ *   value stays part of the value; hledger 1.25 reads no tag there);
+ * - a transaction description ends at `;` and splits payee/note at `|`;
+ * - free text in a comment (the `account` directive's name) must not contain `word:`, which hledger
+ *   reads as a tag (`type:` would even change the account's type): a space goes before the colon.
+ */
+
 /** A value safe inside an hledger tag (commas end a tag value; newlines end the comment). */
 export function tagValue(value: string): string {
-  return value
+  return cleanText(value)
     .replace(/[,\r\n\t]+/g, ' ')
     .replace(/\s{2,}/g, ' ')
     .trim();
@@ -61,7 +73,7 @@ export function tagValue(value: string): string {
 
 function description(value: string): string {
   // ';' would start a comment, '|' splits payee and note: keep the text readable without them.
-  return value
+  return cleanText(value)
     .replace(/[\r\n\t]+/g, ' ')
     .replace(/;/g, ',')
     .replace(/\|/g, '/')
@@ -69,12 +81,47 @@ function description(value: string): string {
     .trim();
 }
 
+/** Free text inside a comment: a description with no `word:` tag in it. */
+function commentText(value: string): string {
+  return description(value).replace(/(?<=\S):/g, ' :');
+}
+
 /** Why `account` cannot be written as an hledger account name, or null. */
 export function accountNameProblem(account: string): string | null {
   if (!account.trim()) return 'it is empty';
   if (/[;\r\n\t]/.test(account)) return 'it contains ";" or a line break or tab';
-  if (/\s{2,}/.test(account)) return 'it contains two spaces in a row';
+  if (hasControlCharacter(account)) return 'it contains a control character';
+  // Any two Unicode spaces (hledger's isSpace, which includes U+00A0) end the account name.
+  if (/\s{2,}/u.test(account)) return 'it contains two spaces in a row';
   if (account !== account.trim()) return 'it has leading or trailing spaces';
+  // hledger reads any other space character (U+00A0, U+3000, …) as a plain space: "60\u00a010" would
+  // silently become account "60 10", another account than the one Pleo named.
+  if (/[^\S ]/u.test(account)) return 'it contains a space character other than a plain space';
+  // `(acct)`/`[acct]` are virtual postings (hledger would not balance them); a leading `*`/`!` is
+  // read as the posting's status and dropped from the name.
+  if (/^[([*!]/.test(account)) return 'it starts with "(", "[", "*" or "!"';
+  return null;
+}
+
+/**
+ * Why `key` cannot mark an entry in the journal (`# pleo-begin:<key>`, `pleo-entry:<key>`), or null:
+ * it must be one word without commas or control characters.
+ */
+export function entryKeyProblem(key: string): string | null {
+  if (key === '') return 'it is empty';
+  if (hasControlCharacter(key) || /[\s,;]/u.test(key))
+    return 'it contains a space, ",", ";" or a control character';
+  return null;
+}
+
+/** Why `date` cannot start an hledger transaction (`YYYY-MM-DD` of a real day), or null. */
+export function journalDateProblem(date: string): string | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!match) return 'it is not YYYY-MM-DD';
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const check = new Date(Date.UTC(2000, month - 1, day));
+  check.setUTCFullYear(year);
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return 'no such day';
   return null;
 }
 
@@ -89,7 +136,7 @@ function amountText(value: number, currency: string): string {
 }
 
 function postingTags(posting: Posting, costNotation: CostNotation): string[] {
-  const tags = Object.entries(posting.dimensions).map(([k, v]) => `${tagName(k)}:${tagValue(v)}`);
+  const tags = Object.entries(posting.dimensions).map(([k, v]) => `${dimensionTagName(k)}:${tagValue(v)}`);
   if (posting.tax?.code) tags.push(`tax-code:${tagValue(posting.tax.code)}`);
   if (posting.tax && posting.role !== 'expense') tags.push(`tax-rate:${posting.tax.rate}`);
   if (posting.party) tags.push(`vendor:${tagValue(posting.party)}`);
@@ -98,10 +145,31 @@ function postingTags(posting: Posting, costNotation: CostNotation): string[] {
   return tags;
 }
 
-/** Tag names are words; anything else becomes '-'. */
-function tagName(name: string): string {
-  return name.replace(/[^\p{L}\p{N}_-]+/gu, '-') || 'tag';
+/**
+ * The tag name for a dimension (a Pleo tag group code): a word, anything else becomes '-'. hledger's
+ * `tag:NAME=VALUE` query matches NAME as a regular expression anywhere in a tag's name, so no
+ * dimension may contain `pleo-` (it becomes `pleo_`): a tag group called `pleo-entry` cannot make
+ * `tag:pleo-entry=<id>` find the wrong transaction. Names of tags pleo-export writes itself on a
+ * posting (`tax-code`, `vendor`, …) get a `dim-` prefix.
+ */
+export function dimensionTagName(name: string): string {
+  const word = (name.replace(/[^\p{L}\p{N}_-]+/gu, '-') || 'tag').replace(
+    /(pleo)-/gi,
+    (_match, pleo: string) => `${pleo}_`,
+  );
+  return RESERVED_TAGS.has(word.toLowerCase()) ? `dim-${word}` : word;
 }
+
+/** Tag names of postings and entries that pleo-export writes itself. */
+const RESERVED_TAGS = new Set([
+  'tax-code',
+  'tax-rate',
+  'vendor',
+  'supplier',
+  'supplier-amount',
+  'receipt',
+  'type',
+]);
 
 export function blockHash(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -113,6 +181,8 @@ export function renderBlock(
   state: RenderState,
   options: RenderOptions,
 ): RenderedBlock {
+  const unsafe = entryKeyProblem(entry.accountingEntryId) ?? journalDateProblem(entry.date);
+  if (unsafe) throw new Error(`renderBlock: entry ${JSON.stringify(entry.accountingEntryId)}: ${unsafe}`);
   const lines: string[] = [`${BEGIN}${entry.accountingEntryId}`];
   const newAccounts: string[] = [];
   const newCommodities: string[] = [];
@@ -125,7 +195,8 @@ export function renderBlock(
     if (!state.declaredAccounts.has(account) && !newAccounts.includes(account)) {
       newAccounts.push(account);
       const name = options.accountNames?.get(account) ?? names.get(account);
-      lines.push(name ? `account ${account}  ; ${description(name)}` : `account ${account}`);
+      const comment = name ? commentText(name) : '';
+      lines.push(comment ? `account ${account}  ; ${comment}` : `account ${account}`);
     }
     const currencies = [posting.amount.currency];
     if (posting.cost && options.costNotation === 'cost') currencies.push(posting.cost.currency);
@@ -141,8 +212,8 @@ export function renderBlock(
     `pleo-entry:${tagValue(entry.accountingEntryId)}`,
     `pleo-job:${tagValue(entry.jobId)}`,
     `pleo-reconciliation:${tagValue(entry.reconciliationId)}`,
-    `pleo-type:${entry.itemType}${entry.itemSubType ? `/${entry.itemSubType}` : ''}`,
-    `pleo-recorded:${options.recordedAt}`,
+    `pleo-type:${tagValue(`${entry.itemType}${entry.itemSubType ? `/${entry.itemSubType}` : ''}`)}`,
+    `pleo-recorded:${tagValue(options.recordedAt)}`,
   ];
   const headerLine = lines.length;
   const mark = entry.posting === 'final' ? '*' : '!';
@@ -150,16 +221,16 @@ export function renderBlock(
     `${entry.date} ${mark} (${options.code}) ${description(entry.description)}  ; ${headerTags.join(', ')}`,
   );
 
-  const extra: string[] = [`kind:${entry.kind}`, `method:${entry.method}`];
-  if (entry.originalDate) extra.push(`original-date:${entry.originalDate}`);
+  const extra: string[] = [`kind:${tagValue(entry.kind)}`, `method:${tagValue(entry.method)}`];
+  if (entry.originalDate) extra.push(`original-date:${tagValue(entry.originalDate)}`);
   if (entry.counterparty?.code)
     extra.push(`${entry.counterparty.source}:${tagValue(entry.counterparty.code)}`);
   if (entry.counterparty?.taxIdentifier) extra.push(`tax-id:${tagValue(entry.counterparty.taxIdentifier)}`);
   if (entry.invoice)
-    extra.push(`invoice:${tagValue(entry.invoice.number)}`, `invoice-date:${entry.invoice.date}`);
-  if (entry.invoice?.dueDate) extra.push(`due-date:${entry.invoice.dueDate}`);
+    extra.push(`invoice:${tagValue(entry.invoice.number)}`, `invoice-date:${tagValue(entry.invoice.date)}`);
+  if (entry.invoice?.dueDate) extra.push(`due-date:${tagValue(entry.invoice.dueDate)}`);
   if (entry.servicePeriod)
-    extra.push(`service-period:${entry.servicePeriod.from}..${entry.servicePeriod.to}`);
+    extra.push(`service-period:${tagValue(`${entry.servicePeriod.from}..${entry.servicePeriod.to}`)}`);
   if (entry.team) extra.push(`team:${tagValue(entry.team.code ?? entry.team.name)}`);
   if (entry.user) extra.push(`user:${tagValue(entry.user.code ?? entry.user.name)}`);
   if (entry.metadata['supplierAmount'])

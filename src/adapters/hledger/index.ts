@@ -26,7 +26,12 @@ import { copyFile, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { balanceProblem, extensionForContentType, type AccountingEntry } from '../../accounting/index.js';
+import {
+  balanceProblem,
+  extensionForContentType,
+  quoteUntrusted,
+  type AccountingEntry,
+} from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
 import type {
   AccountingAdapter,
@@ -37,7 +42,13 @@ import type {
   StoredAttachment,
   ValidationResult,
 } from '../types.js';
-import { accountNameProblem, renderBlock, type CostNotation } from './format.js';
+import {
+  accountNameProblem,
+  entryKeyProblem,
+  journalDateProblem,
+  renderBlock,
+  type CostNotation,
+} from './format.js';
 import { JournalFile, type FaultHooks } from './journal.js';
 
 export type { CostNotation } from './format.js';
@@ -342,13 +353,29 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         retryable: false,
       });
     }
+    const keyProblem = entryKeyProblem(key);
+    if (keyProblem) {
+      return {
+        status: 'failed',
+        failureReasonType: 'validation_failure',
+        failureReason: `The entry id ${quoteUntrusted(key)} cannot mark an entry in the hledger journal because ${keyProblem}. Report the expense to Pleo support.`,
+      };
+    }
+    const dateProblem = journalDateProblem(entry.date);
+    if (dateProblem) {
+      return {
+        status: 'failed',
+        failureReasonType: 'validation_failure',
+        failureReason: `The posting date ${quoteUntrusted(entry.date)} cannot be written to the hledger journal: ${dateProblem}. Check the expense date in Pleo.`,
+      };
+    }
     for (const posting of entry.postings) {
       const why = accountNameProblem(posting.account);
       if (why) {
         return {
           status: 'failed',
           failureReasonType: 'account_unknown',
-          failureReason: `Account No. ${posting.account} cannot be used in the hledger journal because ${why}. Check Category.`,
+          failureReason: `Account No. ${quoteUntrusted(posting.account)} cannot be used in the hledger journal because ${why}. Check Category.`,
         };
       }
     }

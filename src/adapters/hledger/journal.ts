@@ -35,9 +35,17 @@ export interface FaultHooks {
 /** Mode of a journal pleo-export creates: owner read/write, group read, others nothing. */
 export const JOURNAL_MODE = 0o640;
 
-const ENTRY_TAG = /pleo-entry:([^,\s]+)/;
+// Tags are read from the header's comment only (after its first ';'), never from the description:
+// a description saying "pleo-entry:<another id>" must not mark that other entry as booked (issue 17).
+const ENTRY_TAG = /(?:^|[\s,;])pleo-entry:([^,\s]+)/;
 const CODE = /^\d{4}-\d{2}-\d{2}(?:=\S+)?\s+[*!]?\s*\(P(\d+)\)/;
-const RECORDED = /pleo-recorded:([^,\s]+)/;
+const RECORDED = /(?:^|[\s,;])pleo-recorded:([^,\s]+)/;
+
+/** The comment of a journal line (from its first ';'), or '' when it has none. */
+function commentOf(line: string): string {
+  const semicolon = line.indexOf(';');
+  return semicolon === -1 ? '' : line.slice(semicolon);
+}
 
 export class JournalFile {
   readonly path: string;
@@ -165,7 +173,7 @@ export class JournalFile {
           if (target) target.commodities.push(commodity[1]);
           else this.declaredCommodities.add(commodity[1]);
         }
-        const entry = ENTRY_TAG.exec(text);
+        const entry = ENTRY_TAG.exec(commentOf(text));
         const code = CODE.exec(text);
         if (code?.[1]) {
           const number = Number.parseInt(code[1], 10);
@@ -176,7 +184,7 @@ export class JournalFile {
           const indexed: IndexedEntry = {
             code: code?.[1] ? `P${code[1]}` : entry[1],
             line: lineNo,
-            recordedAt: RECORDED.exec(text)?.[1] ?? '',
+            recordedAt: RECORDED.exec(commentOf(text))?.[1] ?? '',
           };
           if (target) target.entries.push([entry[1], indexed]);
           else this.index.set(entry[1], indexed);

@@ -222,7 +222,7 @@ export function showCommand(io: Io): Command {
                 ['exportedAt', r.exportedAt],
                 ['failure', r.failureReasonType ? `${r.failureReasonType}: ${r.failureReason ?? ''}` : ''],
                 ['report error', r.reportError],
-                ['receipts', (r.attachments ?? []).map((a) => a.path).join('\n')],
+                ['receipts', (r.attachments ?? []).map((a) => a.path)],
               ],
             ),
           );
