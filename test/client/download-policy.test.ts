@@ -9,7 +9,10 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { HostLookup, PleoClientOptions } from '../../src/client/index.js';
-import { blockedRange, parseIPv4 } from '../../src/client/index.js';
+import { blockedRange, createPleoClient, parseIPv4 } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { clientOptions } from '../../src/runtime/index.js';
+import { createSqliteStore } from '../../src/store/index.js';
 import { checkNoSecretsLeak, failure, makeClient } from './helpers.js';
 import { type Handler, startServer, type TestServer } from './server.js';
 
@@ -333,5 +336,63 @@ describe('address classification', () => {
     expect(blockedRange('::')).toBe('unspecified');
     expect(blockedRange('ff02::1')).toBe('multicast');
     expect(blockedRange('not-an-ip')).toBe('not an IP address');
+  });
+});
+
+describe('download policy from the configuration file', () => {
+  const company = { id: '0b7e6f5a-1c2d-4e3f-8a9b-0c1d2e3f4a5b', apiKey: 'pleo-test-api-key-7f3a91c4e2' };
+  const clientFor = async (attachments: Record<string, unknown>, pleo: Record<string, unknown> = {}) => {
+    const config = loadConfig({
+      env: {},
+      raw: { pleo, companies: [{ ...company, accounting: { attachments } }] },
+    });
+    const store = createSqliteStore({ path: ':memory:' });
+    try {
+      return createPleoClient(await clientOptions(config, config.companies[0]!, store));
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('accounting.attachments.allowInsecureHosts allows exactly that host and port', async () => {
+    const files = await serve(pdf(Buffer.from('receipt')));
+    const refused = await clientFor({});
+    expect(await failure(refused.downloadFile(`${files.url}/r.pdf`))).toMatchObject({
+      code: 'DOWNLOAD_REFUSED',
+    });
+    const allowed = await clientFor({ allowInsecureHosts: [new URL(files.url).host] });
+    expect(Buffer.from(await allowed.downloadFile(`${files.url}/r.pdf`)).toString()).toBe('receipt');
+    expect(files.requests).toHaveLength(1);
+  });
+
+  it('accounting.attachments.allowedHosts replaces the default list', async () => {
+    const c = await clientFor({ allowedHosts: ['receipts.example.com'] });
+    expect(await failure(c.downloadFile('https://files.pleo.io/r.pdf'))).toMatchObject({
+      code: 'DOWNLOAD_REFUSED',
+    });
+  });
+
+  it('refuses a malformed host entry, naming the key', () => {
+    expect(() =>
+      loadConfig({
+        env: {},
+        raw: {
+          companies: [{ ...company, accounting: { attachments: { allowedHosts: ['https://x.io/a'] } } }],
+        },
+      }),
+    ).toThrow('companies[0].accounting.attachments.allowedHosts[0]');
+  });
+
+  it('pleo.maxResponseBytes reaches the client', async () => {
+    const written = { bytes: 0 };
+    const api = await serve((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(`{"data":[],"pad":"${'x'.repeat(100_000)}"}`);
+      written.bytes += 100_000;
+    });
+    const c = await clientFor({}, { url: api.url, maxResponseBytes: 65_536 });
+    expect(await failure(c.getJob('bbbbbbbb-0000-4000-8000-000000000001'))).toMatchObject({
+      code: 'RESPONSE_TOO_LARGE',
+    });
   });
 });

@@ -15,6 +15,7 @@ import { join, relative, resolve } from 'node:path';
 
 import { Command } from 'commander';
 
+import type { AccountingConfig } from '../../accounting/index.js';
 import { loadConfig } from '../../config/index.js';
 import { startSimulator } from '../../simulator/index.js';
 import { createSqliteStore } from '../../store/index.js';
@@ -84,7 +85,7 @@ export function demoCommand(io: Io): Command {
                 name: 'Demo company',
                 apiKey: company.apiKey,
                 adapter: { type: 'hledger', journal },
-                accounting: simulatorAccountingConfig(options.seed),
+                accounting: demoAccounting(simulatorAccountingConfig(options.seed), sim.url),
               },
             ],
           },
@@ -135,4 +136,15 @@ export function demoCommand(io: Io): Command {
         await store.close();
       }
     });
+}
+
+/**
+ * The simulator serves receipts from its own loopback origin over plain http: allow exactly that
+ * host and port (downloads go only to allowed hosts; see `attachments.allowInsecureHosts`).
+ */
+function demoAccounting(accounting: AccountingConfig, simulatorUrl: string): AccountingConfig {
+  return {
+    ...accounting,
+    attachments: { ...accounting.attachments, allowInsecureHosts: [new URL(simulatorUrl).host] },
+  };
 }
