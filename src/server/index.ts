@@ -7,7 +7,8 @@
  * - `POST /webhooks/pleo`: Standard Webhooks–signed export-job notifications (see `webhooks.ts`).
  *   Verified, de-duplicated by `webhook-id` in the store, answered 202 at once; the poll runs after.
  * - `POST /trigger[?company=ID]`: poll now. Bearer `server.triggerToken` when configured, else
- *   loopback callers only.
+ *   loopback callers only; a token is required (or the daemon does not start) when it listens on
+ *   a non-loopback address or `server.publicUrl` is set (see `access.ts`).
  * - `GET /healthz` (the process answers), `GET /readyz` (store answers, not shutting down),
  *   `GET /metrics` (Prometheus text format).
  *
@@ -21,7 +22,7 @@ import type { EngineLogger } from '../engine/index.js';
 import { describeError } from '../errors/index.js';
 import { createCompanyRuntime, type RuntimeHooks } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
-import { bearerMatches, isLoopback } from './access.js';
+import { bearerMatches, isLoopback, requireTriggerToken } from './access.js';
 import { BodyTooLargeError, reply, startHttpServer, type HttpReply, type HttpRequest } from './http.js';
 import { createServerMetrics, type WebhookResult } from './metrics.js';
 import { createRunner, type CreateRuntime } from './runner.js';
@@ -43,6 +44,7 @@ export {
   type WebhookSecret,
 } from './webhooks.js';
 export { SECRETS_GENERATION_KEY, saveWebhookSecret, webhookSecretKey } from './secrets.js';
+export { isLoopbackHost, requireTriggerToken } from './access.js';
 export type { CreateRuntime } from './runner.js';
 export type { SetTimeoutLike, WorkerState } from './scheduler.js';
 export type { JobOutcome, PollTrigger } from './metrics.js';
@@ -109,6 +111,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, store, logger } = options;
+  requireTriggerToken(config.server);
   const hooks = options.hooks ?? {};
   const now = hooks.now ?? Date.now;
   const companyIds = config.companies.map((c) => c.id);
