@@ -136,6 +136,23 @@ function mac(key: Buffer, id: string, timestamp: string, body: string | Buffer):
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
 }
 
+/**
+ * The company a message's payload names (`payload.data.companyId`, lower case), read before the
+ * signature is checked only to choose which secret to try: never trusted for anything else.
+ */
+export function companyHint(body: Buffer): string | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const companyId = field(field(field(value, 'payload'), 'data'), 'companyId');
+  return typeof companyId === 'string' && companyId.length > 0 && companyId.length <= 64
+    ? companyId.toLowerCase()
+    : null;
+}
+
 /** What the daemon reads from a verified body. */
 export type WebhookEvent =
   | { kind: 'export_job_created'; eventType: string; companyId: string | null }

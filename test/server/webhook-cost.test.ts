@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseWebhookSecret, saveWebhookSecret, signWebhook } from '../../src/server/index.js';
+import { createScanBudget, FULL_SCANS_PER_SECOND } from '../../src/server/secrets.js';
 import type { Store } from '../../src/store/index.js';
 import { post, startWorld, type World } from './helpers.js';
 
@@ -104,5 +105,43 @@ describe('forged webhooks are cheap', () => {
     await saveWebhookSecret(w.store, b!.id, secretB);
     const second = await post(url, BODY, headers(w, secretB, 'msg_b1', BODY));
     expect(second).toEqual({ status: 202, body: { status: 'accepted', companies: [b!.id] } });
+  });
+});
+
+describe('which secrets a message is tried against', () => {
+  it("a company's secret verifies only messages naming that company (or naming none, within the scan budget)", async () => {
+    world = await startWorld({ companies: 2 });
+    const w = world;
+    const [a, b] = w.companies;
+    await saveWebhookSecret(w.store, a!.id, COMPANY_SECRET);
+    const server = await w.start();
+    await server.whenIdle();
+    const url = `${server.url}/webhooks/pleo`;
+    const naming = (companyId: string): string =>
+      JSON.stringify({ payload: { eventType: 'v1.export-job.created', data: { companyId } } });
+    const forB = naming(b!.id);
+    expect(await post(url, forB, headers(w, COMPANY_SECRET, 'msg_x1', forB))).toEqual({
+      status: 401,
+      body: { error: 'bad_signature' },
+    });
+    const forA = naming(a!.id.toUpperCase());
+    expect(await post(url, forA, headers(w, COMPANY_SECRET, 'msg_x2', forA))).toEqual({
+      status: 202,
+      body: { status: 'accepted', companies: [a!.id] },
+    });
+    expect(await post(url, BODY, headers(w, COMPANY_SECRET, 'msg_x3', BODY))).toEqual({
+      status: 202,
+      body: { status: 'accepted', companies: [a!.id] },
+    });
+  });
+
+  it('the full-scan budget: FULL_SCANS_PER_SECOND at once, then refilled with time', () => {
+    let t = 0;
+    const budget = createScanBudget(() => t);
+    const taken = Array.from({ length: FULL_SCANS_PER_SECOND + 2 }, () => budget.take());
+    expect(taken.filter(Boolean)).toHaveLength(FULL_SCANS_PER_SECOND);
+    t += 1000 / FULL_SCANS_PER_SECOND;
+    expect(budget.take()).toBe(true);
+    expect(budget.take()).toBe(false);
   });
 });
