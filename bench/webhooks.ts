@@ -17,8 +17,14 @@ import { join } from 'node:path';
 import { RESULT_PREFIX } from './protocol.js';
 import { stat } from './stats.js';
 
-export interface WebhookLoadOptions {
+export interface WebhookScenario {
   companies: number;
+  /** The forged payload names one of the configured companies (else none). */
+  namesCompany: boolean;
+}
+
+export interface WebhookLoadOptions {
+  scenarios: readonly WebhookScenario[];
   concurrency: number;
   durationMs: number;
   maxRequests: number;
@@ -38,6 +44,7 @@ export interface LatencySummary {
 
 export interface WebhookLoadResult {
   companies: number;
+  namesCompany: boolean;
   concurrency: number;
   requests: number;
   seconds: number;
@@ -84,9 +91,12 @@ function summarise(samples: number[]): LatencySummary {
 
 const round = (n: number): number => Math.round(n * 100) / 100;
 
-function startDaemon(options: WebhookLoadOptions): Promise<{ url: URL; stop: () => Promise<void> }> {
+function startDaemon(
+  options: WebhookLoadOptions,
+  companies: number,
+): Promise<{ url: URL; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [options.serverScript], {
-    env: { ...process.env, BENCH_DIR: options.workDir, BENCH_COMPANIES: String(options.companies) },
+    env: { ...process.env, BENCH_DIR: options.workDir, BENCH_COMPANIES: String(companies) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -111,14 +121,28 @@ function startDaemon(options: WebhookLoadOptions): Promise<{ url: URL; stop: () 
 }
 
 /**
- * Runs the load test once and returns its figures. Loopback only; bounded by `durationMs` and
- * `maxRequests`.
+ * Runs each scenario once and returns their figures. Loopback only; each bounded by `durationMs`
+ * and `maxRequests`.
  */
-export async function measureWebhookLoad(options: WebhookLoadOptions): Promise<WebhookLoadResult> {
+export async function measureWebhookLoad(options: WebhookLoadOptions): Promise<WebhookLoadResult[]> {
+  const results: WebhookLoadResult[] = [];
+  for (const scenario of options.scenarios) results.push(await measureScenario(options, scenario));
+  return results;
+}
+
+/** The id the bench daemon gives its company number `n` (webhook-server.ts). */
+function companyId(n: number): string {
+  return `cccccccc-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+async function measureScenario(
+  options: WebhookLoadOptions,
+  scenario: WebhookScenario,
+): Promise<WebhookLoadResult> {
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
-  options.log(`webhooks: starting a daemon with ${options.companies} companies …`);
-  const daemon = await startDaemon(options);
+  options.log(`webhooks: starting a daemon with ${scenario.companies} companies …`);
+  const daemon = await startDaemon(options, scenario.companies);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency + 1 });
   const healthz = new URL('/healthz', daemon.url);
   const webhook = new URL('/webhooks/pleo', daemon.url);
@@ -127,7 +151,8 @@ export async function measureWebhookLoad(options: WebhookLoadOptions): Promise<W
     for (let i = 0; i < options.idleProbes; i += 1) idle.push((await send(agent, healthz, 'GET', {}, '')).ms);
 
     const forger = randomBytes(32);
-    const body = JSON.stringify({ payload: { eventType: 'v1.export-job.created', data: {} } });
+    const data = scenario.namesCompany ? { companyId: companyId(scenario.companies - 1) } : {};
+    const body = JSON.stringify({ payload: { eventType: 'v1.export-job.created', data } });
     const statuses: Record<string, number> = {};
     let sent = 0;
     const started = performance.now();
@@ -165,7 +190,8 @@ export async function measureWebhookLoad(options: WebhookLoadOptions): Promise<W
     const seconds = (performance.now() - started) / 1000;
     const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
     return {
-      companies: options.companies,
+      companies: scenario.companies,
+      namesCompany: scenario.namesCompany,
       concurrency: options.concurrency,
       requests,
       seconds: round(seconds),
@@ -187,7 +213,7 @@ export function describeWebhookLoad(r: WebhookLoadResult): string {
     .map(([status, n]) => `${n} × ${status}`)
     .join(', ');
   return [
-    `Forged webhooks, ${r.companies} companies, ${r.concurrency} connections, loopback:`,
+    `Forged webhooks, ${r.companies} companies, payload ${r.namesCompany ? 'naming a configured company' : 'naming no company'}, ${r.concurrency} connections, loopback:`,
     `  ${r.requests} requests in ${r.seconds} s = ${r.requestsPerSecond} requests/s (${statuses})`,
     `  /healthz idle:       p50 ${r.healthzIdle.p50Ms} ms, p99 ${r.healthzIdle.p99Ms} ms, max ${r.healthzIdle.maxMs} ms (${r.healthzIdle.count} probes)`,
     `  /healthz under load: p50 ${r.healthzUnderLoad.p50Ms} ms, p99 ${r.healthzUnderLoad.p99Ms} ms, max ${r.healthzUnderLoad.maxMs} ms (${r.healthzUnderLoad.count} probes)`,
@@ -195,9 +221,13 @@ export function describeWebhookLoad(r: WebhookLoadResult): string {
 }
 
 export const WEBHOOK_LOAD_DEFAULTS = {
-  companies: 1000,
+  scenarios: [
+    { companies: 1, namesCompany: true },
+    { companies: 1000, namesCompany: true },
+    { companies: 1000, namesCompany: false },
+  ],
   concurrency: 16,
-  durationMs: 10_000,
+  durationMs: 5_000,
   maxRequests: 200_000,
   idleProbes: 200,
 } as const;
