@@ -7,9 +7,20 @@ import type { ServerResponse } from 'node:http';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/client/index.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, OAuthTokenProvider } from '../../src/client/index.js';
 import { ResponseTooLargeError } from '../../src/errors/index.js';
-import { checkNoSecretsLeak, collect, failure, makeClient, makeJob, page } from './helpers.js';
+import {
+  ACCESS_TOKEN,
+  CLIENT_SECRET,
+  checkNoSecretsLeak,
+  collect,
+  failure,
+  fakeTime,
+  makeClient,
+  makeJob,
+  page,
+  REFRESH_TOKEN,
+} from './helpers.js';
 import { type Handler, sendJson, startServer, type TestServer } from './server.js';
 
 checkNoSecretsLeak();
@@ -70,5 +81,28 @@ describe('maxResponseBytes', () => {
   it('defaults to 32 MiB and is validated', () => {
     expect(DEFAULT_MAX_RESPONSE_BYTES).toBe(32 * 1024 * 1024);
     expect(() => makeClient('https://external.pleo.io', { maxResponseBytes: 0 })).toThrow('maxResponseBytes');
+  });
+});
+
+describe('token endpoint answers', () => {
+  it('reads at most 1 MiB of a token answer: a huge one is a failed refresh, not a buffered body', async () => {
+    const written = { bytes: 0 };
+    const total = 400 * 1024 * 1024;
+    server = await startServer(hugePage(total, written));
+    const { clock, sleep } = fakeTime();
+    const provider = new OAuthTokenProvider({
+      clientId: 'client',
+      clientSecret: CLIENT_SECRET,
+      tokenUrl: `${server.url}/oauth/token`,
+      tokens: { accessToken: ACCESS_TOKEN, refreshToken: REFRESH_TOKEN, expiresAt: clock() - 1 },
+      persist: () => Promise.resolve(),
+      retry: { maxAttempts: 1 },
+      clock,
+      sleep,
+    });
+    const error = await failure(provider.getAccessToken());
+    expect(error).toMatchObject({ code: 'TOKEN_REFRESH_FAILED' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written.bytes).toBeLessThan(total / 8);
   });
 });
