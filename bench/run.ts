@@ -17,8 +17,12 @@
  *                      one sitting, measured in parts)
  *   --postgres URL     PostgreSQL server for workload 6, without a database (default
  *                      postgres://postgres@127.0.0.1:5432); each run creates and drops its own
+ *   --webhooks         only the forged-webhook load test (issue 17): forged webhooks per second
+ *                      and /healthz latency with 1 and 1,000 companies (5 s each; quick: 2 s);
+ *                      prints the figures and writes them to .bench-tmp/webhooks.json, no report
  */
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +48,12 @@ import {
 } from './summary.js';
 import { stat } from './stats.js';
 import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
+import {
+  describeWebhookLoad,
+  measureWebhookLoad,
+  WEBHOOK_LOAD_DEFAULTS,
+  webhookWorkDir,
+} from './webhooks.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_SIZE = 100;
@@ -98,9 +108,29 @@ async function main(): Promise<void> {
       rerender: { type: 'string' },
       merge: { type: 'string' },
       extend: { type: 'boolean', default: false },
+      webhooks: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values.webhooks) {
+    const root = process.cwd();
+    const results = await measureWebhookLoad({
+      ...WEBHOOK_LOAD_DEFAULTS,
+      ...(values.quick ? { durationMs: 2000, idleProbes: 50 } : {}),
+      workDir: webhookWorkDir(root),
+      serverScript: join(here, 'webhook-server.js'),
+      log,
+    });
+    const file = join(root, '.bench-tmp', 'webhooks.json');
+    await writeFile(
+      file,
+      `${JSON.stringify({ startedAt: new Date().toISOString(), machine: machine(), load: load(), results }, null, 2)}\n`,
+    );
+    process.stdout.write(`${results.map(describeWebhookLoad).join('\n')}\n`);
+    log(`wrote ${relative(root, file)}`);
+    if (results.some((r) => Object.keys(r.statuses).some((status) => status !== '401'))) process.exitCode = 1;
+    return;
+  }
   if (values.rerender !== undefined) {
     const input = await readRaw(resolve(values.rerender));
     const target = resolve(

@@ -102,6 +102,9 @@ const vendorSchema = z
   })
   .strict();
 
+const DOWNLOAD_HOST_EXACT = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+const DOWNLOAD_HOST = /^(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
 /** Formats Pleo accepts as receipts (workflow doc §7.6), by MIME type. */
 export const DEFAULT_ATTACHMENT_TYPES = Object.freeze([
   'application/pdf',
@@ -147,6 +150,28 @@ export const accountingConfigSchema = z
         allowedTypes: z
           .array(z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, { error: 'expected a MIME type' }))
           .optional(),
+        /**
+         * Hosts receipts are downloaded from: https only, public addresses only. `*.example.com`
+         * matches any subdomain; `host:port` allows that port (else 443). @default ['*.pleo.io']
+         */
+        allowedHosts: z
+          .array(
+            z.string().regex(DOWNLOAD_HOST, {
+              error: 'expected a host like files.pleo.io, *.pleo.io or host:port (no scheme, no path)',
+            }),
+          )
+          .optional(),
+        /**
+         * Hosts (exact `host` or `host:port`) that may also be reached over plain http and at
+         * private or loopback addresses, e.g. a local simulator. @default []
+         */
+        allowInsecureHosts: z
+          .array(
+            z.string().regex(DOWNLOAD_HOST_EXACT, {
+              error: 'expected a host like 127.0.0.1:4010 (no wildcard, no scheme, no path)',
+            }),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),
@@ -203,6 +228,10 @@ export interface CompiledAccountingConfig {
     readonly maxBytes: number;
     readonly required: boolean;
     readonly allowedTypes: readonly string[];
+    /** Receipt download hosts; `undefined`: the client's default (`*.pleo.io`). */
+    readonly allowedHosts?: readonly string[] | undefined;
+    /** Hosts allowed over plain http and at private addresses. @default [] */
+    readonly allowInsecureHosts?: readonly string[];
   };
   readonly dimensions: { readonly team: boolean; readonly user: boolean };
   readonly descriptionMaxLength: number;
@@ -306,6 +335,11 @@ export function compileAccountingConfig(raw: unknown, keyPrefix = 'accounting'):
       maxBytes: config.attachments.maxBytes,
       required: config.attachments.required,
       allowedTypes: Object.freeze([...(config.attachments.allowedTypes ?? DEFAULT_ATTACHMENT_TYPES)]),
+      allowedHosts:
+        config.attachments.allowedHosts === undefined
+          ? undefined
+          : Object.freeze([...config.attachments.allowedHosts]),
+      allowInsecureHosts: Object.freeze([...config.attachments.allowInsecureHosts]),
     }),
     dimensions: Object.freeze({ ...config.dimensions }),
     descriptionMaxLength: config.descriptionMaxLength,

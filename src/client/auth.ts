@@ -16,6 +16,7 @@
  * - transient failures (network, timeout, 429, 5xx) are retried with bounded backoff.
  */
 import { AuthError, type ExportError, TransportError } from '../errors/index.js';
+import { MAX_TOKEN_BODY_BYTES, readCappedText } from './body.js';
 import { exceptionInfo, networkErrorCode } from './errors.js';
 import { type Clock, defaultSleep, type FetchLike, type Sleep, type TokenProvider } from './options.js';
 import { redact } from './redact.js';
@@ -271,7 +272,7 @@ export class OAuthTokenProvider implements TokenProvider {
         signal: controller.signal,
         redirect: 'manual',
       });
-      const text = await response.text();
+      const text = await readCappedText(response, MAX_TOKEN_BODY_BYTES);
       let json: unknown;
       try {
         json = text === '' ? undefined : JSON.parse(text);

@@ -6,8 +6,11 @@
  * may be replayed) and one method below: validate the request locally, send it through the
  * {@link HttpTransport} (pacing, auth, timeout, retries), validate the answer at the boundary.
  */
-import { FileTooLargeError, MalformedResponseError } from '../errors/index.js';
+import { createHash } from 'node:crypto';
+
+import { FileSizeMismatchError, FileTooLargeError, MalformedResponseError } from '../errors/index.js';
 import { createAuthStrategy } from './authorization.js';
+import { fetchChecked } from './download.js';
 import {
   type CompiledClientOptions,
   compileClientOptions,
@@ -29,9 +32,10 @@ import {
   prepareStatuses,
 } from './requests.js';
 import type { RetrySafety } from './retry.js';
-import { type HttpCall, HttpTransport, readBytes, readJson } from './transport.js';
+import { type HttpCall, HttpTransport, readBytes, readJson, readText } from './transport.js';
 import type {
   CreateJobRequest,
+  DownloadedFile,
   DownloadOptions,
   ExportItem,
   ExportJob,
@@ -159,10 +163,14 @@ class HttpPleoClient implements PleoClient {
   async sendJobEvent(event: JobEvent, options?: Signal): Promise<void> {
     const body = prepareJobEvent(event);
     const path = '/v3/export-job-events';
-    // 202 with no body (NOTES §1): drain whatever arrives so the connection can be reused.
+    // 202 with no body (NOTES §1): drain whatever arrives (bounded) so the connection can be reused.
     await this.transport.send(
       this.call('sendJobEvent', path, [], body, options?.signal, async (response) => {
-        await response.arrayBuffer();
+        await readText(
+          response,
+          { operation: 'sendJobEvent', method: 'POST', path },
+          this.options.maxResponseBytes,
+        );
       }),
     );
   }
@@ -231,24 +239,39 @@ class HttpPleoClient implements PleoClient {
    * (and S3-style hosts reject requests with two auth mechanisms). So NO credentials are sent, to
    * any host. Not rate limited (not Pleo's API). Retried like GETs; 403 (expired signature) and
    * 404/410 are permanent: re-fetch the export item for a fresh URL.
+   *
+   * The URL is data from Pleo: it goes only where the `downloads` policy allows (download.ts),
+   * and the body is counted while it streams (`maxBytes`, `expectedBytes`) and hashed.
    */
   async downloadFile(url: string, options?: DownloadOptions): Promise<Uint8Array> {
+    return (await this.download(url, options)).bytes;
+  }
+
+  async download(url: string, options?: DownloadOptions): Promise<DownloadedFile> {
     const target = this.downloadUrl(url);
     const maxBytes = options?.maxBytes ?? this.options.maxDownloadBytes;
     if (!Number.isInteger(maxBytes) || maxBytes < 1)
       throw invalidArgument('downloadFile: maxBytes must be a positive integer');
+    const expected = options?.expectedBytes;
+    if (expected !== undefined && (!Number.isInteger(expected) || expected < 0))
+      throw invalidArgument('downloadFile: expectedBytes must be a non-negative integer');
     const path = `${target.host}${target.pathname}`;
+    const context = { method: 'GET', path } as const;
     const tooLarge = (size: string): FileTooLargeError =>
       new FileTooLargeError(
         `GET ${path} (downloadFile): the file is ${size}, more than maxBytes ${maxBytes}`,
-        {
-          code: 'FILE_TOO_LARGE',
-          retryable: false,
-          method: 'GET',
-          path,
-        },
+        { code: 'FILE_TOO_LARGE', retryable: false, ...context },
       );
-    return this.transport.send<Uint8Array>({
+    const mismatch = (size: string): FileSizeMismatchError =>
+      new FileSizeMismatchError(
+        `GET ${path} (downloadFile): the file is ${size}, not the ${expected} bytes Pleo declared`,
+        { code: 'FILE_SIZE_MISMATCH', retryable: false, ...context },
+      );
+    if (expected !== undefined && expected > maxBytes) throw tooLarge(`declared ${expected} bytes`);
+    // Never hold more than the declared size: a longer body is cut off at that point.
+    const limit = expected ?? maxBytes;
+    const policy = this.options.downloads;
+    return this.transport.send<DownloadedFile>({
       operation: 'downloadFile',
       method: 'GET',
       url: target,
@@ -256,32 +279,39 @@ class HttpPleoClient implements PleoClient {
       authenticated: false,
       safety: OPERATIONS.downloadFile.safety,
       signal: options?.signal,
+      send: (url, init) => fetchChecked(policy, url, init),
       read: async (response) => {
         const declared = Number(response.headers.get('content-length') ?? NaN);
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          await response.body?.cancel().catch(() => undefined);
-          throw tooLarge(`${declared} bytes`);
+        if (Number.isFinite(declared) && declared !== expected) {
+          if (declared > maxBytes) {
+            await response.body?.cancel().catch(() => undefined);
+            throw tooLarge(`${declared} bytes`);
+          }
+          if (expected !== undefined) {
+            await response.body?.cancel().catch(() => undefined);
+            throw mismatch(`${declared} bytes (Content-Length)`);
+          }
         }
-        return readBytes(response, maxBytes, () => tooLarge('larger'));
+        const hash = createHash('sha256');
+        const bytes = await readBytes(
+          response,
+          limit,
+          () => (expected === undefined ? tooLarge('larger') : mismatch(`more than ${limit} bytes`)),
+          (chunk) => hash.update(chunk),
+        );
+        if (expected !== undefined && bytes.byteLength !== expected)
+          throw mismatch(`${bytes.byteLength} bytes`);
+        return Object.freeze({ bytes, byteLength: bytes.byteLength, sha256: hash.digest('hex') });
       },
     });
   }
 
   private downloadUrl(raw: string): URL {
-    let url: URL;
     try {
-      url = new URL(raw);
+      return new URL(raw);
     } catch {
       throw invalidArgument('downloadFile: url is not a valid URL');
     }
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    const sameOrigin = url.origin === new URL(this.options.baseUrl).origin;
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || sameOrigin))) {
-      throw invalidArgument('downloadFile: url must be https (http only for loopback or the API origin)');
-    }
-    if (url.username !== '' || url.password !== '')
-      throw invalidArgument('downloadFile: url must not contain credentials');
-    return url;
   }
 
   private list<T>(
@@ -330,7 +360,7 @@ class HttpPleoClient implements PleoClient {
     const method = OPERATIONS[operation].method;
     return this.transport.send(
       this.call(operation, path, query, body, signal, async (response) => {
-        const value = await readJson(response, { operation, method, path });
+        const value = await readJson(response, { operation, method, path }, this.options.maxResponseBytes);
         if (!this.options.validateResponses) return value as T;
         return validateResponse<T>(schema, value, { operation, method, path, status: response.status });
       }),

@@ -6,9 +6,18 @@
 export * from './types.js';
 
 export { createPleoClient, OPERATIONS } from './client.js';
+export { blockedRange, parseIPv4 } from './address.js';
+export {
+  DEFAULT_ALLOWED_DOWNLOAD_HOSTS,
+  DEFAULT_MAX_REDIRECTS,
+  parseHostEntry,
+  type DownloadPolicyOptions,
+  type HostLookup,
+} from './download.js';
 export {
   compileClientOptions,
   DEFAULT_BASE_URL,
+  DEFAULT_MAX_RESPONSE_BYTES,
   MAX_PAGE_SIZE,
   type ClientAuth,
   type Clock,

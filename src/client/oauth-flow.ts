@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 
 import { AuthError, ConfigError, ExportError, TransportError } from '../errors/index.js';
 import type { OAuthTokens } from './auth.js';
+import { MAX_TOKEN_BODY_BYTES, readCappedText } from './body.js';
 import type { FetchLike } from './options.js';
 
 export interface AuthorizationRequest {
@@ -189,7 +190,7 @@ export async function exchangeAuthorizationCode(options: {
       },
     );
   }
-  const text = await response.text();
+  const text = await readCappedText(response, MAX_TOKEN_BODY_BYTES);
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = text === '' ? {} : JSON.parse(text);

@@ -4,6 +4,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, type ErrorCode } from '../errors/index.js';
+import { compileDownloadPolicy, type DownloadPolicy, type DownloadPolicyOptions } from './download.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { type CompiledRetryPolicy, compileRetryPolicy, type RetryPolicy } from './retry.js';
 
@@ -91,6 +92,13 @@ export interface PleoClientOptions {
   validateResponses?: boolean;
   /** Default `maxBytes` of `downloadFile`. @default 52428800 (50 MiB) */
   maxDownloadBytes?: number;
+  /** Where receipt downloads may go (hosts, redirects, DNS). @default see {@link DownloadPolicyOptions} */
+  downloads?: DownloadPolicyOptions;
+  /**
+   * Largest accepted body of a Pleo API response, counted while it streams; past it the call
+   * fails with RESPONSE_TOO_LARGE (not retried). @default 33554432 (32 MiB)
+   */
+  maxResponseBytes?: number;
 }
 
 export interface CompiledClientOptions {
@@ -109,11 +117,18 @@ export interface CompiledClientOptions {
   readonly onRequest: ((event: RequestEvent) => void) | undefined;
   readonly validateResponses: boolean;
   readonly maxDownloadBytes: number;
+  readonly downloads: DownloadPolicy;
+  readonly maxResponseBytes: number;
 }
 
 export const DEFAULT_BASE_URL = 'https://external.pleo.io';
 export const MAX_PAGE_SIZE = 1000;
 const DEFAULT_RATE_LIMIT = { requestsPerSecond: 10, burst: 10 } as const;
+/**
+ * A page of 1,000 export items (the largest page) is a few MiB; 32 MiB leaves ample room and keeps
+ * a hostile or broken answer from taking the process's memory (issue 16: a 400 MB page took 1.76 GB).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const ALLOWED_KEYS = new Set<string>([
   'baseUrl',
@@ -131,6 +146,8 @@ const ALLOWED_KEYS = new Set<string>([
   'onRequest',
   'validateResponses',
   'maxDownloadBytes',
+  'downloads',
+  'maxResponseBytes',
 ] satisfies (keyof PleoClientOptions)[]);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -241,8 +258,20 @@ export function compileClientOptions(options: PleoClientOptions): CompiledClient
   const validateResponses = options.validateResponses ?? true;
   if (typeof validateResponses !== 'boolean') fail('validateResponses must be a boolean');
   const globalFetch: FetchLike = (url, init) => fetch(url, init);
+  const baseUrl = compileBaseUrl(options.baseUrl);
+  if (
+    options.downloads !== undefined &&
+    (typeof options.downloads !== 'object' || options.downloads === null)
+  )
+    fail('downloads must be an object');
+  let downloads: DownloadPolicy;
+  try {
+    downloads = compileDownloadPolicy(options.downloads, baseUrl, 'downloads');
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
   return Object.freeze({
-    baseUrl: compileBaseUrl(options.baseUrl),
+    baseUrl,
     companyId: options.companyId.toLowerCase(),
     auth: compileAuth(options.auth),
     fetch: fn('fetch', options.fetch, globalFetch),
@@ -257,5 +286,11 @@ export function compileClientOptions(options: PleoClientOptions): CompiledClient
     onRequest: options.onRequest === undefined ? undefined : fn('onRequest', options.onRequest, () => {}),
     validateResponses,
     maxDownloadBytes: positiveInt('maxDownloadBytes', options.maxDownloadBytes ?? 50 * 1024 * 1024, 2 ** 31),
+    downloads,
+    maxResponseBytes: positiveInt(
+      'maxResponseBytes',
+      options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      2 ** 31,
+    ),
   });
 }

@@ -50,7 +50,9 @@ export function createSubscriptionsClient(options: PleoClientOptions): Subscript
       safety: OPERATIONS[operation].safety,
       signal,
       read: async (response) => {
-        const value = pick(await readJson(response, { operation, method, path: url.pathname }));
+        const value = pick(
+          await readJson(response, { operation, method, path: url.pathname }, compiled.maxResponseBytes),
+        );
         if (value === undefined) {
           throw new MalformedResponseError(`${method} ${url.pathname}: unexpected response body`, {
             code: 'MALFORMED_RESPONSE',

@@ -10,11 +10,18 @@
  *                                                          → failure: decideRetry → sleep → next attempt
  *                                                                                 → throw
  */
-import { type ExportError, isExportError, MalformedResponseError, TransportError } from '../errors/index.js';
+import {
+  type ExportError,
+  isExportError,
+  MalformedResponseError,
+  ResponseTooLargeError,
+  TransportError,
+} from '../errors/index.js';
 import type { AuthStrategy } from './authorization.js';
 import { errorFromResponse, isConnectFailure, networkErrorCode, transportError } from './errors.js';
 import type { CompiledClientOptions, PleoOperation, RequestEvent } from './options.js';
 import { TokenBucket } from './rate-limit.js';
+import { readBytes } from './body.js';
 import type { Redactor } from './redact.js';
 import { type AttemptFailure, decideRetry, parseRetryAfter, type RetrySafety } from './retry.js';
 
@@ -32,6 +39,11 @@ export interface HttpCall<T> {
   signal: AbortSignal | undefined;
   /** Reads a 2xx response; runs under the attempt's timeout and signal. */
   read: (response: Response, signal: AbortSignal) => Promise<T>;
+  /**
+   * Sends the request instead of the client's `fetch` (receipt downloads: the checked transport
+   * that follows redirects by hand). @default the client's `fetch`, redirects not followed
+   */
+  send?: (url: URL, init: RequestInit) => Promise<Response>;
 }
 
 type AttemptOutcome<T> =
@@ -48,6 +60,8 @@ type AttemptOutcome<T> =
 /** Bytes of an error body we read to find Pleo's `ExceptionInfo`; the rest is discarded. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const JSON_MEDIA_TYPE = 'application/json;charset=UTF-8';
+
+export { readBytes } from './body.js';
 
 export class HttpTransport {
   private readonly bucket: TokenBucket | undefined;
@@ -157,15 +171,18 @@ export class HttpTransport {
     const context = { method: call.method, path: call.path, redact };
 
     try {
-      const response = await this.options.fetch(call.url.href, {
+      const init: RequestInit = {
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
         signal: controller.signal,
-        // Authenticated calls never follow redirects: a redirect could carry the Authorization
-        // header to another host. Pre-signed downloads (no credentials) may follow them.
-        redirect: call.authenticated ? 'manual' : 'follow',
-      });
+        // Redirects are never followed here: one could carry the Authorization header to another
+        // host. Downloads follow them by hand, checking every hop (`call.send`, download.ts).
+        redirect: 'manual',
+      };
+      const response = await (call.send
+        ? call.send(call.url, init)
+        : this.options.fetch(call.url.href, init));
       const status = response.status;
       if (status >= 200 && status <= 299) {
         const value = await call.read(response, controller.signal);
@@ -303,53 +320,16 @@ async function readErrorBody(response: Response): Promise<unknown> {
 }
 
 /**
- * Streams a body into memory, at most `maxBytes`. Past the limit it either truncates (error
- * bodies) or calls `onOverflow` and cancels the stream (downloads).
+ * Reads a 2xx body as JSON, at most `maxBytes` of it (counted while it streams: a larger body is
+ * cut off, never buffered whole, and is a {@link ResponseTooLargeError}). An empty or unparsable
+ * body is a {@link MalformedResponseError}.
  */
-export async function readBytes(
-  response: Response,
-  maxBytes: number,
-  overflow: 'truncate' | (() => Error),
-): Promise<Uint8Array> {
-  const body = response.body;
-  if (body === null) return new Uint8Array(0);
-  const reader = (body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = maxBytes - size;
-      if (value.byteLength > room) {
-        if (overflow === 'truncate') {
-          chunks.push(value.subarray(0, room));
-          size += room;
-          break;
-        }
-        throw overflow();
-      }
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-/** Reads a 2xx body as JSON; an empty or unparsable body is a {@link MalformedResponseError}. */
 export async function readJson(
   response: Response,
   context: { operation: PleoOperation; method: string; path: string },
+  maxBytes: number,
 ): Promise<unknown> {
-  const text = await response.text();
+  const text = await readText(response, context, maxBytes);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -365,4 +345,29 @@ export async function readJson(
       },
     );
   }
+}
+
+/** Reads a body as UTF-8 text, at most `maxBytes` (else {@link ResponseTooLargeError}). */
+export async function readText(
+  response: Response,
+  context: { operation: PleoOperation; method: string; path: string },
+  maxBytes: number,
+): Promise<string> {
+  const tooLarge = (): ResponseTooLargeError =>
+    new ResponseTooLargeError(
+      `${context.method} ${context.path} (${context.operation}) returned a body larger than ${maxBytes} bytes (maxResponseBytes); it was not read`,
+      {
+        code: 'RESPONSE_TOO_LARGE',
+        retryable: false,
+        status: response.status,
+        method: context.method,
+        path: context.path,
+      },
+    );
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  return new TextDecoder().decode(await readBytes(response, maxBytes, tooLarge));
 }

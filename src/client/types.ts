@@ -141,6 +141,20 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Larger files throw FileTooLargeError (code FILE_TOO_LARGE). @default the client's maxDownloadBytes */
   maxBytes?: number;
+  /**
+   * The size Pleo declared for the file (`files[].size`). When given, a body of any other size is
+   * refused with FileSizeMismatchError (code FILE_SIZE_MISMATCH), and a longer one is cut off as
+   * soon as it passes this size: nothing past it is buffered.
+   */
+  expectedBytes?: number;
+}
+
+/** A downloaded receipt: its bytes, their count, and their SHA-256 (computed while streaming). */
+export interface DownloadedFile {
+  readonly bytes: Uint8Array;
+  readonly byteLength: number;
+  /** Lower-case hex. */
+  readonly sha256: string;
 }
 
 export interface JobEvent {
@@ -199,4 +213,10 @@ export interface PleoClient {
    * bytes, or throws (expired URL → AuthError FORBIDDEN / NotFoundError; too big → FileTooLargeError).
    */
   downloadFile(url: string, options?: DownloadOptions): Promise<Uint8Array>;
+  /**
+   * {@link downloadFile}, also returning the byte count and the SHA-256 of the content. Refused
+   * (DownloadRefusedError, code DOWNLOAD_REFUSED) before any byte is read when the URL, a
+   * redirect or an address it resolves to is not allowed (see the client's `downloads` option).
+   */
+  download(url: string, options?: DownloadOptions): Promise<DownloadedFile>;
 }

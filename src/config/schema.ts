@@ -93,6 +93,13 @@ export const configSchema = z
         requestsPerSecond: positiveInt(10_000).default(10),
         /** Total attempts per Pleo call. @default 6 */
         maxAttempts: positiveInt(20).default(6),
+        /** Largest accepted Pleo response body, in bytes (RESPONSE_TOO_LARGE past it). @default 33554432 (32 MiB) */
+        maxResponseBytes: z
+          .number({ error: 'expected a number' })
+          .int({ error: 'expected a whole number' })
+          .min(64 * 1024, { error: 'expected at least 65536 (64 KiB)' })
+          .max(2 ** 31, { error: `expected at most ${2 ** 31}` })
+          .default(32 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

@@ -113,16 +113,20 @@ async function fetchOne(
     }
   }
   let bytes: Uint8Array;
+  let sha256: string;
   try {
-    bytes = await client.downloadFile(file.url, {
+    // Counted while it streams: never more than maxBytes, nor more than the size Pleo declared.
+    const downloaded = await client.download(file.url, {
       maxBytes: policy.attachments.maxBytes,
+      ...(typeof file.size === 'number' && file.size >= 0 ? { expectedBytes: file.size } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    bytes = downloaded.bytes;
+    sha256 = downloaded.sha256;
   } catch (error) {
     if (ctx.signal?.aborted === true) throw error;
     return { kind: 'download', index, detail: describeError(error) };
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const refused = await writeReceipt(path, bytes, ctx.logger);
   if (refused !== null) return { kind: 'download', index, detail: refused };
   ctx.into.push(record(bytes.byteLength, sha256));

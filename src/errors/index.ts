@@ -46,8 +46,14 @@ export type ErrorCode =
   // configuration and input
   | 'INVALID_CONFIG'
   | 'INVALID_ARGUMENT'
+  // a Pleo API response body larger than the client's `maxResponseBytes`
+  | 'RESPONSE_TOO_LARGE'
   // downloads (receipt files): bigger than the caller's `maxBytes`
   | 'FILE_TOO_LARGE'
+  // downloads: not the size Pleo declared for the file
+  | 'FILE_SIZE_MISMATCH'
+  // downloads: the URL (or a redirect, or the address it resolves to) is not allowed
+  | 'DOWNLOAD_REFUSED'
   // accounting system
   | 'ACCOUNTING_UNREACHABLE'
   | 'ACCOUNTING_AUTH'
@@ -145,6 +151,22 @@ export class PaginationError extends ExportError {}
  * reports the item as failed with `receipt_file_size_limit_exceeded`.
  */
 export class FileTooLargeError extends ExportError {}
+/**
+ * A download's body is not the size Pleo declared for the file (`files[].size`): it was cut off
+ * as soon as it passed that size. Permanent for that URL.
+ */
+export class FileSizeMismatchError extends ExportError {}
+/**
+ * A download was refused before any byte was read: not https, a host outside the allow-list, an
+ * address that is not on the public internet (after DNS resolution), or too many redirects.
+ * Permanent: the URL came from Pleo's data and is not one we fetch.
+ */
+export class DownloadRefusedError extends ExportError {}
+/**
+ * A Pleo API response body passed the client's `maxResponseBytes` while it streamed; it was cut
+ * off, never buffered whole. Permanent: the same request would get the same answer.
+ */
+export class ResponseTooLargeError extends ExportError {}
 /** Bad configuration or bad CLI input: a person must fix it. */
 export class ConfigError extends ExportError {
   constructor(message: string, cause?: unknown) {

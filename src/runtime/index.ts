@@ -177,6 +177,13 @@ export async function clientOptions(
     timeoutMs: config.pleo.timeoutMs,
     pageSize: config.pleo.pageSize,
     retry: { maxAttempts: config.pleo.maxAttempts },
+    maxResponseBytes: config.pleo.maxResponseBytes,
+    downloads: {
+      ...(company.accounting.attachments.allowedHosts === undefined
+        ? {}
+        : { allowedHosts: company.accounting.attachments.allowedHosts }),
+      allowInsecureHosts: company.accounting.attachments.allowInsecureHosts ?? [],
+    },
     rateLimit: { requestsPerSecond: config.pleo.requestsPerSecond, burst: config.pleo.requestsPerSecond },
     ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
     ...(hooks.onRequest ? { onRequest: (e: RequestEvent) => hooks.onRequest?.(company.id, e) } : {}),

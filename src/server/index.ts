@@ -7,7 +7,8 @@
  * - `POST /webhooks/pleo`: Standard Webhooks–signed export-job notifications (see `webhooks.ts`).
  *   Verified, de-duplicated by `webhook-id` in the store, answered 202 at once; the poll runs after.
  * - `POST /trigger[?company=ID]`: poll now. Bearer `server.triggerToken` when configured, else
- *   loopback callers only.
+ *   loopback callers only; a token is required (or the daemon does not start) when it listens on
+ *   a non-loopback address or `server.publicUrl` is set (see `access.ts`).
  * - `GET /healthz` (the process answers), `GET /readyz` (store answers, not shutting down),
  *   `GET /metrics` (Prometheus text format).
  *
@@ -21,12 +22,20 @@ import type { EngineLogger } from '../engine/index.js';
 import { describeError } from '../errors/index.js';
 import { createCompanyRuntime, type RuntimeHooks } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
-import { bearerMatches, isLoopback } from './access.js';
+import { bearerMatches, isLoopback, requireTriggerToken } from './access.js';
 import { BodyTooLargeError, reply, startHttpServer, type HttpReply, type HttpRequest } from './http.js';
 import { createServerMetrics, type WebhookResult } from './metrics.js';
 import { createRunner, type CreateRuntime } from './runner.js';
 import { createScheduler, type SetTimeoutLike } from './scheduler.js';
-import { parseWebhookEvent, parseWebhookSecret, verifyWebhook, type WebhookSecret } from './webhooks.js';
+import { createScanBudget, createSecretCache } from './secrets.js';
+import {
+  companyHint,
+  parseWebhookEvent,
+  parseWebhookSecret,
+  precheckWebhook,
+  type VerifyFailure,
+  verifyWebhook,
+} from './webhooks.js';
 
 export {
   EXPORT_JOB_CREATED_EVENTS,
@@ -35,6 +44,8 @@ export {
   verifyWebhook,
   type WebhookSecret,
 } from './webhooks.js';
+export { SECRETS_GENERATION_KEY, saveWebhookSecret, webhookSecretKey } from './secrets.js';
+export { isLoopbackHost, requireTriggerToken } from './access.js';
 export type { CreateRuntime } from './runner.js';
 export type { SetTimeoutLike, WorkerState } from './scheduler.js';
 export type { JobOutcome, PollTrigger } from './metrics.js';
@@ -90,25 +101,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The store key of a company's webhook secret (the subscription's `whsec_…`). */
-export function webhookSecretKey(companyId: string): string {
-  return `webhook-secret:${companyId.toLowerCase()}`;
-}
-
-/**
- * Remembers the signing secret of a company's subscription (`GET /v1/subscriptions/{id}/secret`).
- * The server accepts webhooks signed with it, besides `server.webhookSecret`, and polls only
- * that company for them (Pleo's newer docs: one subscription per entity credential).
- */
-export async function saveWebhookSecret(
-  store: Store,
-  companyId: string,
-  secret: string | null,
-): Promise<void> {
-  if (secret !== null) parseWebhookSecret(secret, 'webhook secret');
-  await store.setValue(webhookSecretKey(companyId), secret);
-}
-
 /**
  * Starts the daemon: the HTTP endpoints, and a first poll of every company (which also resumes
  * jobs an earlier process left unfinished), then polls on timers, webhooks and triggers.
@@ -120,6 +112,7 @@ export async function saveWebhookSecret(
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, store, logger } = options;
+  requireTriggerToken(config.server);
   const hooks = options.hooks ?? {};
   const now = hooks.now ?? Date.now;
   const companyIds = config.companies.map((c) => c.id);
@@ -153,22 +146,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(hooks.random ? { random: hooks.random } : {}),
   });
 
-  const secrets = async (): Promise<WebhookSecret[]> => {
-    const out: WebhookSecret[] = configuredSecret ? [configuredSecret] : [];
-    for (const companyId of companyIds) {
-      const value = await store.getValue(webhookSecretKey(companyId));
-      if (value === null) continue;
-      try {
-        out.push(parseWebhookSecret(value, `webhook secret of ${companyId}`, companyId));
-      } catch (error) {
-        logger.warn(
-          { companyId, error: describeError(error) },
-          'ignoring an unreadable stored webhook secret',
-        );
-      }
-    }
-    return out;
-  };
+  const secrets = createSecretCache({ store, companyIds, configured: configuredSecret, logger, now });
+  await secrets.load();
+  const scans = createScanBudget(now);
 
   const webhookReply = (result: WebhookResult, status: number, json: unknown): HttpReply => {
     metrics.webhook(result);
@@ -178,13 +158,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const onWebhook = async (req: HttpRequest): Promise<HttpReply> => {
     if (sched.stopping) return webhookReply('unavailable', 503, { error: 'shutting_down' });
-    let body: Buffer;
-    try {
-      body = await req.body(config.server.maxWebhookBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) metrics.webhook('too_large');
-      throw error;
-    }
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return Array.isArray(value) ? value.join(' ') : value;
@@ -194,14 +167,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       timestamp: header('webhook-timestamp'),
       signature: header('webhook-signature'),
     };
-    const id = headers.id;
-    // The store is read for secrets only when the message could be verified at all.
-    const candidates = id && headers.timestamp && headers.signature ? await secrets() : [];
-    const verified = verifyWebhook(candidates, headers, body, now());
-    if (!verified.ok) {
-      const status = verified.reason === 'missing_headers' || verified.reason === 'bad_timestamp' ? 400 : 401;
-      return webhookReply(verified.reason, status, { error: verified.reason });
+    // Cheap checks first (issue 17, finding 4): headers and timestamp before the body is read,
+    // and the secrets are held in memory, so a forged or late message costs no store read.
+    const early = precheckWebhook(headers, now());
+    if (early !== null) return webhookReply(early, statusOf(early), { error: early });
+    let body: Buffer;
+    try {
+      body = await req.body(config.server.maxWebhookBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) metrics.webhook('too_large');
+      throw error;
     }
+    await secrets.maybeRefresh();
+    // The payload's company only chooses which secret to try (see secrets.ts); nothing else.
+    const hint = companyHint(body);
+    const named = hint !== null && sched.has(hint);
+    const verify = (): ReturnType<typeof verifyWebhook> => {
+      const first = verifyWebhook(secrets.candidates(named ? hint : null), headers, body, now());
+      if (first.ok || named || !scans.take()) return first;
+      return verifyWebhook(secrets.current(), headers, body, now());
+    };
+    let verified = verify();
+    // No secret held matches: maybe `subscribe` just wrote a new one (one marker read, rate limited).
+    if (!verified.ok && (await secrets.afterMiss())) verified = verify();
+    if (!verified.ok)
+      return webhookReply(verified.reason, statusOf(verified.reason), { error: verified.reason });
+    const id = headers.id;
     const event = parseWebhookEvent(body);
     if (event === null) return webhookReply('malformed', 400, { error: 'malformed_body' });
     // Remembered only once verified and well-formed, so forged or broken deliveries burn no id.
@@ -275,7 +266,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ],
   });
 
-  if (configuredSecret === null && (await secrets()).length === 0) {
+  if (secrets.current().length === 0) {
     logger.warn({}, 'no webhook secret (server.webhookSecret): webhooks are refused, polling only');
   }
   sched.start();
@@ -307,4 +298,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await runner.close();
       })()),
   };
+}
+
+function statusOf(reason: VerifyFailure): number {
+  return reason === 'missing_headers' || reason === 'bad_timestamp' ? 400 : 401;
 }

@@ -71,8 +71,35 @@ export type VerifyFailure = 'missing_headers' | 'bad_timestamp' | 'stale' | 'bad
 
 export type VerifyResult = { ok: true; secret: WebhookSecret } | { ok: false; reason: VerifyFailure };
 
+/** Longest `webhook-id` we accept (Standard Webhooks ids are short, e.g. `msg_<base32>`). */
+const MAX_ID_LENGTH = 256;
+/** Longest `webhook-signature` header: a handful of `v1,<44 base64 chars>` while secrets rotate. */
+const MAX_SIGNATURE_LENGTH = 1024;
+
 /**
- * Checks a message against the secrets we hold.
+ * The checks that cost nothing: the three headers present and well formed, and the timestamp
+ * within the tolerance. Run before the body is read and before any secret is looked at, so a
+ * forged or replayed-late message costs no store read and no HMAC (issue 17, finding 4).
+ * `null` when the message may go on to the signature check.
+ */
+export function precheckWebhook(
+  headers: WebhookHeaders,
+  nowMs: number,
+  toleranceMs: number = DEFAULT_TOLERANCE_MS,
+): VerifyFailure | null {
+  const { id, timestamp, signature } = headers;
+  if (!id || !timestamp || !signature) return 'missing_headers';
+  // Printable ASCII only: the id is stored (replay protection) and logged.
+  if (id.length > MAX_ID_LENGTH || !/^[\x21-\x7e]+$/.test(id)) return 'missing_headers';
+  if (signature.length > MAX_SIGNATURE_LENGTH || !signature.split(' ').some((p) => p.startsWith('v1,')))
+    return 'bad_signature';
+  if (!/^\d{1,12}$/.test(timestamp)) return 'bad_timestamp';
+  if (Math.abs(nowMs - Number(timestamp) * 1000) > toleranceMs) return 'stale';
+  return null;
+}
+
+/**
+ * Checks a message against the secrets we hold: {@link precheckWebhook}, then the signature.
  *
  * @example
  * const result = verifyWebhook([parseWebhookSecret(config.server.webhookSecret!, 'server')], headers, body, Date.now());
@@ -85,11 +112,11 @@ export function verifyWebhook(
   nowMs: number,
   toleranceMs: number = DEFAULT_TOLERANCE_MS,
 ): VerifyResult {
-  const { id, timestamp, signature } = headers;
-  if (!id || !timestamp || !signature) return { ok: false, reason: 'missing_headers' };
-  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'bad_timestamp' };
-  if (Math.abs(nowMs - Number(timestamp) * 1000) > toleranceMs) return { ok: false, reason: 'stale' };
-  const candidates = signature
+  const early = precheckWebhook(headers, nowMs, toleranceMs);
+  if (early !== null) return { ok: false, reason: early };
+  const id = headers.id ?? '';
+  const timestamp = headers.timestamp ?? '';
+  const candidates = (headers.signature ?? '')
     .split(' ')
     .filter((part) => part.startsWith('v1,'))
     .map((part) => Buffer.from(part.slice(3), 'base64'));
@@ -107,6 +134,23 @@ export function verifyWebhook(
 
 function mac(key: Buffer, id: string, timestamp: string, body: string | Buffer): Buffer {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+/**
+ * The company a message's payload names (`payload.data.companyId`, lower case), read before the
+ * signature is checked only to choose which secret to try: never trusted for anything else.
+ */
+export function companyHint(body: Buffer): string | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const companyId = field(field(field(value, 'payload'), 'data'), 'companyId');
+  return typeof companyId === 'string' && companyId.length > 0 && companyId.length <= 64
+    ? companyId.toLowerCase()
+    : null;
 }
 
 /** What the daemon reads from a verified body. */

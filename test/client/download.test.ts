@@ -88,10 +88,11 @@ describe('downloadFile', () => {
   it('rejects plain http to a foreign host and URLs with credentials', async () => {
     const { client } = makeClient('https://external.pleo.io');
     expect(await failure(client.downloadFile('http://files.example.com/r.pdf'))).toMatchObject({
-      code: 'INVALID_ARGUMENT',
+      code: 'DOWNLOAD_REFUSED',
+      retryable: false,
     });
-    expect(await failure(client.downloadFile('https://user:pw@files.example.com/r.pdf'))).toMatchObject({
-      code: 'INVALID_ARGUMENT',
+    expect(await failure(client.downloadFile('https://user:pw@files.pleo.io/r.pdf'))).toMatchObject({
+      code: 'DOWNLOAD_REFUSED',
     });
     expect(await failure(client.downloadFile('not a url'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });

@@ -35,9 +35,11 @@ const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8)
 function fakeClient(body: Uint8Array = RECEIPT): { client: PleoClient; downloads: string[] } {
   const downloads: string[] = [];
   const client = {
-    downloadFile: (url: string) => {
+    download: (url: string) => {
       downloads.push(url);
-      return Promise.resolve(new Uint8Array(body));
+      const bytes = new Uint8Array(body);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      return Promise.resolve({ bytes, byteLength: bytes.byteLength, sha256 });
     },
   } as unknown as PleoClient;
   return { client, downloads };

@@ -509,6 +509,7 @@ describe('engine: faults', () => {
       listJobItems: (id, q, o) => real.listJobItems(id, q, o),
       listExportItems: (id, o) => real.listExportItems(id, o),
       downloadFile: (u, o) => real.downloadFile(u, o),
+      download: (u, o) => real.download(u, o),
       async updateJobItems(jobId, updates, o) {
         sent.push(updates.map((u) => u.accountingEntryId));
         if (rejectOnce && updates.length > 3) {

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
-import { cli } from '../cli/helpers.js';
+import { cli, expectCleanError } from '../cli/helpers.js';
 import { startWorld, TRIGGER_TOKEN, WEBHOOK_SECRET, type World } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -100,6 +100,28 @@ async function until<T>(
     await delay(20);
   }
 }
+
+describe('pleo-export serve: an exposed /trigger needs a token', () => {
+  it.each([
+    [['--host', '0.0.0.0'], {}, /listens on 0\.0\.0\.0/],
+    [[], { publicUrl: 'https://exporter.example.com' }, /publicUrl is set/],
+  ])('%j %j: a clear configuration error at startup', async (args, server, why) => {
+    dir = mkdtempSync(join(tmpdir(), 'pleo-serve-'));
+    const file = join(dir, 'pleo-export.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        companies: [{ id: '0b7e6f5a-1c2d-4e3f-8a9b-0c1d2e3f4a5b', apiKey: 'k' }],
+        server: { port: 0, ...server },
+      }),
+    );
+    const result = await cli(['serve', '-c', file, ...args]);
+    expectCleanError(result, 2, /server\.triggerToken is required/);
+    expect(result.err).toMatch(why);
+    expect(existsSync(join(dir, 'data', 'state.db'))).toBe(false);
+  });
+});
 
 describe('pleo-export serve (the built CLI)', () => {
   it('logs its URL, serves, processes a triggered job into the journal, and exits 0 on SIGTERM without leaking secrets', async () => {

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { MappingResult } from '../../src/accounting/index.js';
 import type { ExportItem } from '../../src/client/index.js';
-import { bearerMatches, isLoopback } from '../../src/server/access.js';
+import { ConfigError } from '../../src/errors/index.js';
+import { bearerMatches, isLoopback, requireTriggerToken } from '../../src/server/access.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { simpleMap } from '../engine/harness.js';
 import {
@@ -217,12 +218,45 @@ describe('POST /trigger', () => {
     .flat()
     .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
-  it.skipIf(external === undefined)('without a token: loopback callers only', async () => {
-    world = await startWorld({ server: { host: '0.0.0.0' } });
+  it.skipIf(external === undefined)(
+    'without a token: loopback callers only (a loopback-only daemon)',
+    async () => {
+      world = await startWorld({ server: { host: '127.0.0.1' } });
+      const w = world;
+      const server = await w.start();
+      expect((await post(`http://127.0.0.1:${server.port}/trigger`, '')).status).toBe(202);
+      // With a token, a caller from another address is let in by the token alone.
+      const open = await w.start({
+        config: withServer(w.config, { host: '0.0.0.0', port: 0, triggerToken: TRIGGER_TOKEN }),
+      });
+      expect(await post(`http://${external}:${open.port}/trigger`, '')).toMatchObject({ status: 401 });
+      const auth = { authorization: `Bearer ${TRIGGER_TOKEN}` };
+      expect(await post(`http://${external}:${open.port}/trigger`, '', auth)).toMatchObject({ status: 202 });
+    },
+  );
+
+  it.each([
+    [{ host: '0.0.0.0' }, 'listens on 0.0.0.0'],
+    [{ host: '::' }, 'listens on ::'],
+    [{ host: '192.0.2.10' }, 'not a loopback address'],
+    [{ host: 'pleo-export.internal' }, 'not a loopback address'],
+    [{ host: '127.0.0.1', publicUrl: 'https://exporter.example.com' }, 'publicUrl is set'],
+  ])('refuses to start without a token when /trigger is exposed: %j', async (server, why) => {
+    world = await startWorld();
     const w = world;
-    const server = await w.start();
-    expect((await post(`http://127.0.0.1:${server.port}/trigger`, '')).status).toBe(202);
-    expect(await post(`http://${external}:${server.port}/trigger`, '')).toMatchObject({ status: 403 });
+    const error = await w.start({ config: withServer(w.config, server) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('server.triggerToken is required');
+    expect((error as Error).message).toContain(why);
+  });
+
+  it('starts without a token on loopback (127.0.0.1, ::1, localhost) with no publicUrl', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'])
+      expect(() => requireTriggerToken({ host }), host).not.toThrow();
+    expect(() => requireTriggerToken({ host: '0.0.0.0', triggerToken: TRIGGER_TOKEN })).not.toThrow();
   });
 
   it('access rules', () => {

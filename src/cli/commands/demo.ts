@@ -16,6 +16,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 
 import { Command, Option } from 'commander';
 
+import type { AccountingConfig } from '../../accounting/index.js';
 import { adapterDescriptors, requireAdapter } from '../../adapters/index.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors/index.js';
@@ -106,7 +107,7 @@ export function demoCommand(io: Io): Command {
                   name: 'Demo company',
                   apiKey: company.apiKey,
                   adapter: target.config,
-                  accounting: simulatorAccountingConfig(options.seed),
+                  accounting: demoAccounting(simulatorAccountingConfig(options.seed), sim.url),
                 },
               ],
             },
@@ -157,4 +158,15 @@ export function demoCommand(io: Io): Command {
         }
       },
     );
+}
+
+/**
+ * The simulator serves receipts from its own loopback origin over plain http: allow exactly that
+ * host and port (downloads go only to allowed hosts; see `attachments.allowInsecureHosts`).
+ */
+function demoAccounting(accounting: AccountingConfig, simulatorUrl: string): AccountingConfig {
+  return {
+    ...accounting,
+    attachments: { ...accounting.attachments, allowInsecureHosts: [new URL(simulatorUrl).host] },
+  };
 }

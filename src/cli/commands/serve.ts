@@ -15,7 +15,7 @@ import { once } from 'node:events';
 
 import { Command } from 'commander';
 
-import { startServer } from '../../server/index.js';
+import { requireTriggerToken, startServer } from '../../server/index.js';
 import {
   configFromOptions,
   createLogger,
@@ -74,6 +74,8 @@ export function serveCommand(_io: Io): Command {
           ...(options.port === undefined ? {} : { port: options.port }),
         },
       };
+      // Before anything is opened: an exposed /trigger without a token is a configuration error.
+      requireTriggerToken(config.server);
       // A daemon always logs JSON (to stderr), whatever the terminal.
       const logger = createLogger(options.logLevel ?? config.log.level);
       const store = await openStore(config, logger);
