@@ -15,6 +15,7 @@
  * Receipts are read and checked before anything is created, so a missing file refuses the item
  * with nothing booked. A document is reported booked only when its receipts are attached.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import { extensionForContentType } from '../../accounting/index.js';
@@ -284,14 +285,18 @@ export function createXeroAdapter(
     signal?: AbortSignal,
   ): Promise<{ ok: true; id: string; updated: unknown } | { ok: false; refusal: ItemRefusal }> {
     const r = RESOURCES[document.kind];
+    const payload = { [r.list]: [document.body] };
+    const body = JSON.stringify(payload);
     const answer = await http.call<
       Record<string, (Record<string, unknown> & { ValidationErrors?: { Message?: string }[] })[] | undefined>
     >({
       method: 'PUT',
       path: r.path,
       query: { summarizeErrors: 'true' },
-      json: { [r.list]: [document.body] },
-      idempotencyKey: `${id}:${document.kind}`,
+      json: payload,
+      // The body's digest is part of the key: Xero answers a repeated key with its first answer,
+      // refusals included, so a corrected entry (new body) must not replay an old refusal.
+      idempotencyKey: `${id}:${document.kind}:${createHash('sha256').update(body).digest('hex').slice(0, 16)}`,
       signal,
     });
     if (!answer.ok) return { ok: false, refusal: answer };
@@ -328,7 +333,7 @@ export function createXeroAdapter(
       const mapped = toXeroDocument(
         entry,
         config,
-        needsBase ? await organisationCurrency(signal) : (config.baseCurrency),
+        needsBase ? await organisationCurrency(signal) : config.baseCurrency,
       );
       if (!mapped.ok) return mapped.refusal;
       kind = mapped.document.kind;
