@@ -62,6 +62,8 @@ export class XeroFake {
   docs: Record<Resource, Doc[]> = { BankTransactions: [], Invoices: [], ManualJournals: [] };
   attachments = new Map<string, FakeAttachment[]>();
   requests: FakeRequest[] = [];
+  /** Called after a write was applied and before its answer is sent (e.g. to kill the client). */
+  afterApply: ((request: FakeRequest) => void) | undefined;
   /** Refresh tokens that may be used (each once). */
   refreshTokens = new Set<string>();
   accessTokens = new Set<string>();
@@ -86,6 +88,7 @@ export class XeroFake {
     this.failures = [];
     this.lockDate = undefined;
     this.refreshCount = 0;
+    this.afterApply = undefined;
     this.accounts = new Map();
     for (const code of [
       '6010',
@@ -250,6 +253,7 @@ export class XeroFake {
       if (idemKey !== undefined && req.method !== 'GET') this.idempotent.set(idemKey, answer);
     }
     const text = answer.body;
+    if (req.method !== 'GET' && this.afterApply) this.afterApply(this.requests.at(-1)!);
     if (req.method !== 'GET' && this.lose > 0) {
       this.lose--;
       // Applied, answer lost: the connection dies before a byte of the answer is sent.
