@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { compileAccountingConfig, mapExportItem, type AccountingEntry } from '../../src/accounting/index.js';
 import type { StoredAttachment } from '../../src/adapters/index.js';
@@ -17,6 +17,10 @@ import { contractEntry, runAdapterContract } from './contract.js';
 import { str, XeroFake } from './xero/fake.js';
 import { checkedFetch, startPrism, type Prism } from './xero/prism.js';
 import { memoryKv, xeroAdapter, type MemoryKv } from './xero/setup.js';
+
+// Prism handles Xero's Invoice operations slowly (about 10 s per call on a loaded 2-core machine:
+// the Invoice schemas are large), so the tests of this file get more time than the default.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 300_000 });
 
 const COMPANY = '11111111-1111-4111-8111-111111111111';
 const fake = new XeroFake();
