@@ -339,6 +339,28 @@ describe('xero specifics through Prism', () => {
     expect(outcome.status === 'failed' && outcome.failureReason).toContain('adapter.bankAccounts.SEK');
   });
 
+  it('Prism does refuse a request the spec does not allow (the check is real)', async () => {
+    fake.reset();
+    const { adapter } = subject();
+    const before = fake.requests.length;
+    await adapter.http
+      .call({
+        method: 'PUT',
+        path: '/BankTransactions',
+        json: {
+          BankTransactions: [
+            { Type: 'SPEND', BankAccount: { Code: '090' }, LineItems: [{ LineAmount: 'ten' }] },
+          ],
+        },
+        idempotencyKey: 'not-valid-anyway',
+      })
+      .catch(() => undefined);
+    const found = violations.splice(0);
+    expect(found.join('\n')).toContain('LineAmount must be number');
+    // It never reached the fake.
+    expect(fake.requests.slice(before).some((r) => r.method === 'PUT')).toBe(false);
+  });
+
   it('ids never reach a where clause unvalidated', async () => {
     const { adapter } = subject();
     await expect(adapter.findExisting('x") OR Reference.Contains("', { companyId: COMPANY })).rejects.toThrow(

@@ -3,14 +3,22 @@
  * directly (Prism is not needed to check our own behaviour; xero.prism.test.ts checks the
  * requests against the spec). Time is a fake clock: no real sleeps.
  */
+import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { accountingFailureType } from '../../src/adapters/index.js';
-import { checkXero, compileXeroConfig, xeroConfigSchema } from '../../src/adapters/xero/index.js';
+import {
+  checkXero,
+  compileXeroConfig,
+  xeroConfigSchema,
+  xeroDescriptor,
+} from '../../src/adapters/xero/index.js';
 import { createTenantLimiter } from '../../src/adapters/xero/limiter.js';
 import { AccountingSystemError, ConfigError } from '../../src/errors/index.js';
 import { contractEntry } from './contract.js';
 import { XeroFake } from './xero/fake.js';
+import { patchSpec, XERO_SPEC } from './xero/prism.js';
 import { fakeClock, memoryKv, xeroAdapter, xeroConfig, xeroDeps } from './xero/setup.js';
 
 const COMPANY = '11111111-1111-4111-8111-111111111111';
@@ -199,6 +207,28 @@ describe('rate limits and transient faults', () => {
     expect(peak).toBe(5);
     for (let i = 60; i < starts.length; i++)
       expect(starts[i]! - starts[i - 60]!).toBeGreaterThanOrEqual(60_000);
+  });
+});
+
+describe('spec patch and descriptor', () => {
+  it("Xero's official spec still needs the octet-stream patch, and it applies (22 bodies)", () => {
+    const text = readFileSync(XERO_SPEC, 'utf8');
+    const { doc, patched } = patchSpec(text);
+    expect(patched).toBe(22);
+    // Patched once, nothing is left to patch.
+    expect(patchSpec(JSON.stringify(doc)).patched).toBe(0);
+  });
+
+  it('descriptor: type, schema, create; a config error names the key', async () => {
+    expect(xeroDescriptor.type).toBe('xero');
+    expect(xeroDescriptor.supportsScaleOut).toBe(false);
+    const config = xeroDescriptor.configSchema.parse(xeroConfig(fake, fake.url));
+    const adapter = await xeroDescriptor.create(config, xeroDeps(memoryKv(), fakeClock()));
+    expect(adapter.name).toBe('xero');
+    const { clientSecret: _s, ...noSecret } = config;
+    await expect(xeroDescriptor.create(noSecret, xeroDeps(memoryKv(), fakeClock()))).rejects.toThrow(
+      /adapter.clientSecret: missing/,
+    );
   });
 });
 
