@@ -247,8 +247,13 @@ export function toXeroDocument(
         body: {
           Type: 'ACCPAY',
           Contact: { Name: contactName(entry, config) },
-          Date: entry.invoice?.date ?? entry.date,
-          DueDate: entry.invoice?.dueDate ?? entry.invoice?.date ?? entry.date,
+          // The posting date of the neutral entry (as every target books it, and already moved out
+          // of a closed period when so configured); the due date never before it.
+          Date: entry.date,
+          DueDate:
+            entry.invoice?.dueDate !== undefined && entry.invoice.dueDate > entry.date
+              ? entry.invoice.dueDate
+              : entry.date,
           InvoiceNumber: billNumber(entry),
           CurrencyCode: entry.currency as NonNullable<Invoice['CurrencyCode']>,
           LineAmountTypes: 'Exclusive',
