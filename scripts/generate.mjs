@@ -72,6 +72,7 @@ const XERO_OPERATIONS = {
   '/Accounts': ['get'],
   '/TrackingCategories': ['get'],
   '/Organisation': ['get'],
+  '/TaxRates': ['get'],
 };
 const xeroShared = resolve(root, '../shared/vendor-specs/xero/xero_accounting.yaml');
 const xeroSource = process.env.XERO_OPENAPI ?? (existsSync(xeroShared) ? xeroShared : null);

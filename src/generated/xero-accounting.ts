@@ -244,6 +244,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/TaxRates": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Xero identifier for Tenant */
+                "xero-tenant-id": components["parameters"]["requiredHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieves tax rates */
+        get: operations["getTaxRates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1591,6 +1611,60 @@ export interface components {
             /** @description Name identifying the region within the country */
             JurisdictionRegion?: string;
         };
+        TaxComponent: {
+            /** @description Name of Tax Component */
+            Name?: string;
+            /**
+             * Format: double
+             * @description Tax Rate (up to 4dp)
+             */
+            Rate?: number;
+            /** @description Boolean to describe if Tax rate is compounded. */
+            IsCompound?: boolean;
+            /** @description Boolean to describe if tax rate is non-recoverable. Non-recoverable rates are only applicable to Canadian organisations */
+            IsNonRecoverable?: boolean;
+        };
+        TaxRate: {
+            /** @description Name of tax rate */
+            Name?: string;
+            /** @description The tax type */
+            TaxType?: string;
+            /** @description See TaxComponents */
+            TaxComponents?: components["schemas"]["TaxComponent"][];
+            /**
+             * @description See Status Codes
+             * @enum {string}
+             */
+            Status?: "ACTIVE" | "DELETED" | "ARCHIVED" | "PENDING";
+            /**
+             * @description See ReportTaxTypes
+             * @enum {string}
+             */
+            ReportTaxType?: "AVALARA" | "BASEXCLUDED" | "CAPITALSALESOUTPUT" | "CAPITALEXPENSESINPUT" | "ECOUTPUT" | "ECOUTPUTSERVICES" | "ECINPUT" | "ECACQUISITIONS" | "EXEMPTEXPENSES" | "EXEMPTINPUT" | "EXEMPTOUTPUT" | "GSTONIMPORTS" | "INPUT" | "INPUTTAXED" | "MOSSSALES" | "NONE" | "NONEOUTPUT" | "OUTPUT" | "PURCHASESINPUT" | "SALESOUTPUT" | "EXEMPTCAPITAL" | "EXEMPTEXPORT" | "CAPITALEXINPUT" | "GSTONCAPIMPORTS" | "GSTONCAPITALIMPORTS" | "REVERSECHARGES" | "PAYMENTS" | "INVOICE" | "CASH" | "ACCRUAL" | "FLATRATECASH" | "FLATRATEACCRUAL" | "ACCRUALS" | "TXCA" | "SRCAS" | "DSOUTPUT" | "BLINPUT2" | "EPINPUT" | "IMINPUT2" | "MEINPUT" | "IGDSINPUT2" | "ESN33OUTPUT" | "OPINPUT" | "OSOUTPUT" | "TXN33INPUT" | "TXESSINPUT" | "TXREINPUT" | "TXPETINPUT" | "NRINPUT" | "ES33OUTPUT" | "ZERORATEDINPUT" | "ZERORATEDOUTPUT" | "DRCHARGESUPPLY" | "DRCHARGE" | "CAPINPUT" | "CAPIMPORTS" | "IMINPUT" | "INPUT2" | "CIUINPUT" | "SRINPUT" | "OUTPUT2" | "SROUTPUT" | "CAPOUTPUT" | "SROUTPUT2" | "CIUOUTPUT" | "ZROUTPUT" | "ZREXPORT" | "ACC28PLUS" | "ACCUPTO28" | "OTHEROUTPUT" | "SHOUTPUT" | "ZRINPUT" | "BADDEBT" | "OTHERINPUT" | "BADDEBTRELIEF" | "IGDSINPUT3" | "SROVR" | "TOURISTREFUND" | "TXRCN33" | "TXRCRE" | "TXRCESS" | "TXRCTS" | "CAPEXINPUT" | "UNDEFINED" | "CAPEXOUTPUT" | "ZEROEXPOUTPUT" | "GOODSIMPORT" | "NONEINPUT" | "NOTREPORTED" | "SROVRRS" | "SROVRLVG" | "SRLVG" | "IM" | "IMESS" | "IMN33" | "IMRE" | "BADDEBTRECOVERY" | "USSALESTAX" | "BLINPUT3";
+            /** @description Boolean to describe if tax rate can be used for asset accounts i.e.  true,false */
+            readonly CanApplyToAssets?: boolean;
+            /** @description Boolean to describe if tax rate can be used for equity accounts i.e true,false */
+            readonly CanApplyToEquity?: boolean;
+            /** @description Boolean to describe if tax rate can be used for expense accounts  i.e. true,false */
+            readonly CanApplyToExpenses?: boolean;
+            /** @description Boolean to describe if tax rate can be used for liability accounts  i.e. true,false */
+            readonly CanApplyToLiabilities?: boolean;
+            /** @description Boolean to describe if tax rate can be used for revenue accounts i.e. true,false */
+            readonly CanApplyToRevenue?: boolean;
+            /**
+             * Format: double
+             * @description Tax Rate (decimal to 4dp) e.g 12.5000
+             */
+            readonly DisplayTaxRate?: number;
+            /**
+             * Format: double
+             * @description Effective Tax Rate (decimal to 4dp) e.g 12.5000
+             */
+            readonly EffectiveRate?: number;
+        };
+        TaxRates: {
+            TaxRates?: components["schemas"]["TaxRate"][];
+        };
         /**
          * @description Timezone specifications
          * @enum {string}
@@ -2187,6 +2261,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Organisations"];
+                };
+            };
+        };
+    };
+    getTaxRates: {
+        parameters: {
+            query?: {
+                /** @description Filter by an any element */
+                where?: string;
+                /** @description Order by an any element */
+                order?: string;
+            };
+            header: {
+                /** @description Xero identifier for Tenant */
+                "xero-tenant-id": components["parameters"]["requiredHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success - return response of type TaxRates array with TaxRates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRates"];
                 };
             };
         };

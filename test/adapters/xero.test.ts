@@ -260,7 +260,11 @@ describe('configuration and check', () => {
 
     const bad = await checkXero(
       xeroConfigSchema.parse(
-        xeroConfig(fake, fake.url, { bankAccounts: { EUR: '091', SEK: '999' }, tracking: { dept: 'Dept' } }),
+        xeroConfig(fake, fake.url, {
+          taxTypes: { default: 'INPUT9' },
+          bankAccounts: { EUR: '091', SEK: '999' },
+          tracking: { dept: 'Dept' },
+        }),
       ),
       xeroDeps(memoryKv(), clock),
     );
@@ -271,6 +275,7 @@ describe('configuration and check', () => {
     expect(fixes).toContain('Xero bank account 091 is in JPY, not EUR');
     expect(fixes).toContain('Xero has no account with code 999');
     expect(fixes).toContain('Create the tracking category "Dept"');
+    expect(fixes).toMatch(/no active tax rate with TaxType INPUT9.*INPUT2 \(Rate INPUT2\)/);
 
     const tenant = await checkXero(
       xeroConfigSchema.parse(

@@ -10,6 +10,7 @@ import { compileXeroConfig, xeroConfigSchema, type ParsedXeroConfig } from './co
 
 type Account = components['schemas']['Account'];
 type TrackingCategory = components['schemas']['TrackingCategory'];
+type TaxRate = components['schemas']['TaxRate'];
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -126,6 +127,33 @@ export async function checkXero(input: ParsedXeroConfig, deps: AdapterDeps): Pro
     }
   } catch (error) {
     checks.push({ ok: false, what: 'Xero chart of accounts can be read', fix: message(error) });
+  }
+
+  try {
+    const { TaxRates = [] } = await get<{ TaxRates?: TaxRate[] }>('/TaxRates');
+    const wanted = new Map<string, string>([
+      ['noTaxType', config.noTaxType],
+      ...Object.entries(config.taxTypes).map(([code, type]): [string, string] => [`taxTypes.${code}`, type]),
+    ]);
+    for (const [key, type] of wanted) {
+      const rate = TaxRates.find((t) => t.TaxType === type);
+      const what = `adapter.${key}: Xero tax rate ${type} is active`;
+      checks.push(
+        rate !== undefined && rate.Status === 'ACTIVE'
+          ? { ok: true, what: `${what} (${rate.Name ?? ''})` }
+          : {
+              ok: false,
+              what,
+              fix: `Xero has no active tax rate with TaxType ${type} (Xero → Accounting → Advanced → Tax rates): use one of ${
+                TaxRates.filter((t) => t.Status === 'ACTIVE')
+                  .map((t) => `${t.TaxType ?? '?'} (${t.Name ?? ''})`)
+                  .join(', ') || 'none'
+              }.`,
+            },
+      );
+    }
+  } catch (error) {
+    checks.push({ ok: false, what: 'Xero tax rates can be read', fix: message(error) });
   }
 
   if (Object.keys(config.tracking).length > 0) {

@@ -321,6 +321,18 @@ export class XeroFake {
         },
       };
     }
+    if (method === 'GET' && root === 'TaxRates') {
+      return {
+        status: 200,
+        body: {
+          TaxRates: [...this.taxTypes].map((TaxType) => ({
+            Name: `Rate ${TaxType}`,
+            TaxType,
+            Status: 'ACTIVE',
+          })),
+        },
+      };
+    }
     if (method === 'GET' && root === 'TrackingCategories') {
       return {
         status: 200,
