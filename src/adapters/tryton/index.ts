@@ -19,5 +19,6 @@ export {
   type ParsedTrytonConfig,
   type TrytonConfig,
 } from './config.js';
-export { trytonDescriptor } from './descriptor.js';
+export { checkTryton, trytonDescriptor } from './descriptor.js';
+export { demoChart, startTrytonDemo, type TrytonDemo } from './demo.js';
 export { TrytonRpc, TrytonUserError } from './rpc.js';
