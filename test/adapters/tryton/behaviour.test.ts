@@ -13,7 +13,6 @@ import {
   trytonConfigSchema,
   trytonDescriptor,
 } from '../../../src/adapters/tryton/index.js';
-import type { ParsedTrytonConfig } from '../../../src/adapters/tryton/index.js';
 import { contractEntry } from '../contract.js';
 import {
   ADMIN_PASSWORD,
@@ -147,7 +146,7 @@ describe('Tryton adapter', () => {
     await Promise.all([other.close(), unknown.close()]);
   });
 
-  it('unknown and closed accounts, unknown currencies: item refusals with Pleo types', async () => {
+  it('unknown accounts and currencies: item refusals with Pleo types; the account mapping', async () => {
     const adapter = t.adapter();
     const unknown = contractEntry();
     unknown.postings[0] = { ...unknown.postings[0]!, account: '6999' };
