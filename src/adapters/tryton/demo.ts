@@ -84,14 +84,16 @@ export async function startTrytonDemo(options: {
   dir: string;
   accounting: AccountingConfig;
   currency: string;
-  /** Fiscal years to create. @default the current year and the two around it */
+  /** Fiscal years to create. @default from the lock date's year (or two years ago) to next year */
   years?: number[];
   now?: () => number;
 }): Promise<TrytonDemo> {
   const missing = trytonMissing();
   if (missing) throw new ConfigError(`pleo-export demo --target tryton needs Tryton 6.0: ${missing}`);
   const year = new Date((options.now ?? Date.now)()).getUTCFullYear();
-  const years = options.years ?? [year - 1, year, year + 1];
+  const lock = options.accounting.lockDate;
+  const first = Math.min(lock === undefined ? year - 2 : Number(lock.slice(0, 4)), year - 1);
+  const years = options.years ?? Array.from({ length: year + 2 - first }, (_, i) => first + i);
   const login = 'pleo-export';
   // The database is cached, so its passwords are too: they live only in that local cache.
   const spec: TrytonBootstrapSpec = {
@@ -107,14 +109,14 @@ export async function startTrytonDemo(options: {
         currency: options.currency,
         fiscalYears: years,
         accounts: demoChart(options.accounting),
-        users: [{ login, password: 'Demo-Tryton-Pleo-Export-7q' }],
+        users: [{ login, password: 'Dx7Qm-Rk2Vp-Lw9Zb' }],
       },
     ],
   };
   const { file } = await prepareTrytonTemplate({
     cacheDir: join(options.dir, 'tryton-cache'),
     spec,
-    adminPassword: 'Demo-Admin-Pleo-Export-4k',
+    adminPassword: 'Hy3Nc-Tf8Js-Gq5Wa',
   });
   const server = await startTryton({
     templateFile: file,
@@ -127,7 +129,7 @@ export async function startTrytonDemo(options: {
       url: server.url,
       database: server.database,
       username: 'admin',
-      password: 'Demo-Admin-Pleo-Export-4k',
+      password: 'Hy3Nc-Tf8Js-Gq5Wa',
       company: 'Pleo Demo Company',
     });
     try {
@@ -163,7 +165,7 @@ export async function startTrytonDemo(options: {
       url: server.url,
       database: server.database,
       username: login,
-      password: 'Demo-Tryton-Pleo-Export-7q',
+      password: 'Dx7Qm-Rk2Vp-Lw9Zb',
       company: 'Pleo Demo Company',
       journal: 'CASH',
       invoiceJournal: 'EXP',
