@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -168,19 +168,51 @@ export async function prepareTrytonTemplate(options: {
     .slice(0, 16);
   const file = join(options.cacheDir, `template-${hash}.sqlite`);
   const summaryFile = `${file}.json`;
-  const cached = await stat(file).then(
-    () => true,
-    () => false,
-  );
-  if (cached) {
-    const { readFile } = await import('node:fs/promises');
+  const readCached = async (): Promise<{ file: string; summary: BootstrapSummary } | null> => {
     try {
+      await stat(file);
       return { file, summary: JSON.parse(await readFile(summaryFile, 'utf8')) as BootstrapSummary };
     } catch {
-      // fall through: rebuild
+      return null;
+    }
+  };
+  await mkdir(options.cacheDir, { recursive: true });
+  // One builder at a time (parallel test files share the cache); a lock older than 20 minutes
+  // was left by a killed builder and is taken over.
+  const lock = `${file}.lock`;
+  for (;;) {
+    const ready = await readCached();
+    if (ready) return ready;
+    try {
+      await (await open(lock, 'wx')).close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > 20 * 60_000) await rm(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  const work = join(options.cacheDir, `build-${hash}-${process.pid}`);
+  try {
+    const ready = await readCached();
+    if (ready) return ready;
+    return await buildTemplate(options.cacheDir, hash, file, summaryFile, options);
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+async function buildTemplate(
+  cacheDir: string,
+  hash: string,
+  file: string,
+  summaryFile: string,
+  options: { spec: TrytonBootstrapSpec; adminPassword: string },
+): Promise<{ file: string; summary: BootstrapSummary }> {
+  const work = join(cacheDir, `build-${hash}-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   const summary = await createTrytonDatabase({
     dir: work,

@@ -86,6 +86,8 @@ export async function startTrytonDemo(options: {
   currency: string;
   /** Fiscal years to create. @default from the lock date's year (or two years ago) to next year */
   years?: number[];
+  /** Where the bootstrapped database is cached between runs. @default `<dir>/tryton-cache` */
+  cacheDir?: string;
   now?: () => number;
 }): Promise<TrytonDemo> {
   const missing = trytonMissing();
@@ -114,7 +116,7 @@ export async function startTrytonDemo(options: {
     ],
   };
   const { file } = await prepareTrytonTemplate({
-    cacheDir: join(options.dir, 'tryton-cache'),
+    cacheDir: options.cacheDir ?? join(options.dir, 'tryton-cache'),
     spec,
     adminPassword: 'Hy3Nc-Tf8Js-Gq5Wa',
   });

@@ -29,6 +29,7 @@ describe('Tryton demo', () => {
       dir,
       accounting,
       currency: 'EUR',
+      cacheDir: join(tmpdir(), 'pleo-export-tryton-cache'),
       now: () => Date.parse('2026-03-01T00:00:00Z'),
     });
     try {
