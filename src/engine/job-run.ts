@@ -318,7 +318,7 @@ class JobRun implements RunContext {
       const found = await this.withAdapterRetry(() => adapter.findExisting(key, adapterCtx));
       if (found) {
         turn.pass();
-        await this.recordOutcome(item, { status: 'booked', ...found }, true);
+        await this.recordOutcome(item, { status: 'booked', ...found }, true, 'lookup');
         return;
       }
     }
@@ -360,7 +360,7 @@ class JobRun implements RunContext {
     const entry: AccountingEntry = mapped.entry;
     const receipts = await this.receiptsHere(item);
     if (receipts.prefailure !== null) return settle({ status: 'failed', ...receipts.prefailure }, false);
-    await store.markBooking(this.fence, key, item.attempt + 1);
+    await store.markBooking(this.fence, key, item.attempt + 1, { entry });
     const intentAt = this.ctx.now();
     this.ctx.step('intent_recorded');
     if (adapter.stageAttachments !== undefined && receipts.attachments.length > 0) {
@@ -406,7 +406,12 @@ class JobRun implements RunContext {
     return here;
   }
 
-  private async recordOutcome(item: ItemWithPayload, outcome: RecordOutcome, reused: boolean): Promise<void> {
+  private async recordOutcome(
+    item: ItemWithPayload,
+    outcome: RecordOutcome,
+    reused: boolean,
+    resolvedBy?: 'lookup',
+  ): Promise<void> {
     const key = item.accountingEntryId;
     const stored: ItemOutcome =
       outcome.status === 'booked'
@@ -415,6 +420,7 @@ class JobRun implements RunContext {
             externalId: outcome.externalId,
             externalUrl: outcome.externalUrl ?? null,
             exportedAt: outcome.recordedAt,
+            ...(resolvedBy ? { resolvedBy } : {}),
           }
         : {
             status: 'failed',
