@@ -78,6 +78,10 @@ export function toItem(row: Row): ItemRecord {
     reportError: nullableString(row['report_error']),
     attachments: parseJson<AttachmentRecord[]>(row['attachments']),
     prefailure: parseJson<ItemFailureFields>(row['prefailure']),
+    amount:
+      row['amount_value'] === null || row['amount_value'] === undefined
+        ? null
+        : { value: Number(row['amount_value']), currency: String(row['amount_currency']) },
     updatedAt: String(row['updated_at']),
   };
 }
@@ -120,6 +124,14 @@ export function toAuditEvent(row: Row): AuditEvent {
         ? (detail as Record<string, unknown>)
         : {},
   };
+}
+
+/** The amount shown for an item: the wallet currency's, in minor units (null when absent). */
+export function amountOf(item: FetchedItem): { value: number; currency: string } | null {
+  const money = (item.payload as { amount?: { inWalletCurrency?: { value?: unknown; currency?: unknown } } })
+    .amount?.inWalletCurrency;
+  if (typeof money?.value !== 'number' || typeof money.currency !== 'string') return null;
+  return { value: money.value, currency: money.currency };
 }
 
 /** The `data_fetched` event's detail of a stored export item. */

@@ -146,6 +146,8 @@ export interface ItemRecord extends JobRef {
   attachments: AttachmentRecord[] | null;
   /** A failure decided while fetching the data layer (e.g. a receipt that could not be downloaded). */
   prefailure: ItemFailureFields | null;
+  /** The entry's amount in the wallet currency (minor units), once fetched. */
+  amount: { value: number; currency: string } | null;
   updatedAt: string;
 }
 
@@ -290,6 +292,7 @@ export interface JobStats {
 export interface ItemFilter {
   states?: readonly ItemState[];
   pleoStatus?: ExportJobItemStatus;
+  failureReasonType?: ExportJobItemFailureReasonType;
   /** @default 1000 */
   limit?: number;
   offset?: number;

@@ -449,6 +449,11 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       });
       const withReceipt: FetchedItem = {
         ...fetched(a, '2026-01-03T00:00:00.000Z'),
+        payload: {
+          accountingEntryId: a,
+          date: '2026-01-03T00:00:00.000Z',
+          amount: { inWalletCurrency: { value: 12345, currency: 'DKK' } },
+        } as unknown as ExportItem,
         attachments: [
           { key: `${a}-0`, path: '/tmp/r.pdf', name: 'r.pdf', contentType: 'application/pdf', size: 42 },
         ],
@@ -556,6 +561,20 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       expect(second[2]?.detail).toMatchObject({ bookedInJob: JOB });
       expect(await store.auditTrail(a, { companyId: COMPANY })).toHaveLength(trail.length + 3);
       expect(await store.auditTrail(a, { companyId: entry(77) })).toEqual([]);
+
+      // Amounts as fetched, and failures found by type.
+      const listed = await store.listItems(ref);
+      expect(listed.find((i) => i.accountingEntryId === a)?.amount).toEqual({
+        value: 12345,
+        currency: 'DKK',
+      });
+      expect(listed.find((i) => i.accountingEntryId === b)?.amount).toBeNull();
+      expect(
+        (await store.listItems(ref, { failureReasonType: 'missing_configuration' })).map(
+          (i) => i.accountingEntryId,
+        ),
+      ).toEqual([b]);
+      expect(await store.listItems(ref, { failureReasonType: 'vendor_unknown' })).toEqual([]);
 
       // A counted summary for progress: fetched = items with their data (or found without).
       expect((await store.counts(ref)).fetched).toBe(3);

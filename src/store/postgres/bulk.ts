@@ -30,7 +30,7 @@ import type {
   SaveFetchedPageResult,
   SaveListedPageResult,
 } from '../types.js';
-import { fetchedDetail, receiptsDetail } from '../rows.js';
+import { amountOf, fetchedDetail, receiptsDetail } from '../rows.js';
 import type { Tx } from './database.js';
 import { quoteIdent } from './schema.js';
 
@@ -159,8 +159,10 @@ export async function storeFetchedPage(
   const rows = await tx.query(
     `WITH input AS (
        SELECT DISTINCT ON (entry_id) *
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[])
-         WITH ORDINALITY AS i(entry_id, date, payload, attachments, prefailure, fetched, receipts, ord)
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[],
+                   $11::bigint[], $12::text[])
+         WITH ORDINALITY AS i(entry_id, date, payload, attachments, prefailure, fetched, receipts,
+                              amount_value, amount_currency, ord)
        ORDER BY entry_id, ord
      ), found AS (
        SELECT input.*, cur.state AS cur_state, cur.attempt AS cur_attempt FROM input ${lookup(t, 'state, attempt')}
@@ -174,12 +176,14 @@ export async function storeFetchedPage(
        RETURNING 1
      ), stored AS (
        INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, payload, attachments,
-                               prefailure, updated_at)
-       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure, $8::text
+                               prefailure, amount_value, amount_currency, updated_at)
+       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure,
+              amount_value, amount_currency, $8::text
        FROM found WHERE cur_state = 'listed'
        ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
          SET date = EXCLUDED.date, payload = EXCLUDED.payload, attachments = EXCLUDED.attachments,
-             prefailure = EXCLUDED.prefailure, updated_at = EXCLUDED.updated_at
+             prefailure = EXCLUDED.prefailure, amount_value = EXCLUDED.amount_value,
+             amount_currency = EXCLUDED.amount_currency, updated_at = EXCLUDED.updated_at
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM stored) AS stored,
@@ -198,6 +202,8 @@ export async function storeFetchedPage(
         const receipts = receiptsDetail(i);
         return receipts === null ? null : JSON.stringify(receipts);
       }),
+      items.map((i) => amountOf(i)?.value ?? null),
+      items.map((i) => amountOf(i)?.currency ?? null),
     ],
   );
   const unknown = rows[0]?.['unknown'];

@@ -517,6 +517,10 @@ class PostgresStore implements Store {
       params.push(filter.pleoStatus);
       where.push(`pleo_status = $${params.length}`);
     }
+    if (filter.failureReasonType !== undefined) {
+      params.push(filter.failureReasonType);
+      where.push(`failure_reason_type = $${params.length}`);
+    }
     params.push(filter.limit ?? 1000, filter.offset ?? 0);
     const rows = await this.db.query(
       `SELECT ${ITEM_COLUMNS} FROM ${this.t.items} WHERE ${where.join(' AND ')}

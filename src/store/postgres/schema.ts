@@ -133,6 +133,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     );
     CREATE INDEX audit_entry ON audit (entry_id, id);
     CREATE INDEX audit_at ON audit (at);
+    -- The entry's amount (in the wallet currency, minor units) as fetched, for operators' screens.
+    ALTER TABLE items ADD COLUMN amount_value bigint, ADD COLUMN amount_currency text;
     `,
   },
 ];

@@ -94,5 +94,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_entry ON audit (entry_id, id);
   CREATE INDEX audit_at ON audit (at);
+  -- The entry's amount (in the wallet currency, minor units) as fetched, for operators' screens.
+  ALTER TABLE items ADD COLUMN amount_value INTEGER;
+  ALTER TABLE items ADD COLUMN amount_currency TEXT;
   `,
 ];

@@ -45,6 +45,7 @@ import type {
 } from '../types.js';
 import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
 import {
+  amountOf,
   fetchedDetail,
   receiptsDetail,
   toAuditEvent,
@@ -373,12 +374,15 @@ class SqliteStore implements Store {
       const unknown: string[] = [];
       for (const item of page.items) {
         const changed = this.run(
-          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, updated_at = ?
+          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, amount_value = ?,
+                  amount_currency = ?, updated_at = ?
              WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state = 'listed'`,
           item.date,
           JSON.stringify(item.payload),
           JSON.stringify(item.attachments),
           item.prefailure ? JSON.stringify(item.prefailure) : null,
+          amountOf(item)?.value ?? null,
+          amountOf(item)?.currency ?? null,
           now,
           fence.companyId,
           fence.jobId,
@@ -677,6 +681,10 @@ class SqliteStore implements Store {
     if (filter.pleoStatus !== undefined) {
       where.push('pleo_status = ?');
       params.push(filter.pleoStatus);
+    }
+    if (filter.failureReasonType !== undefined) {
+      where.push('failure_reason_type = ?');
+      params.push(filter.failureReasonType);
     }
     params.push(filter.limit ?? 1000, filter.offset ?? 0);
     const sql = `SELECT * FROM items WHERE ${where.join(' AND ')}
