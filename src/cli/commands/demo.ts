@@ -7,8 +7,13 @@
  * Running it again exports the same expenses again (new export jobs with the same entries, as
  * when a bookkeeper re-exports): nothing is booked twice; the summary shows the entries as
  * already booked.
+ *
+ * With `--console`, it then serves the web console over the demo's state (and keeps the simulator
+ * up, so preview and retry work) until Ctrl-C: the books, the failures and each entry's audit
+ * trail in a browser.
  */
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -19,6 +24,8 @@ import { loadConfig } from '../../config/index.js';
 import { startSimulator } from '../../simulator/index.js';
 import { createSqliteStore } from '../../store/index.js';
 import { intArg } from '../context.js';
+import { shutdownSignal } from '../signals.js';
+import { serveConsole } from './console.js';
 import { simulatorAccountingConfig } from '../demo/catalog-config.js';
 import { json, type Io } from '../output.js';
 import { summaryTable } from '../progress.js';
@@ -48,91 +55,127 @@ export function demoCommand(io: Io): Command {
     .option('--seed <n>', 'data seed', intArg('--seed', 0, 2 ** 31 - 1), 42)
     .option('--no-progress', 'no progress output')
     .option('--json', 'print the results as JSON')
-    .action(async (options: { dir: string; seed: number; progress: boolean; json?: boolean }) => {
-      const dir = resolve(options.dir);
-      mkdirSync(dir, { recursive: true });
-      const journal = join(dir, 'books.journal');
-      const store = createSqliteStore({ path: join(dir, 'state.db') });
-      await store.migrate();
-      const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
-      try {
-        const company = sim.companies[0]!;
-        const run = Number((await store.getValue('demo:runs')) ?? '0') + 1;
-        const firstIds = JSON.parse((await store.getValue('demo:jobs')) ?? '[]') as string[];
-        const created: string[] = [];
-        for (const [n, plan] of JOBS.entries()) {
-          const earlier = firstIds[n];
-          const job = sim.admin.createJob(company.id, {
-            itemCount: plan.items,
-            vendorBasedBookkeeping: plan.vendorBasedBookkeeping,
-            ...(run > 1 && earlier
-              ? { id: uuidFrom(`demo:${options.seed}:${run}:${n}`), dataKey: earlier }
-              : {}),
+    .option('--console', 'then serve the web console over the demo (until Ctrl-C)')
+    .option(
+      '--console-port <port>',
+      'port of the console, 0 = any free port',
+      intArg('--console-port', 0, 65535),
+      8090,
+    )
+    .action(
+      async (options: {
+        dir: string;
+        seed: number;
+        progress: boolean;
+        json?: boolean;
+        console?: boolean;
+        consolePort: number;
+      }) => {
+        const dir = resolve(options.dir);
+        mkdirSync(dir, { recursive: true });
+        const journal = join(dir, 'books.journal');
+        const store = createSqliteStore({ path: join(dir, 'state.db') });
+        await store.migrate();
+        const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
+        try {
+          const company = sim.companies[0]!;
+          const run = Number((await store.getValue('demo:runs')) ?? '0') + 1;
+          const firstIds = JSON.parse((await store.getValue('demo:jobs')) ?? '[]') as string[];
+          const created: string[] = [];
+          for (const [n, plan] of JOBS.entries()) {
+            const earlier = firstIds[n];
+            const job = sim.admin.createJob(company.id, {
+              itemCount: plan.items,
+              vendorBasedBookkeeping: plan.vendorBasedBookkeeping,
+              ...(run > 1 && earlier
+                ? { id: uuidFrom(`demo:${options.seed}:${run}:${n}`), dataKey: earlier }
+                : {}),
+            });
+            created.push(job.id);
+            sim.admin.advanceClock(60_000);
+          }
+          if (run === 1) await store.setValue('demo:jobs', JSON.stringify(created));
+          const config = loadConfig({
+            env: {},
+            raw: {
+              dataDir: dir,
+              pleo: { url: sim.url, requestsPerSecond: 1000 },
+              companies: [
+                {
+                  id: company.id,
+                  name: 'Demo company',
+                  apiKey: company.apiKey,
+                  adapter: { type: 'hledger', journal },
+                  accounting: simulatorAccountingConfig(options.seed),
+                },
+              ],
+            },
           });
-          created.push(job.id);
-          sim.admin.advanceClock(60_000);
+          if (options.json !== true) {
+            io.out(
+              `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
+                `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${relative(process.cwd(), journal) || journal}\n`,
+            );
+          }
+          const results = await runAllOnce(config, store, io, {
+            progress: options.progress && options.json !== true,
+          });
+          await store.setValue('demo:runs', String(run));
+          const check = hledgerAvailable()
+            ? spawnSync('hledger', ['-f', journal, 'check', '--strict'], { encoding: 'utf8' })
+            : null;
+          const printSummary = (): void => {
+            io.out('');
+            io.out(summaryTable(results));
+            const rel = (p: string): string => relative(process.cwd(), p) || p;
+            io.out(`\nJournal:     ${rel(journal)}`);
+            io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
+            // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
+            const cli =
+              process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
+            io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
+            if (check) {
+              io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
+              io.out(`Inspect it:  hledger -f ${rel(journal)} balance`);
+            } else {
+              io.out('Install hledger (apt-get install hledger) to inspect it: hledger -f <journal> balance');
+            }
+            if (run > 1)
+              io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
+          };
+          if (options.json === true) {
+            io.out(
+              json({
+                run,
+                journal,
+                state: join(dir, 'state.db'),
+                results,
+                hledgerCheck: check ? check.status === 0 : null,
+              }),
+            );
+          } else {
+            printSummary();
+          }
+          if (options.console === true) {
+            const shutdown = shutdownSignal(config.server.shutdownGraceMs);
+            try {
+              const handle = await serveConsole(config, store, {
+                host: '127.0.0.1',
+                port: options.consolePort,
+              });
+              io.out(
+                `\nWeb console: ${handle.server.url}  (the jobs, the failures and each entry's audit trail; Ctrl-C to stop)`,
+              );
+              if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
+              await handle.close();
+            } finally {
+              shutdown.dispose();
+            }
+          }
+        } finally {
+          await sim.close();
+          await store.close();
         }
-        if (run === 1) await store.setValue('demo:jobs', JSON.stringify(created));
-        const config = loadConfig({
-          env: {},
-          raw: {
-            dataDir: dir,
-            pleo: { url: sim.url, requestsPerSecond: 1000 },
-            companies: [
-              {
-                id: company.id,
-                name: 'Demo company',
-                apiKey: company.apiKey,
-                adapter: { type: 'hledger', journal },
-                accounting: simulatorAccountingConfig(options.seed),
-              },
-            ],
-          },
-        });
-        if (options.json !== true) {
-          io.out(
-            `pleo-export demo (run ${run}): a simulated Pleo company with ${JOBS.length} export jobs, ` +
-              `${JOBS.reduce((n, j) => n + j.items, 0)} expenses, into ${relative(process.cwd(), journal) || journal}\n`,
-          );
-        }
-        const results = await runAllOnce(config, store, io, {
-          progress: options.progress && options.json !== true,
-        });
-        await store.setValue('demo:runs', String(run));
-        const check = hledgerAvailable()
-          ? spawnSync('hledger', ['-f', journal, 'check', '--strict'], { encoding: 'utf8' })
-          : null;
-        if (options.json === true) {
-          io.out(
-            json({
-              run,
-              journal,
-              state: join(dir, 'state.db'),
-              results,
-              hledgerCheck: check ? check.status === 0 : null,
-            }),
-          );
-          return;
-        }
-        io.out('');
-        io.out(summaryTable(results));
-        const rel = (p: string): string => relative(process.cwd(), p) || p;
-        io.out(`\nJournal:     ${rel(journal)}`);
-        io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
-        // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
-        const cli =
-          process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
-        io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
-        if (check) {
-          io.out(`hledger check --strict: ${check.status === 0 ? 'ok' : `FAILED\n${check.stderr}`}`);
-          io.out(`Inspect it:  hledger -f ${rel(journal)} balance`);
-        } else {
-          io.out('Install hledger (apt-get install hledger) to inspect it: hledger -f <journal> balance');
-        }
-        if (run > 1) io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
-      } finally {
-        await sim.close();
-        await store.close();
-      }
-    });
+      },
+    );
 }
