@@ -215,6 +215,25 @@ describe('web console (chromium)', () => {
     expect(new Set(adapter.bookings().map((b) => b.key)).size).toBe(8);
   });
 
+  it('shows health: companies with their last poll, Pleo and accounting error rates', async () => {
+    const mapping = breakableMapping(1);
+    const { w, server, base } = await start({ mapItem: mapping.mapItem });
+    w.sim.admin.createJob(w.companies[0]!.id, { itemCount: 4, profile: { failureRatio: 0 } });
+    await server.trigger(w.companies[0]!.id);
+    const p = await openPage();
+    await p.goto(`${base}/console/health`);
+    await p.getByText('embedded (one process)').waitFor(WAIT);
+    const company = p.locator('table', { hasText: 'Configured companies' }).locator('tbody tr');
+    await expect(company.textContent()).resolves.toMatch(/company-0.*\(manual\).*ok.*idle/s);
+    const summary = await p.locator('dl.summary').textContent();
+    expect(summary).toMatch(/Pleo requests\s*\d+ \(errors: 0, 0\.0 %\)/);
+    expect(summary).toMatch(/Entries recorded\s*4 \(failed: 1, 25\.0 %\)/);
+    await p
+      .locator('table', { hasText: 'Failed entries by type' })
+      .getByText('missing_configuration')
+      .waitFor(WAIT);
+  });
+
   it('refuses unauthenticated requests when a token is set, and signs in with it', async () => {
     const { w, base } = await start({ server: { console: { token: TOKEN, refreshMs: 100 } } });
     const company = w.companies[0]!.id;
