@@ -62,7 +62,7 @@ try {
   await laptop.goto(`${jobUrl}?state=booked`);
   await laptop.locator('table', { hasText: 'Pleo message' }).locator('a[href*="/entries/"]').first().click();
   await laptop.locator('table.postings').waitFor();
-  await shot(laptop, 'entry-booked');
+  await laptop.screenshot({ path: join(out, 'entry-booked.png'), fullPage: true });
   await laptop.goto(`${jobUrl}/retry`);
   await shot(laptop, 'retry');
   await laptop.goto(`${base}/console/health`);

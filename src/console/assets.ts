@@ -35,6 +35,7 @@ caption { text-align: left; color: var(--muted); padding: .25rem 0; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
 thead th { background: var(--soft); white-space: nowrap; }
 tbody th { font-weight: normal; }
+td.time { white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .reason { max-width: 40rem; overflow-wrap: anywhere; }
 .status.running { color: var(--warn); font-weight: 600; }

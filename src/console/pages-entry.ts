@@ -196,7 +196,7 @@ export function entryPage(
                   ${events.map(
                     (e) =>
                       html`<tr class="step-${e.step}">
-                        <td>${formatTime(e.at)}</td>
+                        <td class="time">${formatTime(e.at)}</td>
                         <th scope="row">${LABELS[e.step] ?? e.step}</th>
                         <td class="num">${e.attempt || ''}</td>
                         <td>${describe(e)}</td>
