@@ -33,7 +33,7 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                '^(\\.\\./)+(client|store|engine|accounting|adapters|simulator|server|cli|config|queue|runtime|errors)/(?!index\\.js$).+',
+                '^(\\.\\./)+(client|store|engine|accounting|adapters|simulator|server|cli|config|queue|runtime|errors|console)/(?!index\\.js$).+',
               message: 'Import another folder only through its index.ts.',
             },
           ],

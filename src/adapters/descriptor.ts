@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 
+import type { AccountingConfig } from '../accounting/index.js';
 import type { EngineLogger } from '../engine/index.js';
 import type { AccountingAdapter } from './types.js';
 
@@ -58,7 +59,15 @@ export interface AdapterDescriptor<Config extends { type: string } = { type: str
    * A throwaway target for `pleo-export demo --target <type>` in the demo's folder: the adapter's
    * configuration, and what to print after the run. Adapters without it are not offered by `demo`.
    */
-  demo?(dir: string): Promise<AdapterDemo<Config>>;
+  demo?(dir: string, context: DemoContext): Promise<AdapterDemo<Config>>;
+}
+
+/** What the demo knows of its simulated company, for a target that must mirror its books. */
+export interface DemoContext {
+  /** The demo's accounting configuration (the simulator's chart, tax codes, vendors, lock date). */
+  accounting: AccountingConfig;
+  /** The company's wallet currency (the currency of its books). */
+  currency: string;
 }
 
 /** What an adapter sets up for `pleo-export demo` (see `AdapterDescriptor.demo`). */

@@ -12,6 +12,7 @@ export type {
   AdapterDemo,
   AdapterDeps,
   AdapterDescriptor,
+  DemoContext,
   AdapterKeyValue,
 } from './descriptor.js';
 export {

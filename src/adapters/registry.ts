@@ -16,6 +16,9 @@ import { configFieldKinds, type ConfigFieldKinds } from './config-fields.js';
 import type { AdapterDescriptor, AdapterKeyValue } from './descriptor.js';
 import { hledgerAdapter } from './hledger/descriptor.js';
 import { httpAdapter } from './http/descriptor.js';
+import { datevDescriptor } from './datev/index.js';
+import { trytonDescriptor } from './tryton/index.js';
+import { xeroDescriptor } from './xero/index.js';
 
 /**
  * The adapters pleo-export ships, one line each (plus its import). The order is the order of the
@@ -24,6 +27,9 @@ import { httpAdapter } from './http/descriptor.js';
 const BUILT_IN: readonly AdapterDescriptor[] = [
   hledgerAdapter, // the default: a journal file, nothing to install
   httpAdapter,
+  trytonDescriptor,
+  xeroDescriptor,
+  datevDescriptor,
 ];
 
 /** A parsed `adapter` block: its `type` selects the descriptor whose schema validated the rest. */

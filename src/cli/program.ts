@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { simulateCommand } from '../simulator/index.js';
 import { checkCommand } from './commands/check.js';
 import { configCommand } from './commands/config.js';
+import { consoleCommand } from './commands/console.js';
 import { connectCommand } from './commands/connect.js';
 import { demoCommand } from './commands/demo.js';
 import { itemsCommand, jobsCommand, showCommand } from './commands/inspect.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: Io): Command {
     itemsCommand(io),
     showCommand(io),
     retryCommand(io),
+    consoleCommand(io),
     configCommand(io),
     connectCommand(io),
     subscribeCommand(io),

@@ -66,11 +66,17 @@ export interface CompiledConfig {
   readonly engine: ParsedConfig['engine'];
   readonly server: Omit<
     ParsedConfig['server'],
-    `${'webhookSecret' | 'triggerToken'}${'' | 'Env' | 'File'}`
+    `${'webhookSecret' | 'triggerToken'}${'' | 'Env' | 'File'}` | 'console'
   > & {
     readonly webhookSecret: string | undefined;
     readonly triggerToken: string | undefined;
+    readonly console: {
+      readonly enabled: boolean;
+      readonly token: string | undefined;
+      readonly refreshMs: number;
+    };
   };
+  readonly audit: ParsedConfig['audit'];
   readonly log: ParsedConfig['log'];
   /** `url` undefined: the embedded mode (SQLite in `dataDir`, in-process scheduling). */
   readonly postgres: Omit<ParsedConfig['postgres'], `url${'' | 'Env' | 'File'}`> & {
@@ -255,6 +261,7 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
     triggerToken,
     triggerTokenEnv,
     triggerTokenFile,
+    console: consoleConfig,
     ...server
   } = config.server;
   return Object.freeze({
@@ -280,7 +287,20 @@ function compile(config: ParsedConfig, source: string | null, env: NodeJS.Proces
         env,
         base,
       ),
+      console: Object.freeze({
+        enabled: consoleConfig.enabled,
+        refreshMs: consoleConfig.refreshMs,
+        token: readSecret(
+          'server.console.token',
+          consoleConfig.token,
+          consoleConfig.tokenEnv,
+          consoleConfig.tokenFile,
+          env,
+          base,
+        ),
+      }),
     }),
+    audit: Object.freeze(config.audit),
     log: Object.freeze(config.log),
     postgres: compilePostgres(config.postgres, env, base),
     companies: Object.freeze(companies),

@@ -135,6 +135,29 @@ export const configSchema = z
         shutdownGraceMs: positiveInt(10 * 60 * 1000).default(30_000),
         /** Largest accepted webhook body, in bytes. @default 65536 */
         maxWebhookBytes: positiveInt(10 * 1024 * 1024).default(64 * 1024),
+        /** The web console under /console (see README "The web console"). */
+        console: z
+          .object({
+            /** @default true */
+            enabled: z.boolean().default(true),
+            /**
+             * Token to sign in (login form or `Authorization: Bearer`). Required when `host` is not a
+             * loopback address; without one the console is then off.
+             */
+            ...secret('token'),
+            /** How often live pages are refreshed from the store, in ms. @default 1000 */
+            refreshMs: z.number().int().min(50).max(60_000).default(1000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** The audit trail of every item (what `show` and the console print). */
+    audit: z
+      .object({
+        /** Audit events older than this are pruned (hourly, by `serve`). @default 90 */
+        retentionDays: positiveInt(36_500).default(90),
       })
       .strict()
       .prefault({}),

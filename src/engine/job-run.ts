@@ -409,7 +409,7 @@ class JobRun implements RunContext {
       }
       if (looked.value) {
         turn.pass();
-        await this.recordOutcome(item, { status: 'booked', ...looked.value }, true);
+        await this.recordOutcome(item, { status: 'booked', ...looked.value }, true, 'lookup');
         return;
       }
     }
@@ -451,7 +451,7 @@ class JobRun implements RunContext {
     const entry: AccountingEntry = mapped.entry;
     const receipts = await this.receiptsHere(item);
     if (receipts.prefailure !== null) return settle({ status: 'failed', ...receipts.prefailure }, false);
-    await store.markBooking(this.fence, key, item.attempt + 1);
+    await store.markBooking(this.fence, key, item.attempt + 1, { entry });
     const intentAt = this.ctx.now();
     this.ctx.step('intent_recorded');
     if (adapter.stageAttachments !== undefined && receipts.attachments.length > 0) {
@@ -499,7 +499,12 @@ class JobRun implements RunContext {
     return here;
   }
 
-  private async recordOutcome(item: ItemWithPayload, outcome: RecordOutcome, reused: boolean): Promise<void> {
+  private async recordOutcome(
+    item: ItemWithPayload,
+    outcome: RecordOutcome,
+    reused: boolean,
+    resolvedBy?: 'lookup',
+  ): Promise<void> {
     const key = item.accountingEntryId;
     const stored: ItemOutcome =
       outcome.status === 'booked'
@@ -508,6 +513,7 @@ class JobRun implements RunContext {
             externalId: outcome.externalId,
             externalUrl: outcome.externalUrl ?? null,
             exportedAt: outcome.recordedAt,
+            ...(resolvedBy ? { resolvedBy } : {}),
           }
         : {
             status: 'failed',

@@ -44,10 +44,18 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** A part of the site that answers its requests itself (streams, its own headers): the console. */
+export interface Mount {
+  /** Requests to `prefix` or below it go to `handle`. */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
 export interface HttpServerOptions {
   host: string;
   port: number;
   routes: readonly Route[];
+  mounts?: readonly Mount[];
   /** A handler threw (the client got a 500). */
   onError: (error: unknown, req: { method: string; path: string }) => void;
 }
@@ -105,7 +113,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   const server = createServer((req, res) => {
-    const task = handle(req, res)
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const mount = options.mounts?.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+    // A mount's long-lived responses (server-sent events) are not waited for on close: its own
+    // close ends them, and the server's closeAllConnections cuts what is left.
+    const task = (mount ? mount.handle(req, res) : handle(req, res))
       .catch((error: unknown) => {
         options.onError(error, { method: req.method ?? 'GET', path: req.url ?? '/' });
         if (!res.headersSent) res.writeHead(500).end();

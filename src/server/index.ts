@@ -11,6 +11,11 @@
  *   a non-loopback address or `server.publicUrl` is set (see `access.ts`).
  * - `GET /healthz` (the process answers), `GET /readyz` (store answers, not shutting down),
  *   `GET /metrics` (Prometheus text format).
+ * - `/console/…`: the web console (`src/console/`), unless `server.console.enabled` is false. It
+ *   needs `server.console.token` unless the server listens on a loopback address.
+ *
+ * The audit trail is pruned at start and after polls, at most once an hour, down to
+ * `audit.retentionDays`.
  *
  * The server knows the {@link Store} only through its interface, so it runs over whichever store
  * it is given.
@@ -18,12 +23,20 @@
 import type { Registry } from 'prom-client';
 
 import type { CompiledConfig } from '../config/index.js';
+import { createWebConsole, isLoopbackHost, type ConsoleActions, type WebConsole } from '../console/index.js';
 import type { EngineLogger } from '../engine/index.js';
 import { describeError } from '../errors/index.js';
 import { createCompanyRuntime, type RuntimeHooks } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 import { bearerMatches, isLoopback, requireTriggerToken } from './access.js';
-import { BodyTooLargeError, reply, startHttpServer, type HttpReply, type HttpRequest } from './http.js';
+import {
+  BodyTooLargeError,
+  reply,
+  startHttpServer,
+  type HttpReply,
+  type HttpRequest,
+  type Mount,
+} from './http.js';
 import { createServerMetrics, type WebhookResult } from './metrics.js';
 import { createRunner, type CreateRuntime } from './runner.js';
 import { createScheduler, type SetTimeoutLike } from './scheduler.js';
@@ -74,6 +87,11 @@ export interface ServerOptions {
    * logs. @default the runtime's `createCompanyRuntime` over `config` and `store`
    */
   createRuntime?: CreateRuntime;
+  /**
+   * What the console may do besides reading the store (preview, retry); given `trigger`, which
+   * asks for a poll of a company now. @default none: the console only reads
+   */
+  consoleActions?: (trigger: (companyId: string) => void) => ConsoleActions;
 }
 
 export interface RunningServer {
@@ -82,6 +100,8 @@ export interface RunningServer {
   readonly port: number;
   /** The URL to register at Pleo: `server.publicUrl` (or `url`) + {@link WEBHOOK_PATH}. */
   readonly webhookUrl: string;
+  /** The web console's address, or null when it is off. */
+  readonly consoleUrl: string | null;
   /** This server's own metrics registry. */
   readonly metrics: Registry;
   /**
@@ -124,6 +144,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.createRuntime ??
     ((company, runtimeHooks) => createCompanyRuntime(config, company, store, runtimeHooks));
 
+  const lastPolls = new Map<string, { at: string; trigger: string; outcome: string }>();
+  // The audit trail's retention, applied at most once an hour (a failure is logged and retried then).
+  let prunedAt = -Infinity;
+  const pruneAudit = async (): Promise<void> => {
+    if (now() - prunedAt < 60 * 60 * 1000) return;
+    prunedAt = now();
+    const before = new Date(now() - config.audit.retentionDays * 24 * 60 * 60 * 1000).toISOString();
+    try {
+      const pruned = await store.pruneAudit(before);
+      if (pruned > 0) logger.info({ pruned, before }, 'audit trail pruned');
+    } catch (error) {
+      logger.warn({ error: describeError(error) }, 'pruning the audit trail failed');
+    }
+  };
+
   // The gauges read the scheduler and the runner at scrape time (both exist by then).
   const metrics = createServerMetrics({
     queueDepth: () => sched.queueDepth(),
@@ -141,7 +176,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     companyIds,
     maxConcurrent: config.server.maxConcurrentCompanies,
     pollIntervalMs: config.server.pollIntervalMs,
-    poll: (companyId, trigger, signal) => runner.poll(companyId, trigger, signal),
+    poll: async (companyId, trigger, signal) => {
+      const outcome = await runner.poll(companyId, trigger, signal);
+      lastPolls.set(companyId, { at: new Date(now()).toISOString(), trigger, outcome });
+      void pruneAudit();
+    },
     ...(hooks.setTimeout ? { setTimeout: hooks.setTimeout } : {}),
     ...(hooks.random ? { random: hooks.random } : {}),
   });
@@ -245,9 +284,48 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
 
+  let web: WebConsole | null = null;
+  const mounts: Mount[] = [];
+  if (config.server.console.enabled) {
+    const loopback = isLoopbackHost(config.server.host);
+    if (!loopback && config.server.console.token === undefined) {
+      logger.warn(
+        { host: config.server.host },
+        'web console off: set server.console.token to serve it on an address other machines can reach',
+      );
+    } else {
+      web = createWebConsole({
+        store,
+        companies: config.companies.map((c) => ({ id: c.id, name: c.name })),
+        token: config.server.console.token,
+        loopback,
+        refreshMs: config.server.console.refreshMs,
+        ...(config.server.publicUrl ? { publicUrl: config.server.publicUrl } : {}),
+        ...(options.consoleActions
+          ? { actions: options.consoleActions((companyId) => void sched.trigger(companyId, 'manual')) }
+          : {}),
+        health: () =>
+          Promise.resolve({
+            mode: config.postgres.url === undefined ? ('embedded' as const) : ('scaled-out' as const),
+            companies: config.companies.map((c) => ({
+              id: c.id,
+              name: c.name,
+              lastPoll: lastPolls.get(c.id) ?? null,
+              state: sched.state(c.id),
+            })),
+            metrics: metrics.registry,
+          }),
+        now,
+        logger,
+      });
+      mounts.push({ prefix: '/console', handle: (req, res) => web!.handle(req, res) });
+    }
+  }
+
   const http = await startHttpServer({
     host: config.server.host,
     port: config.server.port,
+    mounts,
     onError: (error, req) => logger.error({ ...req, error: describeError(error) }, 'request failed'),
     routes: [
       { method: 'GET', path: '/healthz', handler: () => Promise.resolve(reply(200, { status: 'ok' })) },
@@ -270,6 +348,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.warn({}, 'no webhook secret (server.webhookSecret): webhooks are refused, polling only');
   }
   sched.start();
+  void pruneAudit();
 
   let drained: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
@@ -279,6 +358,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: http.url,
     port: http.port,
     webhookUrl: `${base.replace(/\/+$/, '')}${WEBHOOK_PATH}`,
+    consoleUrl: web === null ? null : `${base.replace(/\/+$/, '')}/console/`,
     metrics: metrics.registry,
     async trigger(companyId) {
       if (companyId === undefined) {
@@ -294,6 +374,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: () =>
       (closed ??= (async () => {
         await drain();
+        web?.close();
         await http.close();
         await runner.close();
       })()),

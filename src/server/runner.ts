@@ -13,6 +13,8 @@ import { describeError, isExportError } from '../errors/index.js';
 import type { CompanyRuntime, RuntimeHooks } from '../runtime/index.js';
 import type { JobOutcome, PollTrigger, ServerMetrics } from './metrics.js';
 
+export type PollOutcome = 'ok' | 'error' | 'interrupted';
+
 export type CreateRuntime = (company: CompiledCompany, hooks: RuntimeHooks) => Promise<CompanyRuntime>;
 
 export interface RunnerOptions {
@@ -25,7 +27,8 @@ export interface RunnerOptions {
 }
 
 export interface Runner {
-  poll(companyId: string, trigger: PollTrigger, signal: AbortSignal): Promise<void>;
+  /** Never throws; says how the poll ended. */
+  poll(companyId: string, trigger: PollTrigger, signal: AbortSignal): Promise<PollOutcome>;
   /** Jobs being processed now, across companies. */
   runningJobs(): number;
   /** Closes every runtime built so far (after the last poll returned). */
@@ -98,7 +101,9 @@ export function createRunner(options: RunnerOptions): Runner {
         const { engine } = await runtime(company);
         const results = await engine.runOnce(signal);
         for (const result of results) finishJob(companyId, result.jobId, outcomeOf(result));
-        metrics.pollFinished(trigger, signal.aborted ? 'interrupted' : 'ok');
+        const outcome = signal.aborted ? 'interrupted' : 'ok';
+        metrics.pollFinished(trigger, outcome);
+        return outcome;
       } catch (error) {
         // An abort on shutdown surfaces as ABORTED from whichever call was in flight: expected.
         const interrupted = signal.aborted && (!isExportError(error) || error.code === 'ABORTED');
@@ -108,6 +113,7 @@ export function createRunner(options: RunnerOptions): Runner {
         if (interrupted)
           logger.info({ companyId }, 'poll interrupted by shutdown; the job resumes at the next start');
         else logger.error({ companyId, trigger, error: describeError(error) }, 'poll failed');
+        return interrupted ? 'interrupted' : 'error';
       } finally {
         current.delete(companyId);
         counted.delete(companyId);

@@ -1,5 +1,8 @@
 export type {
   AttachmentRecord,
+  AuditEvent,
+  AuditStep,
+  IntentDetail,
   BookingRecord,
   FailureSummary,
   Fence,
@@ -23,7 +26,7 @@ export type {
   SaveListedPageResult,
   Store,
 } from './types.js';
-export { ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
+export { AUDIT_STEPS, ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js';
 export {

@@ -4,6 +4,8 @@
  */
 import type {
   AttachmentRecord,
+  AuditEvent,
+  FetchedItem,
   BookingRecord,
   FailureSummary,
   ItemFailureFields,
@@ -76,6 +78,10 @@ export function toItem(row: Row): ItemRecord {
     reportError: nullableString(row['report_error']),
     attachments: parseJson<AttachmentRecord[]>(row['attachments']),
     prefailure: parseJson<ItemFailureFields>(row['prefailure']),
+    amount:
+      row['amount_value'] === null || row['amount_value'] === undefined
+        ? null
+        : { value: Number(row['amount_value']), currency: String(row['amount_currency']) },
     updatedAt: String(row['updated_at']),
   };
 }
@@ -101,5 +107,42 @@ export function toFailureSummary(row: Row): FailureSummary {
     failureReasonType: String(row['t']) as FailureSummary['failureReasonType'],
     failureReason: String(row['r']),
     count: Number(row['n']),
+  };
+}
+
+export function toAuditEvent(row: Row): AuditEvent {
+  const detail = parseJson<unknown>(row['detail']);
+  return {
+    companyId: String(row['company_id']),
+    jobId: String(row['job_id']),
+    accountingEntryId: String(row['entry_id']),
+    at: String(row['at']),
+    step: String(row['step']) as AuditEvent['step'],
+    attempt: Number(row['attempt']),
+    detail:
+      typeof detail === 'object' && detail !== null && !Array.isArray(detail)
+        ? (detail as Record<string, unknown>)
+        : {},
+  };
+}
+
+/** The amount shown for an item: the wallet currency's, in minor units (null when absent). */
+export function amountOf(item: FetchedItem): { value: number; currency: string } | null {
+  const money = (item.payload as { amount?: { inWalletCurrency?: { value?: unknown; currency?: unknown } } })
+    .amount?.inWalletCurrency;
+  if (typeof money?.value !== 'number' || typeof money.currency !== 'string') return null;
+  return { value: money.value, currency: money.currency };
+}
+
+/** The `data_fetched` event's detail of a stored export item. */
+export function fetchedDetail(item: FetchedItem): Record<string, unknown> {
+  return { date: item.date, ...(item.prefailure ? { prefailure: item.prefailure } : {}) };
+}
+
+/** The `receipts_stored` event's detail (null when the item has no receipts). */
+export function receiptsDetail(item: FetchedItem): Record<string, unknown> | null {
+  if (item.attachments.length === 0) return null;
+  return {
+    receipts: item.attachments.map((a) => ({ name: a.name, contentType: a.contentType, size: a.size })),
   };
 }

@@ -26,6 +26,11 @@
  * - `completing`: the final event is chosen and about to be sent (`finalEvent` says which).
  * - `done`: the job is final at Pleo (by our event, by expiry, or by someone else).
  *
+ * Audit trail: every write above that changes an item also appends, in the same transaction, one
+ * `AuditEvent` per item it changed (listed, data fetched, receipts stored, intent, booked/failed,
+ * reported or rejected, reconciled). The trail is what `show` and the web console print; it is kept
+ * until `pruneAudit` removes events older than the retention (`audit.retentionDays`).
+ *
  * Item states:
  *
  *   listed ─► planned ─► booking ─► booked ─┐
@@ -143,6 +148,8 @@ export interface ItemRecord extends JobRef {
   attachments: AttachmentRecord[] | null;
   /** A failure decided while fetching the data layer (e.g. a receipt that could not be downloaded). */
   prefailure: ItemFailureFields | null;
+  /** The entry's amount in the wallet currency (minor units), once fetched. */
+  amount: { value: number; currency: string } | null;
   updatedAt: string;
 }
 
@@ -185,8 +192,63 @@ export interface SaveFetchedPageResult {
 }
 
 export type ItemOutcome =
-  | { status: 'booked'; externalId: string; externalUrl: string | null; exportedAt: string }
+  | {
+      status: 'booked';
+      externalId: string;
+      externalUrl: string | null;
+      exportedAt: string;
+      /**
+       * How the booking was learned when it was not written by this attempt: `lookup` = the item was
+       * found in `booking` (the answer to an earlier write was lost) and `findExisting` found it.
+       */
+      resolvedBy?: 'lookup';
+    }
   | ({ status: 'failed' } & ItemFailureFields);
+
+/** What the intent knows about the write it announces (kept in the audit trail only). */
+export interface IntentDetail {
+  /** The balanced entry about to be written (JSON-serialisable; shown as the postings booked). */
+  entry?: unknown;
+}
+
+export const AUDIT_STEPS = [
+  'listed',
+  'reconciled',
+  'data_fetched',
+  'receipts_stored',
+  'intent',
+  'booked',
+  'failed',
+  'reported',
+  'report_rejected',
+] as const;
+/**
+ * - `listed`: the item was stored from a job-items page (`detail.pleoStatus`; `detail.skipped` when
+ *   it was already final at Pleo).
+ * - `reconciled`: a re-listing found Pleo holding a final status for it (`detail.pleoStatus`).
+ * - `data_fetched`: its export data was stored (`detail.date`, `detail.prefailure`).
+ * - `receipts_stored`: its receipts were downloaded and kept (`detail.receipts`: name, type, size).
+ * - `intent`: attempt `attempt` of the write to the accounting system is about to happen
+ *   (`detail.entry`: the balanced entry).
+ * - `booked`: `detail.externalId`, `detail.externalUrl`, `detail.resolvedBy` (`lookup`),
+ *   `detail.bookedInJob` (an earlier job's booking was reused).
+ * - `failed`: `detail.failureReasonType`, `detail.failureReason`.
+ * - `reported`: Pleo accepted the outcome (`detail.pleoStatus`).
+ * - `report_rejected`: Pleo refused it (`detail.message`, `detail.giveUp`).
+ */
+export type AuditStep = (typeof AUDIT_STEPS)[number];
+
+export interface AuditEvent {
+  companyId: string;
+  jobId: string;
+  accountingEntryId: string;
+  /** ISO time of the store write that recorded the step. */
+  at: string;
+  step: AuditStep;
+  /** The booking attempt the step belongs to (0 before the first intent). */
+  attempt: number;
+  detail: Record<string, unknown>;
+}
 
 export interface BookingRecord {
   companyId: string;
@@ -213,6 +275,8 @@ export interface JobCounts {
   /** Among all items of the job (including skipped ones): final outcome at Pleo or locally. */
   successful: number;
   failed: number;
+  /** Items whose export data is stored (or was found missing), skipped items excluded. */
+  fetched: number;
 }
 
 export interface FailureSummary {
@@ -230,6 +294,7 @@ export interface JobStats {
 export interface ItemFilter {
   states?: readonly ItemState[];
   pleoStatus?: ExportJobItemStatus;
+  failureReasonType?: ExportJobItemFailureReasonType;
   /** @default 1000 */
   limit?: number;
   offset?: number;
@@ -276,7 +341,7 @@ export interface Store {
   /** In-scope items still to process (`planned` or `booking`), by seq, after `afterSeq`. */
   itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
   /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */
-  markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void>;
+  markBooking(fence: Fence, accountingEntryId: string, attempt: number, detail?: IntentDetail): Promise<void>;
   /**
    * Stores an item's outcome; a booked outcome also records the booking (unique per company+entry)
    * and drops the stored payload; a failed item keeps its payload (`retry` maps it again).
@@ -299,6 +364,17 @@ export interface Store {
   listItems(ref: JobRef, filter?: ItemFilter): Promise<ItemRecord[]>;
   /** Every item record of an entry across jobs (newest first), for `pleo-export show`. */
   findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]>;
+
+  /**
+   * The audit trail of an entry, oldest first (in the order the steps were written), across the
+   * jobs it came in (only `jobId`'s with a job; only `companyId`'s with a company).
+   */
+  auditTrail(
+    accountingEntryId: string,
+    filter?: { companyId?: string; jobId?: string },
+  ): Promise<AuditEvent[]>;
+  /** Deletes audit events written before `before` (ISO); returns how many. */
+  pruneAudit(before: string): Promise<number>;
 
   /** Remembers a webhook id; false when it was seen before (replay). */
   rememberWebhook(id: string, receivedAt: string): Promise<boolean>;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { accountingFailureType } from '../../src/adapters/index.js';
+import { classifyAccountingError } from '../../src/adapters/index.js';
 import {
   checkXero,
   compileXeroConfig,
@@ -110,7 +110,10 @@ describe('OAuth token rotation', () => {
     expect(error).toBeInstanceOf(AccountingSystemError);
     expect(error).toMatchObject({ code: 'ACCOUNTING_AUTH', retryable: false });
     expect((error as Error).message).toMatch(/invalid_grant.*Reconnect Xero/s);
-    expect(accountingFailureType(error)).toBe('accounting_system_authentication_failure');
+    expect(classifyAccountingError(error)).toMatchObject({
+      kind: 'job',
+      failureReasonType: 'accounting_system_authentication_failure',
+    });
     const validation = await adapter.validate({ companyId: COMPANY, vendorBasedBookkeeping: false });
     expect(validation).toMatchObject({
       ok: false,
@@ -136,7 +139,10 @@ describe('OAuth token rotation', () => {
     });
     const error = await record(adapter).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ACCOUNTING_AUTH', retryable: false, status: 403 });
-    expect(accountingFailureType(error)).toBe('authorization_failure');
+    expect(classifyAccountingError(error)).toMatchObject({
+      kind: 'job',
+      failureReasonType: 'authorization_failure',
+    });
   });
 });
 

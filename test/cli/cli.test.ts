@@ -309,6 +309,12 @@ describe('pleo-export CLI', () => {
     const show = await cli(['show', items[0]!.accountingEntryId, '--config', config]);
     expect(show.code).toBe(0);
     expect(show.out).toContain(ids[0]!);
+    // The entry's audit trail, step by step.
+    for (const step of ['listed', 'data_fetched', 'reported']) expect(show.out).toContain(step);
+    const shown = JSON.parse(
+      (await cli(['show', items[0]!.accountingEntryId, '--config', config, '--json'])).out,
+    ) as { trail: { step: string; at: string }[] };
+    expect(shown.trail.map((e) => e.step)).toContain('reported');
     expectCleanError(
       await cli(['show', '00000000-0000-4000-8000-000000000000', '--config', config]),
       5,

@@ -81,6 +81,8 @@ export interface WorldOptions {
   beforeRecord?: (call: number) => void | Promise<void>;
   /** @default the engine harness's simpleMap */
   mapItem?: EngineOptions['mapItem'];
+  /** Step boundaries of every engine run (throw to simulate a crash there). */
+  onStep?: EngineOptions['onStep'];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -159,6 +161,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       now,
       random: () => 0.5,
       ...(hooks.logger ? { logger: hooks.logger } : {}),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
       onEvent: (e) => hooks.onEvent?.(company.id, e),
     });
     // The memory adapter stays open: a later server in the same test sees the same bookings.

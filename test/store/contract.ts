@@ -433,6 +433,176 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       expect(found[0]?.payload?.accountingEntryId).toBe(ids[0]);
     });
 
+    it('keeps an audit trail of every step, written with the step, until pruned', async () => {
+      await store.upsertJob(snapshot());
+      const fence = await store.acquireJob(ref, 'w1');
+      const [a, b, c, d] = [entry(1), entry(2), entry(3), entry(4)];
+      await store.saveListedPage(fence, {
+        items: [
+          { accountingEntryId: a, status: 'pending' },
+          { accountingEntryId: b, status: 'pending' },
+          { accountingEntryId: c, status: 'pending' },
+          { accountingEntryId: d, status: 'successful', externalId: 'PRE' },
+        ],
+        cursor: null,
+        complete: true,
+      });
+      const withReceipt: FetchedItem = {
+        ...fetched(a, '2026-01-03T00:00:00.000Z'),
+        payload: {
+          accountingEntryId: a,
+          date: '2026-01-03T00:00:00.000Z',
+          amount: { inWalletCurrency: { value: 12345, currency: 'DKK' } },
+        } as unknown as ExportItem,
+        attachments: [
+          { key: `${a}-0`, path: '/tmp/r.pdf', name: 'r.pdf', contentType: 'application/pdf', size: 42 },
+        ],
+      };
+      // c never gets its data: planned with a visible failure.
+      await store.saveFetchedPage(fence, {
+        items: [withReceipt, fetched(b, '2026-01-02T00:00:00.000Z')],
+        cursor: null,
+        complete: true,
+      });
+      const entryShape = { postings: [{ account: '6000', amount: { currency: 'DKK', value: 100 } }] };
+      await store.markBooking(fence, a, 1, { entry: entryShape });
+      // A takeover: the intent stands, the new run finds the entry by lookup.
+      const again = await store.acquireJob(ref, 'w2');
+      await store.markBooking(again, b, 1);
+      await store.recordOutcome(again, a, {
+        status: 'booked',
+        externalId: 'E1',
+        externalUrl: 'https://erp.example/E1',
+        exportedAt: '2026-02-01T00:00:00.000Z',
+        resolvedBy: 'lookup',
+      });
+      await store.recordOutcome(again, b, {
+        status: 'failed',
+        failureReasonType: 'missing_configuration',
+        failureReason: 'Account 6010 missing',
+      });
+      await store.markReportRejected(again, [{ accountingEntryId: a, message: 'busy' }]);
+      await store.markReported(again, [
+        { accountingEntryId: a, pleoStatus: 'successful' },
+        { accountingEntryId: b, pleoStatus: 'failed' },
+      ]);
+
+      const trail = await store.auditTrail(a);
+      expect(trail.map((e) => e.step)).toEqual([
+        'listed',
+        'data_fetched',
+        'receipts_stored',
+        'intent',
+        'booked',
+        'report_rejected',
+        'reported',
+      ]);
+      expect(
+        trail.every((e) => e.companyId === COMPANY && e.jobId === JOB && e.accountingEntryId === a),
+      ).toBe(true);
+      expect(trail.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+      expect(trail[0]?.detail).toMatchObject({ pleoStatus: 'pending', skipped: false });
+      expect(trail[1]).toMatchObject({ attempt: 0, detail: { date: '2026-01-03T00:00:00.000Z' } });
+      expect(trail[2]?.detail).toEqual({
+        receipts: [{ name: 'r.pdf', contentType: 'application/pdf', size: 42 }],
+      });
+      expect(trail[3]).toMatchObject({ attempt: 1, detail: { entry: entryShape } });
+      expect(trail[4]).toMatchObject({
+        attempt: 1,
+        detail: { externalId: 'E1', externalUrl: 'https://erp.example/E1', resolvedBy: 'lookup' },
+      });
+      expect(trail[5]?.detail).toMatchObject({ message: 'busy', giveUp: false });
+      expect(trail[6]?.detail).toMatchObject({ pleoStatus: 'successful' });
+
+      expect((await store.auditTrail(b)).map((e) => [e.step, e.attempt])).toEqual([
+        ['listed', 0],
+        ['data_fetched', 0],
+        ['intent', 1],
+        ['failed', 1],
+        ['reported', 1],
+      ]);
+      expect((await store.auditTrail(b)).find((e) => e.step === 'intent')?.detail).toEqual({});
+      expect((await store.auditTrail(b)).find((e) => e.step === 'failed')?.detail).toEqual({
+        failureReasonType: 'missing_configuration',
+        failureReason: 'Account 6010 missing',
+      });
+      const missing = await store.auditTrail(c);
+      expect(missing.map((e) => e.step)).toEqual(['listed', 'data_fetched']);
+      expect(missing[1]?.detail).toMatchObject({
+        missing: true,
+        prefailure: { failureReasonType: 'unexpected_failure' },
+      });
+      expect((await store.auditTrail(d)).map((e) => [e.step, e.detail['skipped']])).toEqual([
+        ['listed', true],
+      ]);
+
+      // The same entry in a later job: its trail spans both jobs, and says where it was booked.
+      const job2 = { companyId: COMPANY, jobId: entry(500) };
+      await store.upsertJob(snapshot({ ...job2, createdAt: '2026-01-05T00:00:00.000Z' }));
+      const f2 = await store.acquireJob(job2, 'w1');
+      await store.saveListedPage(f2, {
+        items: [{ accountingEntryId: a, status: 'pending' }],
+        cursor: null,
+        complete: true,
+      });
+      await store.saveFetchedPage(f2, {
+        items: [fetched(a, '2026-01-03T00:00:00.000Z')],
+        cursor: null,
+        complete: true,
+      });
+      await store.recordOutcome(f2, a, {
+        status: 'booked',
+        externalId: 'E1',
+        externalUrl: null,
+        exportedAt: '2026-02-01T00:00:00.000Z',
+      });
+      const second = await store.auditTrail(a, { jobId: job2.jobId });
+      expect(second.map((e) => e.step)).toEqual(['listed', 'data_fetched', 'booked']);
+      expect(second[2]?.detail).toMatchObject({ bookedInJob: JOB });
+      expect(await store.auditTrail(a, { companyId: COMPANY })).toHaveLength(trail.length + 3);
+      expect(await store.auditTrail(a, { companyId: entry(77) })).toEqual([]);
+
+      // Amounts as fetched, and failures found by type.
+      const listed = await store.listItems(ref);
+      expect(listed.find((i) => i.accountingEntryId === a)?.amount).toEqual({
+        value: 12345,
+        currency: 'DKK',
+      });
+      expect(listed.find((i) => i.accountingEntryId === b)?.amount).toBeNull();
+      expect(
+        (await store.listItems(ref, { failureReasonType: 'missing_configuration' })).map(
+          (i) => i.accountingEntryId,
+        ),
+      ).toEqual([b]);
+      expect(await store.listItems(ref, { failureReasonType: 'vendor_unknown' })).toEqual([]);
+
+      // A counted summary for progress: fetched = items with their data (or found without).
+      expect((await store.counts(ref)).fetched).toBe(3);
+
+      // Retention: nothing older than the epoch; everything older than the far future.
+      expect(await store.pruneAudit('2000-01-01T00:00:00.000Z')).toBe(0);
+      const all = (await store.auditTrail(a)).length + (await store.auditTrail(b)).length;
+      const pruned = await store.pruneAudit('9999-01-01T00:00:00.000Z');
+      expect(pruned).toBeGreaterThanOrEqual(all);
+      expect(await store.auditTrail(a)).toEqual([]);
+    });
+
+    it('writes no audit event for a write refused by a stale fence', async () => {
+      const { fence: stale, ids } = await plannedJob(2);
+      const before = await store.auditTrail(ids[0]!);
+      await store.acquireJob(ref, 'w2');
+      await expect(store.markBooking(stale, ids[0]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.recordOutcome(stale, ids[1]!, {
+          status: 'failed',
+          failureReasonType: 'unexpected_failure',
+          failureReason: 'stale',
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.auditTrail(ids[0]!)).toEqual(before);
+      expect((await store.auditTrail(ids[1]!)).map((e) => e.step)).not.toContain('failed');
+    });
+
     it('remembers webhook ids and key-value records', async () => {
       expect(await store.rememberWebhook('msg_1', '2026-01-01T00:00:00Z')).toBe(true);
       expect(await store.rememberWebhook('msg_1', '2026-01-01T00:00:01Z')).toBe(false);

@@ -2,11 +2,14 @@
  * The Tryton adapter as the registry sees it: `adapter: {type: tryton, …}` in the configuration,
  * `create` for the runtime and `check` for `pleo-export check`.
  */
+import { join, relative } from 'node:path';
+
 import { describeError } from '../../errors/index.js';
 import type { AdapterCheck, AdapterDeps, AdapterDescriptor } from '../descriptor.js';
 import type { AccountingAdapter } from '../types.js';
 import { createTrytonAdapter } from './adapter.js';
 import { resolveTrytonPassword, trytonConfigSchema, type ParsedTrytonConfig } from './config.js';
+import { startTrytonDemo } from './demo.js';
 
 function adapterFor(config: ParsedTrytonConfig, deps: Pick<AdapterDeps, 'fetch' | 'now'>) {
   return createTrytonAdapter({
@@ -132,4 +135,26 @@ export const trytonDescriptor: AdapterDescriptor<ParsedTrytonConfig> = {
     return Promise.resolve(adapterFor(config, deps));
   },
   check: checkTryton,
+  async demo(dir, context) {
+    // A throwaway trytond in the demo's folder, its chart built from the demo's configuration.
+    const tryton = await startTrytonDemo({
+      dir: join(dir, 'tryton'),
+      accounting: context.accounting,
+      currency: context.currency,
+    });
+    return {
+      config: tryton.adapter,
+      location: `${tryton.url} (database in ${relative(process.cwd(), tryton.dir) || tryton.dir})`,
+      report: () =>
+        Promise.resolve({
+          ok: true,
+          lines: [
+            `Tryton:      ${tryton.url} (JSON-RPC; log in with the Tryton client as admin to browse the moves)`,
+            `Database:    ${relative(process.cwd(), tryton.dir) || tryton.dir}`,
+          ],
+          json: { tryton: tryton.url, trytonDir: tryton.dir },
+        }),
+      close: () => tryton.stop(),
+    };
+  },
 };

@@ -9,8 +9,13 @@
  * Running it again exports the same expenses again (new export jobs with the same entries, as
  * when a bookkeeper re-exports): nothing is booked twice; the summary shows the entries as
  * already booked.
+ *
+ * With `--console`, it then serves the web console over the demo's state (and keeps the simulator
+ * up, so preview and retry work) until Ctrl-C: the books, the failures and each entry's audit
+ * trail in a browser.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 
@@ -23,6 +28,8 @@ import { ConfigError } from '../../errors/index.js';
 import { openEmbeddedStore } from '../../runtime/index.js';
 import { startSimulator } from '../../simulator/index.js';
 import { intArg } from '../context.js';
+import { shutdownSignal } from '../signals.js';
+import { serveConsole } from './console.js';
 import { simulatorAccountingConfig } from '../demo/catalog-config.js';
 import { json, type Io } from '../output.js';
 import { summaryTable } from '../progress.js';
@@ -60,8 +67,23 @@ export function demoCommand(io: Io): Command {
     .option('--seed <n>', 'data seed', intArg('--seed', 0, 2 ** 31 - 1), 42)
     .option('--no-progress', 'no progress output')
     .option('--json', 'print the results as JSON')
+    .option('--console', 'then serve the web console over the demo (until Ctrl-C)')
+    .option(
+      '--console-port <port>',
+      'port of the console, 0 = any free port',
+      intArg('--console-port', 0, 65535),
+      8090,
+    )
     .action(
-      async (options: { dir: string; target: string; seed: number; progress: boolean; json?: boolean }) => {
+      async (options: {
+        dir: string;
+        target: string;
+        seed: number;
+        progress: boolean;
+        json?: boolean;
+        console?: boolean;
+        consolePort: number;
+      }) => {
         const dir = resolve(options.dir);
         mkdirSync(dir, { recursive: true });
         const descriptor = requireAdapter(options.target);
@@ -73,7 +95,9 @@ export function demoCommand(io: Io): Command {
         const store = openEmbeddedStore(dir);
         await store.migrate();
         const sim = await startSimulator({ seed: options.seed, companies: 1, jobsPerCompany: 0 });
-        const target = await setUp(dir).catch(async (error: unknown) => {
+        const accounting = demoAccounting(simulatorAccountingConfig(options.seed), sim.url);
+        const currency = sim.admin.state({ items: false }).companies[0]?.walletCurrency ?? 'EUR';
+        const target = await setUp(dir, { accounting, currency }).catch(async (error: unknown) => {
           await sim.close();
           await store.close();
           throw error;
@@ -107,7 +131,7 @@ export function demoCommand(io: Io): Command {
                   name: 'Demo company',
                   apiKey: company.apiKey,
                   adapter: target.config,
-                  accounting: demoAccounting(simulatorAccountingConfig(options.seed), sim.url),
+                  accounting,
                 },
               ],
             },
@@ -126,6 +150,20 @@ export function demoCommand(io: Io): Command {
           });
           await store.setValue('demo:runs', String(run));
           const report = await target.report();
+          const printSummary = (): void => {
+            io.out('');
+            io.out(summaryTable(results));
+            const rel = (p: string): string => relative(process.cwd(), p) || p;
+            io.out('');
+            for (const line of report.lines) io.out(line);
+            io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
+            // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
+            const cli =
+              process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
+            io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
+            if (run > 1)
+              io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
+          };
           if (options.json === true) {
             io.out(
               json({
@@ -137,20 +175,25 @@ export function demoCommand(io: Io): Command {
                 checked: report.ok,
               }),
             );
-            return;
+          } else {
+            printSummary();
           }
-          io.out('');
-          io.out(summaryTable(results));
-          const rel = (p: string): string => relative(process.cwd(), p) || p;
-          io.out('');
-          for (const line of report.lines) io.out(line);
-          io.out(`Receipts:    ${rel(join(dir, 'receipts'))}`);
-          // Run through npm (`npm run demo` in a checkout) the bin is not on PATH: say how to call it.
-          const cli =
-            process.env['npm_lifecycle_event'] === undefined ? 'pleo-export' : 'npm run -s pleo-export --';
-          io.out(`Local state: ${rel(join(dir, 'state.db'))}  (${cli} jobs --data-dir ${rel(dir)})`);
-          if (run > 1)
-            io.out(`\nRun ${run}: the same expenses were exported again; nothing was booked twice.`);
+          if (options.console === true) {
+            const shutdown = shutdownSignal(config.server.shutdownGraceMs);
+            try {
+              const handle = await serveConsole(config, store, {
+                host: '127.0.0.1',
+                port: options.consolePort,
+              });
+              io.out(
+                `\nWeb console: ${handle.server.url}  (the jobs, the failures and each entry's audit trail; Ctrl-C to stop)`,
+              );
+              if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
+              await handle.close();
+            } finally {
+              shutdown.dispose();
+            }
+          }
         } finally {
           await target.close();
           await sim.close();

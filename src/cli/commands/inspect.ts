@@ -5,7 +5,7 @@ import { ITEM_STATUSES, type ExportJobItemStatus } from '../../client/index.js';
 import type { CompiledConfig } from '../../config/index.js';
 import { ExportError } from '../../errors/index.js';
 import { createWorkQueue, type QueueDepth, type WaitingMessage } from '../../queue/index.js';
-import { ITEM_STATES, type ItemState, type Store } from '../../store/index.js';
+import { ITEM_STATES, type AuditEvent, type ItemState, type Store } from '../../store/index.js';
 import { configFromOptions, intArg, openStore, withConfigOptions, type CommonOptions } from '../context.js';
 import { json, shorten, table, type Io } from '../output.js';
 import { workQueueOptions } from './worker.js';
@@ -185,9 +185,43 @@ export function itemsCommand(io: Io): Command {
     );
 }
 
+/** One line of an audit event's detail (the console shows the same, in words). */
+function auditText(event: AuditEvent): string {
+  const d = event.detail;
+  const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+  switch (event.step) {
+    case 'booked':
+      return [
+        text(d['externalId']),
+        d['resolvedBy'] === 'lookup' ? 'answer lost: resolved by lookup, not written again' : '',
+        typeof d['bookedInJob'] === 'string' ? `already booked in job ${d['bookedInJob']}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+    case 'failed':
+      return `${text(d['failureReasonType'])}: ${text(d['failureReason'])}`;
+    case 'intent': {
+      const postings = (
+        d['entry'] as { postings?: { account?: unknown; amount?: { value?: unknown } }[] } | undefined
+      )?.postings;
+      return Array.isArray(postings)
+        ? postings.map((p) => `${text(p.account)} ${text(p.amount?.value)}`).join(', ')
+        : '';
+    }
+    case 'report_rejected':
+      return text(d['message']);
+    case 'data_fetched':
+      return d['missing'] === true ? 'no export data from Pleo' : text(d['date']);
+    case 'receipts_stored':
+      return `${Array.isArray(d['receipts']) ? d['receipts'].length : 0} receipt(s)`;
+    default:
+      return text(d['pleoStatus']);
+  }
+}
+
 export function showCommand(io: Io): Command {
   return withConfigOptions(new Command('show'))
-    .description('show everything known locally about one accounting entry')
+    .description('show everything known locally about one accounting entry, with its audit trail')
     .argument('<accountingEntryId>', 'Pleo accounting entry id')
     .option('--json', 'machine-readable output')
     .action(async (entryId: string, options: CommonOptions & { json?: boolean }) => {
@@ -200,8 +234,9 @@ export function showCommand(io: Io): Command {
           });
         }
         const booking = await store.findBooking(records[0]!.companyId, entryId);
+        const trail = await store.auditTrail(entryId);
         if (options.json) {
-          io.out(json({ records, booking }));
+          io.out(json({ records, booking, trail }));
           return;
         }
         for (const r of records) {
@@ -226,6 +261,20 @@ export function showCommand(io: Io): Command {
               ],
             ),
           );
+          const steps = trail.filter((e) => e.jobId === r.jobId && e.companyId === r.companyId);
+          if (steps.length > 0) {
+            io.out(
+              table(
+                ['time (UTC)', 'step', 'attempt', 'detail'],
+                steps.map((e) => [
+                  e.at.slice(0, 19).replace('T', ' '),
+                  e.step,
+                  e.attempt || '',
+                  shorten(auditText(e), 90),
+                ]),
+              ),
+            );
+          }
         }
         if (booking) io.out(`Booked once, in job ${booking.jobId}, as ${booking.externalId}.`);
       });

@@ -9,7 +9,6 @@
  */
 import { Command } from 'commander';
 
-import { mapExportItem } from '../../accounting/index.js';
 import { ExportError } from '../../errors/index.js';
 import { createCompanyRuntime } from '../../runtime/index.js';
 import {
@@ -19,6 +18,7 @@ import {
   withConfigOptions,
   type CommonOptions,
 } from '../context.js';
+import { planRetry } from '../console-actions.js';
 import { json, shorten, table, type Io } from '../output.js';
 import { summaryTable } from '../progress.js';
 
@@ -67,32 +67,7 @@ export function retryCommand(io: Io): Command {
           io.out(`Job ${jobId} has no failed entries: nothing to retry.`);
           return;
         }
-        const withPayload = new Map(
-          (await Promise.all(failed.map((i) => store.findItemsByEntry(i.accountingEntryId)))).map(
-            (records) => {
-              const record = records.find((r) => r.jobId === job.jobId)!;
-              return [record.accountingEntryId, record] as const;
-            },
-          ),
-        );
-        const changes = failed.map((item) => {
-          const payload = withPayload.get(item.accountingEntryId)?.payload ?? null;
-          const now =
-            payload === null
-              ? null
-              : mapExportItem(payload, company.accounting, { jobId: job.jobId, companyId: job.companyId });
-          return {
-            accountingEntryId: item.accountingEntryId,
-            before: `${item.failureReasonType ?? ''}: ${item.failureReason ?? ''}`,
-            now:
-              now === null
-                ? 'unknown (no data kept)'
-                : now.ok
-                  ? 'would be booked'
-                  : `still fails: ${now.failureReasonType}: ${now.failureReason}`,
-            fixed: now?.ok === true,
-          };
-        });
+        const changes = await planRetry(store, company, job);
         const fixed = changes.filter((c) => c.fixed).length;
         if (options.json !== true) {
           io.out(

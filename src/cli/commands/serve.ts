@@ -37,6 +37,7 @@ import {
 } from './worker.js';
 import { registerQueueMetrics, type WorkQueue } from '../../queue/index.js';
 import { ConfigError } from '../../errors/index.js';
+import { consoleActions } from '../console-actions.js';
 
 interface ServeOptions extends CommonOptions {
   host?: string;
@@ -98,10 +99,26 @@ export function serveCommand(_io: Io): Command {
           store,
           logger,
           ...(queue ? { createRuntime: enqueueingRuntime(config, store, queue) } : {}),
+          // A retried job is created at Pleo, then the company is polled at once: the scheduler
+          // runs it in order (embedded) or enqueues it for the workers (scaled out).
+          consoleActions: (trigger) =>
+            consoleActions({
+              config,
+              store,
+              effect: scaledOut
+                ? 'The company is polled now and the new job goes to the work queue; a worker exports it.'
+                : 'The company is polled now and this daemon exports the new job, after any job already running.',
+              start: (company) => trigger(company.id),
+            }),
         });
         if (queue) registerQueueMetrics(server.metrics, queue, pool?.workers ?? null);
         logger.info(
-          { url: server.url, webhookUrl: server.webhookUrl, companies: config.companies.length },
+          {
+            url: server.url,
+            webhookUrl: server.webhookUrl,
+            consoleUrl: server.consoleUrl,
+            companies: config.companies.length,
+          },
           `pleo-export serve listening on ${server.url}`,
         );
         if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');

@@ -16,6 +16,10 @@
  * - the plan reads the job's listed rows once with a window function and upserts them back.
  *
  * Pages are de-duplicated by entry id first (ON CONFLICT DO UPDATE refuses to touch a row twice).
+ *
+ * Each statement also appends the audit events of the rows it changes, in a data-modifying CTE of
+ * the same statement. A transaction run again after a lost COMMIT (`retry` true) skips events
+ * already written, so the trail never shows a step twice because of a retry.
  */
 import type {
   FetchedItem,
@@ -26,6 +30,7 @@ import type {
   SaveFetchedPageResult,
   SaveListedPageResult,
 } from '../types.js';
+import { amountOf, fetchedDetail, receiptsDetail } from '../rows.js';
 import type { Tx } from './database.js';
 import { quoteIdent } from './schema.js';
 
@@ -35,6 +40,7 @@ export interface Tables {
   bookings: string;
   webhooks: string;
   kv: string;
+  audit: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -45,6 +51,7 @@ export function tablesOf(schema: string): Tables {
     bookings: `${s}.bookings`,
     webhooks: `${s}.webhooks`,
     kv: `${s}.kv`,
+    audit: `${s}.audit`,
   };
 }
 
@@ -55,6 +62,16 @@ const NO_DATA: ItemFailureFields = {
   failureReason:
     'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
 };
+
+/**
+ * On a retried transaction: `AND` no event `step` of this row's attempt exists yet (`alias` names
+ * the row with `entry_id` and `cur_attempt`).
+ */
+function notYet(t: Tables, retry: boolean, step: string, alias: string): string {
+  if (!retry) return '';
+  return `AND NOT EXISTS (SELECT 1 FROM ${t.audit} AS a WHERE a.entry_id = ${alias}.entry_id
+    AND a.company_id = $1 AND a.job_id = $2 AND a.step = ${step} AND a.attempt = ${alias}.cur_attempt)`;
+}
 
 /** `(SELECT … FROM items WHERE <primary key of input.entry_id> LIMIT 1)`: one index lookup. */
 function lookup(t: Tables, columns: string): string {
@@ -83,11 +100,20 @@ export async function upsertListedPage(
          AS i(entry_id, status, external_id, external_url, exported_at, failure_reason, failure_reason_type, ord)
        ORDER BY entry_id, ord
      ), found AS (
-       SELECT input.*, cur.state AS cur_state,
+       SELECT input.*, cur.state AS cur_state, COALESCE(cur.attempt, 0) AS cur_attempt,
               cur.state IS NOT NULL AND input.status <> ALL($11::text[])
                 AND ((cur.state IN ('booked', 'failed') AND NOT cur.reported)
                      OR cur.state IN ('listed', 'planned', 'booking')) AS reconcile
-       FROM input ${lookup(t, 'state, reported')}
+       FROM input ${lookup(t, 'state, reported, attempt')}
+     ), audited AS (
+       INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT $1::text, $2::text, entry_id, $10::text,
+              CASE WHEN cur_state IS NULL THEN 'listed' ELSE 'reconciled' END, cur_attempt,
+              (CASE WHEN cur_state IS NULL
+                    THEN json_build_object('pleoStatus', status, 'skipped', status <> ALL($11::text[]))
+                    ELSE json_build_object('pleoStatus', status, 'state', cur_state) END)::text
+       FROM found WHERE cur_state IS NULL OR reconcile
+       RETURNING 1
      ), written AS (
        -- Executed although nothing reads it: PostgreSQL runs every data-modifying CTE.
        INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
@@ -128,23 +154,36 @@ export async function storeFetchedPage(
   ref: JobRef,
   items: readonly FetchedItem[],
   now: string,
+  retry: boolean,
 ): Promise<SaveFetchedPageResult> {
   const rows = await tx.query(
     `WITH input AS (
        SELECT DISTINCT ON (entry_id) *
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
-         AS i(entry_id, date, payload, attachments, prefailure, ord)
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[], $10::text[],
+                   $11::bigint[], $12::text[])
+         WITH ORDINALITY AS i(entry_id, date, payload, attachments, prefailure, fetched, receipts,
+                              amount_value, amount_currency, ord)
        ORDER BY entry_id, ord
      ), found AS (
-       SELECT input.*, cur.state AS cur_state FROM input ${lookup(t, 'state')}
+       SELECT input.*, cur.state AS cur_state, cur.attempt AS cur_attempt FROM input ${lookup(t, 'state, attempt')}
+     ), audited AS (
+       INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT $1::text, $2::text, found.entry_id, $8::text, ev.step, found.cur_attempt, ev.detail
+       FROM found CROSS JOIN LATERAL (VALUES (1, 'data_fetched', found.fetched), (2, 'receipts_stored', found.receipts))
+         AS ev(n, step, detail)
+       WHERE found.cur_state = 'listed' AND ev.detail IS NOT NULL ${notYet(t, retry, 'ev.step', 'found')}
+       ORDER BY found.ord, ev.n
+       RETURNING 1
      ), stored AS (
        INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, payload, attachments,
-                               prefailure, updated_at)
-       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure, $8::text
+                               prefailure, amount_value, amount_currency, updated_at)
+       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure,
+              amount_value, amount_currency, $8::text
        FROM found WHERE cur_state = 'listed'
        ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
          SET date = EXCLUDED.date, payload = EXCLUDED.payload, attachments = EXCLUDED.attachments,
-             prefailure = EXCLUDED.prefailure, updated_at = EXCLUDED.updated_at
+             prefailure = EXCLUDED.prefailure, amount_value = EXCLUDED.amount_value,
+             amount_currency = EXCLUDED.amount_currency, updated_at = EXCLUDED.updated_at
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM stored) AS stored,
@@ -158,6 +197,13 @@ export async function storeFetchedPage(
       items.map((i) => JSON.stringify(i.attachments)),
       items.map((i) => (i.prefailure ? JSON.stringify(i.prefailure) : null)),
       now,
+      items.map((i) => JSON.stringify(fetchedDetail(i))),
+      items.map((i) => {
+        const receipts = receiptsDetail(i);
+        return receipts === null ? null : JSON.stringify(receipts);
+      }),
+      items.map((i) => amountOf(i)?.value ?? null),
+      items.map((i) => amountOf(i)?.currency ?? null),
     ],
   );
   const unknown = rows[0]?.['unknown'];
@@ -174,7 +220,14 @@ export async function storeFetchedPage(
  */
 export async function planJob(tx: Tx, t: Tables, ref: JobRef, now: string): Promise<number> {
   return tx.execute(
-    `INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, seq, date, prefailure, updated_at)
+    `WITH missing AS (
+       INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT company_id, job_id, entry_id, $3::text, 'data_fetched', attempt, $6::text
+       FROM ${t.items} WHERE company_id = $1 AND job_id = $2 AND state = 'listed' AND payload IS NULL
+       ORDER BY entry_id
+       RETURNING 1
+     )
+     INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, seq, date, prefailure, updated_at)
      SELECT company_id, job_id, entry_id, pleo_status, 'planned',
             row_number() OVER (ORDER BY COALESCE(date, $4), entry_id), COALESCE(date, $4),
             CASE WHEN payload IS NULL THEN $5 ELSE prefailure END, $3::text
@@ -182,7 +235,14 @@ export async function planJob(tx: Tx, t: Tables, ref: JobRef, now: string): Prom
      ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
        SET state = 'planned', seq = EXCLUDED.seq, date = EXCLUDED.date, prefailure = EXCLUDED.prefailure,
            updated_at = EXCLUDED.updated_at`,
-    [ref.companyId, ref.jobId, now, NO_DATA_DATE, JSON.stringify(NO_DATA)],
+    [
+      ref.companyId,
+      ref.jobId,
+      now,
+      NO_DATA_DATE,
+      JSON.stringify(NO_DATA),
+      JSON.stringify({ missing: true, prefailure: NO_DATA }),
+    ],
   );
 }
 
@@ -192,15 +252,26 @@ export async function markItemsReported(
   ref: JobRef,
   accepted: readonly { accountingEntryId: string; pleoStatus: string }[],
   now: string,
+  retry: boolean,
 ): Promise<void> {
   await tx.execute(
     `WITH input AS (
        SELECT DISTINCT ON (entry_id) * FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS i(entry_id, status, ord)
        ORDER BY entry_id, ord
+     ), found AS (
+       SELECT input.*, cur.attempt AS cur_attempt FROM input ${lookup(t, 'state, attempt')}
+       WHERE cur.state IS NOT NULL
+     ), audited AS (
+       INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT $1::text, $2::text, found.entry_id, $5::text, 'reported', found.cur_attempt,
+              json_build_object('pleoStatus', found.status)::text
+       FROM found WHERE true ${notYet(t, retry, "'reported'", 'found')}
+       ORDER BY found.ord
+       RETURNING 1
      )
      INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, updated_at)
-     SELECT $1::text, $2::text, input.entry_id, input.status, 'listed', $5::text
-     FROM input ${lookup(t, 'state')} WHERE cur.state IS NOT NULL
+     SELECT $1::text, $2::text, found.entry_id, found.status, 'listed', $5::text
+     FROM found
      ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
        SET reported = true, pleo_status = EXCLUDED.pleo_status, report_error = NULL, updated_at = EXCLUDED.updated_at`,
     [
@@ -225,10 +296,19 @@ export async function markItemsRejected(
        SELECT DISTINCT ON (entry_id) *
        FROM unnest($3::text[], $4::text[], $5::boolean[]) WITH ORDINALITY AS i(entry_id, message, give_up, ord)
        ORDER BY entry_id, ord
+     ), found AS (
+       SELECT input.*, cur.attempt AS cur_attempt FROM input ${lookup(t, 'state, attempt')}
+       WHERE cur.state IS NOT NULL
+     ), audited AS (
+       INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT $1::text, $2::text, found.entry_id, $6::text, 'report_rejected', found.cur_attempt,
+              json_build_object('message', found.message, 'giveUp', found.give_up)::text
+       FROM found ORDER BY found.ord
+       RETURNING 1
      )
      INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, report_error, reported, updated_at)
-     SELECT $1::text, $2::text, input.entry_id, 'pending', 'listed', input.message, input.give_up, $6::text
-     FROM input ${lookup(t, 'state')} WHERE cur.state IS NOT NULL
+     SELECT $1::text, $2::text, found.entry_id, 'pending', 'listed', found.message, found.give_up, $6::text
+     FROM found
      ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
        SET report_attempts = it.report_attempts + 1, report_error = EXCLUDED.report_error,
            reported = EXCLUDED.reported, updated_at = EXCLUDED.updated_at`,

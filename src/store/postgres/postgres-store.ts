@@ -23,6 +23,8 @@
  */
 import { ConfigError, LeaseLostError } from '../../errors/index.js';
 import type {
+  AuditEvent,
+  AuditStep,
   BookingRecord,
   FailureSummary,
   Fence,
@@ -32,6 +34,7 @@ import type {
   ItemRecord,
   ItemState,
   ItemWithPayload,
+  IntentDetail,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -58,6 +61,7 @@ import {
 } from './bulk.js';
 import { Database, type RetryInfo, type Row, type Tx } from './database.js';
 import { compileRetry, type PostgresRetryOptions } from './retry.js';
+import { toAuditEvent } from '../rows.js';
 import { ITEM_COLUMNS, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from './rows.js';
 import { isValidSchemaName, migrateSchema } from './schema.js';
 
@@ -153,10 +157,11 @@ class PostgresStore implements Store {
 
   /**
    * Runs `fn` in a transaction that holds the job's row lock, after checking that `fence` is still
-   * the job's current fence. Passes the job's phase as locked.
+   * the job's current fence. Passes the job's phase as locked, and whether this is a retry of the
+   * transaction (its first run may have committed: audit inserts then skip what is there).
    */
-  private fenced<T>(fence: Fence, fn: (tx: Tx, phase: JobPhase) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx) => {
+  private fenced<T>(fence: Fence, fn: (tx: Tx, phase: JobPhase, retry: boolean) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx, attempt) => {
       const rows = await tx.query(
         `SELECT fence_token, phase FROM ${this.t.jobs} WHERE company_id = $1 AND job_id = $2 FOR UPDATE`,
         [fence.companyId, fence.jobId],
@@ -167,7 +172,7 @@ class PostgresStore implements Store {
           `Job ${fence.jobId} was taken over by another worker (fence ${fence.token} is stale); stopping.`,
         );
       }
-      return fn(tx, String(row['phase']) as JobPhase);
+      return fn(tx, String(row['phase']) as JobPhase, attempt > 1);
     });
   }
 
@@ -274,9 +279,9 @@ class PostgresStore implements Store {
     fence: Fence,
     page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
   ): Promise<SaveFetchedPageResult> {
-    return this.fenced(fence, async (tx) => {
+    return this.fenced(fence, async (tx, _phase, retry) => {
       const now = this.iso();
-      const result = await storeFetchedPage(tx, this.t, fence, page.items, now);
+      const result = await storeFetchedPage(tx, this.t, fence, page.items, now, retry);
       const patch: JobPatch = { dataCursor: page.cursor };
       if (page.complete) {
         await planJob(tx, this.t, fence, now);
@@ -301,21 +306,75 @@ class PostgresStore implements Store {
     return rows.map(toItemWithPayload);
   }
 
-  async markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void> {
-    await this.fenced(fence, async (tx) => {
+  async markBooking(
+    fence: Fence,
+    accountingEntryId: string,
+    attempt: number,
+    detail: IntentDetail = {},
+  ): Promise<void> {
+    await this.fenced(fence, async (tx, _phase, retry) => {
+      const now = this.iso();
       const changed = await tx.execute(
         `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
          WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
-        [fence.companyId, fence.jobId, accountingEntryId, attempt, this.iso()],
+        [fence.companyId, fence.jobId, accountingEntryId, attempt, now],
       );
       if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
+      await this.audit(tx, fence, accountingEntryId, 'intent', now, detail, retry);
     });
   }
 
+  /**
+   * Appends one audit event for an item (its current attempt is the event's). On a retried
+   * transaction an event of the same step and attempt already there is our first run's.
+   */
+  private async audit(
+    tx: Tx,
+    ref: JobRef,
+    entryId: string,
+    step: AuditStep,
+    at: string,
+    detail: object,
+    retry: boolean,
+  ): Promise<void> {
+    await tx.execute(
+      `INSERT INTO ${this.t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT company_id, job_id, entry_id, $4, $5, attempt, $6 FROM ${this.t.items} AS it
+       WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
+       ${
+         retry
+           ? `AND NOT EXISTS (SELECT 1 FROM ${this.t.audit} AS a WHERE a.entry_id = $3 AND a.company_id = $1
+                AND a.job_id = $2 AND a.step = $5 AND a.attempt = it.attempt)`
+           : ''
+       }`,
+      [ref.companyId, ref.jobId, entryId, at, step, JSON.stringify(detail)],
+    );
+  }
+
   async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    await this.fenced(fence, async (tx) => {
+    await this.fenced(fence, async (tx, _phase, retry) => {
       const now = this.iso();
       if (outcome.status === 'booked') {
+        const earlier = await tx.query(
+          `SELECT job_id FROM ${this.t.bookings} WHERE company_id = $1 AND entry_id = $2`,
+          [fence.companyId, accountingEntryId],
+        );
+        const earlierJob = earlier[0] ? String(earlier[0]['job_id']) : null;
+        await this.audit(
+          tx,
+          fence,
+          accountingEntryId,
+          'booked',
+          now,
+          {
+            externalId: outcome.externalId,
+            externalUrl: outcome.externalUrl,
+            exportedAt: outcome.exportedAt,
+            ...(outcome.resolvedBy ? { resolvedBy: outcome.resolvedBy } : {}),
+            ...(earlierJob !== null && earlierJob !== fence.jobId ? { bookedInJob: earlierJob } : {}),
+          },
+          retry,
+        );
         // One statement: the item's outcome and the booking, which the primary key keeps unique per
         // (company, entry) even when two jobs record the same entry at the same moment.
         await tx.execute(
@@ -337,6 +396,15 @@ class PostgresStore implements Store {
           ],
         );
       } else {
+        await this.audit(
+          tx,
+          fence,
+          accountingEntryId,
+          'failed',
+          now,
+          { failureReasonType: outcome.failureReasonType, failureReason: outcome.failureReason },
+          retry,
+        );
         // A failed item keeps its payload: `retry` maps it again with a fixed configuration.
         await tx.execute(
           `UPDATE ${this.t.items} SET state = 'failed', failure_reason = $4, failure_reason_type = $5, updated_at = $6
@@ -377,7 +445,9 @@ class PostgresStore implements Store {
     fence: Fence,
     accepted: readonly { accountingEntryId: string; pleoStatus: ItemRecord['pleoStatus'] }[],
   ): Promise<void> {
-    await this.fenced(fence, (tx) => markItemsReported(tx, this.t, fence, accepted, this.iso()));
+    await this.fenced(fence, (tx, _phase, retry) =>
+      markItemsReported(tx, this.t, fence, accepted, this.iso(), retry),
+    );
   }
 
   async markReportRejected(fence: Fence, rejections: readonly ReportRejection[]): Promise<void> {
@@ -396,11 +466,20 @@ class PostgresStore implements Store {
 
   async counts(ref: JobRef): Promise<JobCounts> {
     const byState = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
-    const result: JobCounts = { total: 0, byState, reported: 0, unreported: 0, successful: 0, failed: 0 };
+    const result: JobCounts = {
+      total: 0,
+      byState,
+      reported: 0,
+      unreported: 0,
+      successful: 0,
+      failed: 0,
+      fetched: 0,
+    };
     const rows = await this.db.query(
       `SELECT state, count(*) AS n, count(*) FILTER (WHERE reported) AS reported,
               count(*) FILTER (WHERE state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful')) AS ok,
-              count(*) FILTER (WHERE state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful')) AS ko
+              count(*) FILTER (WHERE state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful')) AS ko,
+              count(*) FILTER (WHERE state <> 'skipped' AND date IS NOT NULL) AS fetched
        FROM ${this.t.items} WHERE company_id = $1 AND job_id = $2 GROUP BY state`,
       [ref.companyId, ref.jobId],
     );
@@ -411,6 +490,7 @@ class PostgresStore implements Store {
       result.reported += Number(row['reported']);
       result.successful += Number(row['ok']);
       result.failed += Number(row['ko']);
+      result.fetched += Number(row['fetched']);
     }
     result.unreported = result.total - result.reported;
     return result;
@@ -437,6 +517,10 @@ class PostgresStore implements Store {
       params.push(filter.pleoStatus);
       where.push(`pleo_status = $${params.length}`);
     }
+    if (filter.failureReasonType !== undefined) {
+      params.push(filter.failureReasonType);
+      where.push(`failure_reason_type = $${params.length}`);
+    }
     params.push(filter.limit ?? 1000, filter.offset ?? 0);
     const rows = await this.db.query(
       `SELECT ${ITEM_COLUMNS} FROM ${this.t.items} WHERE ${where.join(' AND ')}
@@ -460,6 +544,33 @@ class PostgresStore implements Store {
     const rows = await this.db.query(`SELECT phase, count(*) AS n FROM ${this.t.jobs} GROUP BY phase`);
     for (const row of rows) byPhase[String(row['phase']) as JobPhase] = Number(row['n']);
     return { byPhase };
+  }
+
+  async auditTrail(
+    accountingEntryId: string,
+    filter: { companyId?: string; jobId?: string } = {},
+  ): Promise<AuditEvent[]> {
+    const where = ['entry_id = $1'];
+    const params: unknown[] = [accountingEntryId];
+    if (filter.companyId !== undefined) {
+      params.push(filter.companyId);
+      where.push(`company_id = $${params.length}`);
+    }
+    if (filter.jobId !== undefined) {
+      params.push(filter.jobId);
+      where.push(`job_id = $${params.length}`);
+    }
+    const rows = await this.db.query(
+      `SELECT * FROM ${this.t.audit} WHERE ${where.join(' AND ')} ORDER BY id`,
+      params,
+    );
+    return rows.map(toAuditEvent);
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    return this.db.transaction((tx) => tx.execute(`DELETE FROM ${this.t.audit} WHERE at < $1`, [before]), {
+      explicit: false,
+    });
   }
 
   async rememberWebhook(id: string, receivedAt: string): Promise<boolean> {

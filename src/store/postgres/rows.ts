@@ -21,5 +21,7 @@ export const ITEM_COLUMNS = [
   'report_error',
   'attachments',
   'prefailure',
+  'amount_value',
+  'amount_currency',
   'updated_at',
 ].join(', ');

@@ -116,6 +116,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  {
+    // The audit trail (AuditEvent in ../types.ts): one row per step of an item, inserted by the
+    // statement (or in the transaction) of the step's own write; read per entry, pruned by age.
+    name: 'audit',
+    sql: `
+    CREATE TABLE audit (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      company_id text COLLATE "C" NOT NULL,
+      job_id text COLLATE "C" NOT NULL,
+      entry_id text COLLATE "C" NOT NULL,
+      at text COLLATE "C" NOT NULL,
+      step text NOT NULL,
+      attempt integer NOT NULL DEFAULT 0,
+      detail text NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_entry ON audit (entry_id, id);
+    CREATE INDEX audit_at ON audit (at);
+    -- The entry's amount (in the wallet currency, minor units) as fetched, for operators' screens.
+    ALTER TABLE items ADD COLUMN amount_value bigint, ADD COLUMN amount_currency text;
+    `,
+  },
 ];
 
 /** `"name"`, for a schema name already checked by `assertSchemaName`. */

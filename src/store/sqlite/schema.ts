@@ -79,4 +79,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX items_open ON items (company_id, job_id, seq) WHERE state IN ('planned', 'booking');
   CREATE INDEX items_unreported ON items (company_id, job_id, seq) WHERE state IN ('booked', 'failed') AND reported = 0;
   `,
+  // The audit trail (see AuditEvent in ../types.ts): one row per step of an item, written in the
+  // transaction of the step's own write; read per entry, pruned by age.
+  `
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    company_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    step TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX audit_entry ON audit (entry_id, id);
+  CREATE INDEX audit_at ON audit (at);
+  -- The entry's amount (in the wallet currency, minor units) as fetched, for operators' screens.
+  ALTER TABLE items ADD COLUMN amount_value INTEGER;
+  ALTER TABLE items ADD COLUMN amount_currency TEXT;
+  `,
 ];

@@ -17,6 +17,8 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 
 import { LeaseLostError } from '../../errors/index.js';
 import type {
+  AuditEvent,
+  AuditStep,
   BookingRecord,
   FailureSummary,
   Fence,
@@ -27,6 +29,7 @@ import type {
   ItemRecord,
   ItemState,
   ItemWithPayload,
+  IntentDetail,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -41,7 +44,18 @@ import type {
   Store,
 } from '../types.js';
 import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
-import { toBooking, toFailureSummary, toItem, toItemWithPayload, toJob, type Row } from '../rows.js';
+import {
+  amountOf,
+  fetchedDetail,
+  receiptsDetail,
+  toAuditEvent,
+  toBooking,
+  toFailureSummary,
+  toItem,
+  toItemWithPayload,
+  toJob,
+  type Row,
+} from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -54,6 +68,11 @@ export interface SqliteStoreOptions {
 }
 
 const OPEN_PLEO = new Set(['pending', 'in_progress']);
+const NO_DATA: ItemFailureFields = {
+  failureReasonType: 'unexpected_failure',
+  failureReason:
+    'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
+};
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
@@ -108,6 +127,21 @@ class SqliteStore implements Store {
 
   private iso(): string {
     return new Date(this.now()).toISOString();
+  }
+
+  /** Appends one audit event for an item that exists (its current attempt is the event's). */
+  private audit(ref: JobRef, entryId: string, step: AuditStep, at: string, detail: object): void {
+    this.run(
+      `INSERT INTO audit (company_id, job_id, entry_id, at, step, attempt, detail)
+       SELECT company_id, job_id, entry_id, ?, ?, attempt, ? FROM items
+       WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+      at,
+      step,
+      JSON.stringify(detail),
+      ref.companyId,
+      ref.jobId,
+      entryId,
+    );
   }
 
   async migrate(): Promise<void> {
@@ -281,6 +315,10 @@ class SqliteStore implements Store {
             open ? 0 : 1,
             now,
           );
+          this.audit(fence, item.accountingEntryId, 'listed', now, {
+            pleoStatus: item.status,
+            skipped: !open,
+          });
           inserted++;
           continue;
         }
@@ -300,6 +338,7 @@ class SqliteStore implements Store {
               fence.jobId,
               item.accountingEntryId,
             );
+            this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
             reconciled++;
           }
         } else if (state !== 'skipped') {
@@ -312,6 +351,7 @@ class SqliteStore implements Store {
             fence.jobId,
             item.accountingEntryId,
           );
+          this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
           reconciled++;
         }
       }
@@ -334,19 +374,26 @@ class SqliteStore implements Store {
       const unknown: string[] = [];
       for (const item of page.items) {
         const changed = this.run(
-          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, updated_at = ?
+          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, amount_value = ?,
+                  amount_currency = ?, updated_at = ?
              WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state = 'listed'`,
           item.date,
           JSON.stringify(item.payload),
           JSON.stringify(item.attachments),
           item.prefailure ? JSON.stringify(item.prefailure) : null,
+          amountOf(item)?.value ?? null,
+          amountOf(item)?.currency ?? null,
           now,
           fence.companyId,
           fence.jobId,
           item.accountingEntryId,
         );
-        if (changed === 1) stored++;
-        else if (
+        if (changed === 1) {
+          stored++;
+          this.audit(fence, item.accountingEntryId, 'data_fetched', now, fetchedDetail(item));
+          const receipts = receiptsDetail(item);
+          if (receipts !== null) this.audit(fence, item.accountingEntryId, 'receipts_stored', now, receipts);
+        } else if (
           !this.get(
             'SELECT 1 FROM items WHERE company_id = ? AND job_id = ? AND entry_id = ?',
             fence.companyId,
@@ -361,13 +408,18 @@ class SqliteStore implements Store {
       if (page.complete) {
         // In-scope items that the data layer never returned cannot be booked: fail them visibly.
         this.run(
+          `INSERT INTO audit (company_id, job_id, entry_id, at, step, attempt, detail)
+           SELECT company_id, job_id, entry_id, ?, 'data_fetched', attempt, ? FROM items
+           WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
+          now,
+          JSON.stringify({ missing: true, prefailure: NO_DATA }),
+          fence.companyId,
+          fence.jobId,
+        );
+        this.run(
           `UPDATE items SET prefailure = ?, date = COALESCE(date, '9999-12-31T23:59:59Z'), updated_at = ?
              WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
-          JSON.stringify({
-            failureReasonType: 'unexpected_failure',
-            failureReason:
-              'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
-          } satisfies ItemFailureFields),
+          JSON.stringify(NO_DATA),
           now,
           fence.companyId,
           fence.jobId,
@@ -418,19 +470,26 @@ class SqliteStore implements Store {
     ).map(toItemWithPayload);
   }
 
-  async markBooking(fence: Fence, accountingEntryId: string, attempt: number): Promise<void> {
+  async markBooking(
+    fence: Fence,
+    accountingEntryId: string,
+    attempt: number,
+    detail: IntentDetail = {},
+  ): Promise<void> {
     this.tx(() => {
       this.checkFence(fence);
+      const now = this.iso();
       const changed = this.run(
         `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
          WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
         attempt,
-        this.iso(),
+        now,
         fence.companyId,
         fence.jobId,
         accountingEntryId,
       );
       if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
+      this.audit(fence, accountingEntryId, 'intent', now, detail);
     });
   }
 
@@ -439,6 +498,19 @@ class SqliteStore implements Store {
       this.checkFence(fence);
       const now = this.iso();
       if (outcome.status === 'booked') {
+        const earlier = this.get(
+          'SELECT job_id FROM bookings WHERE company_id = ? AND entry_id = ?',
+          fence.companyId,
+          accountingEntryId,
+        );
+        const earlierJob = earlier ? String(earlier['job_id']) : null;
+        this.audit(fence, accountingEntryId, 'booked', now, {
+          externalId: outcome.externalId,
+          externalUrl: outcome.externalUrl,
+          exportedAt: outcome.exportedAt,
+          ...(outcome.resolvedBy ? { resolvedBy: outcome.resolvedBy } : {}),
+          ...(earlierJob !== null && earlierJob !== fence.jobId ? { bookedInJob: earlierJob } : {}),
+        });
         this.run(
           `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
                   failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = ?
@@ -462,6 +534,10 @@ class SqliteStore implements Store {
           outcome.exportedAt,
         );
       } else {
+        this.audit(fence, accountingEntryId, 'failed', now, {
+          failureReasonType: outcome.failureReasonType,
+          failureReason: outcome.failureReason,
+        });
         this.run(
           `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
            WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
@@ -513,6 +589,7 @@ class SqliteStore implements Store {
           fence.jobId,
           item.accountingEntryId,
         );
+        this.audit(fence, item.accountingEntryId, 'reported', now, { pleoStatus: item.pleoStatus });
       }
     });
   }
@@ -532,6 +609,10 @@ class SqliteStore implements Store {
           fence.jobId,
           rejection.accountingEntryId,
         );
+        this.audit(fence, rejection.accountingEntryId, 'report_rejected', now, {
+          message: rejection.message,
+          giveUp: rejection.giveUp === true,
+        });
       }
     });
   }
@@ -562,7 +643,8 @@ class SqliteStore implements Store {
     }
     const outcome = this.get(
       `SELECT SUM(CASE WHEN state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful') THEN 1 ELSE 0 END) AS ok,
-              SUM(CASE WHEN state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful') THEN 1 ELSE 0 END) AS ko
+              SUM(CASE WHEN state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful') THEN 1 ELSE 0 END) AS ko,
+              SUM(CASE WHEN state <> 'skipped' AND date IS NOT NULL THEN 1 ELSE 0 END) AS fetched
        FROM items WHERE company_id = ? AND job_id = ?`,
       ref.companyId,
       ref.jobId,
@@ -574,6 +656,7 @@ class SqliteStore implements Store {
       unreported: total - reported,
       successful: Number(outcome?.['ok'] ?? 0),
       failed: Number(outcome?.['ko'] ?? 0),
+      fetched: Number(outcome?.['fetched'] ?? 0),
     };
   }
 
@@ -599,6 +682,10 @@ class SqliteStore implements Store {
       where.push('pleo_status = ?');
       params.push(filter.pleoStatus);
     }
+    if (filter.failureReasonType !== undefined) {
+      where.push('failure_reason_type = ?');
+      params.push(filter.failureReasonType);
+    }
     params.push(filter.limit ?? 1000, filter.offset ?? 0);
     const sql = `SELECT * FROM items WHERE ${where.join(' AND ')}
                  ORDER BY seq IS NULL, seq, entry_id LIMIT ? OFFSET ?`;
@@ -614,6 +701,29 @@ class SqliteStore implements Store {
          ORDER BY jobs.created_at DESC`,
       accountingEntryId,
     ).map(toItemWithPayload);
+  }
+
+  async auditTrail(
+    accountingEntryId: string,
+    filter: { companyId?: string; jobId?: string } = {},
+  ): Promise<AuditEvent[]> {
+    const where = ['entry_id = ?'];
+    const params: SQLInputValue[] = [accountingEntryId];
+    if (filter.companyId !== undefined) {
+      where.push('company_id = ?');
+      params.push(filter.companyId);
+    }
+    if (filter.jobId !== undefined) {
+      where.push('job_id = ?');
+      params.push(filter.jobId);
+    }
+    return this.all(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id`, ...params).map(
+      toAuditEvent,
+    );
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    return this.run('DELETE FROM audit WHERE at < ?', before);
   }
 
   async rememberWebhook(id: string, receivedAt: string): Promise<boolean> {
