@@ -63,12 +63,14 @@ describe('adapter registry', () => {
   });
 
   it('lists the built-in adapters, hledger first, each with its descriptor', () => {
-    expect(adapterTypes()).toEqual(['hledger', 'http']);
+    expect(adapterTypes()).toEqual(['hledger', 'http', 'tryton', 'xero', 'datev']);
     expect(requireAdapter('hledger')).toBe(hledgerAdapter);
     expect(requireAdapter('http')).toBe(httpAdapter);
     expect([hledgerAdapter.supportsScaleOut, httpAdapter.supportsScaleOut]).toEqual([false, true]);
     expect(() => requireAdapter('sap')).toThrow(ConfigError);
-    expect(() => requireAdapter('sap')).toThrow('Unknown adapter type "sap": expected "hledger" or "http"');
+    expect(() => requireAdapter('sap')).toThrow(
+      'Unknown adapter type "sap": expected "hledger", "http", "tryton", "xero" or "datev"',
+    );
     expect(adapterFieldKinds('http')).toEqual({ secrets: ['token'], paths: [] });
     expect(adapterFieldKinds('hledger')).toEqual({ secrets: [], paths: ['journal'] });
   });
@@ -84,7 +86,7 @@ describe('adapter registry', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(
-      'companies[0].adapter.type: got "sap": expected an adapter with type "hledger" or "http"',
+      'companies[0].adapter.type: got "sap": expected an adapter with type "hledger", "http", "tryton", "xero" or "datev"',
     );
     // A known type validates its own fields, by key.
     expect(() =>
@@ -147,9 +149,9 @@ describe('adapter registry', () => {
 
   it('a registered test-only adapter joins the union, its fields are resolved and masked, the CLI offers it', async () => {
     const before = await cli(['run', '--once', '--adapter', 'ledger-test']);
-    expect(before.err).toMatch(/Allowed choices are hledger, http\./);
+    expect(before.err).toMatch(/Allowed choices are hledger, http, tryton, xero, datev\./);
     unregister = registerAdapter(ledgerTest);
-    expect(adapterTypes()).toEqual(['hledger', 'http', 'ledger-test']);
+    expect(adapterTypes()).toEqual(['hledger', 'http', 'tryton', 'xero', 'datev', 'ledger-test']);
     const config = loadConfig({
       env: { LEDGER_PASSWORD: 'pw-from-env' },
       raw: {
@@ -169,20 +171,20 @@ describe('adapter registry', () => {
     expect(JSON.stringify(inline.printable)).not.toContain('very-secret-password');
     // The union's error lists it; the CLI's --adapter and demo --target choices include it.
     expect(() => loadConfig({ env: {}, raw: { companies: [company({ type: 'sap' })] } })).toThrow(
-      'expected an adapter with type "hledger", "http" or "ledger-test"',
+      'expected an adapter with type "hledger", "http", "tryton", "xero", "datev" or "ledger-test"',
     );
     expect(adapterConfigSchema().safeParse({ type: 'ledger-test', folder: 'f' }).success).toBe(true);
     const after = await cli(['run', '--once', '--adapter', 'nope']);
-    expect(after.err).toMatch(/Allowed choices are hledger, http, ledger-test\./);
+    expect(after.err).toMatch(/Allowed choices are hledger, http, tryton, xero, datev, ledger-test\./);
     expect((await cli(['demo', '--help'])).out.replace(/\s+/g, ' ')).toMatch(
-      /choices: "hledger", "http", "ledger-test"/,
+      /choices: "hledger", "http", "tryton", "ledger-test"/,
     );
     unregister();
     unregister = undefined;
-    expect(adapterTypes()).toEqual(['hledger', 'http']);
+    expect(adapterTypes()).toEqual(['hledger', 'http', 'tryton', 'xero', 'datev']);
     expect(() =>
       loadConfig({ env: {}, raw: { companies: [company({ type: 'ledger-test', folder: 'f' })] } }),
-    ).toThrow('expected an adapter with type "hledger" or "http"');
+    ).toThrow('expected an adapter with type "hledger", "http", "tryton", "xero" or "datev"');
   });
 
   it('the runtime creates adapters through the registry, with a key-value namespace per adapter and company', async () => {
@@ -222,6 +224,6 @@ describe('adapter registry', () => {
       'adapter "other": configSchema must be a z.object with type: z.literal("other")',
     );
     expect(() => registerAdapter({ ...ledgerTest, type: 'Bad Type' })).toThrow(/lower-case letters/);
-    expect(adapterTypes()).toEqual(['hledger', 'http']);
+    expect(adapterTypes()).toEqual(['hledger', 'http', 'tryton', 'xero', 'datev']);
   });
 });

@@ -66,7 +66,7 @@ describe('pleo-export check: the accounting system', () => {
     );
     expect(result.out).toMatch(/FAILED The hledger accounting system accepts the export \(validate\)/);
     expect(result.out).toMatch(
-      /→ The hledger journal .* cannot be opened for writing: .*\(accounting_system_unreachable\)/,
+      /→ The hledger journal .* cannot be opened for writing: .*\(invalid_configuration\)/,
     );
   });
 

@@ -274,9 +274,10 @@ describe('pleo-export CLI', () => {
     expect(check.out).toMatch(/FAILED/);
     const run = await cli(['run', '--once', '--no-progress', ...args]);
     expect(run.code).toBe(5);
+    // A journal that cannot be created is the configuration's problem (a person must fix the path).
     expect(sim!.admin.job(ids[0]!)!.job).toMatchObject({
       status: 'failed',
-      failureReasonType: 'accounting_system_unreachable',
+      failureReasonType: 'invalid_configuration',
     });
   });
 

@@ -173,7 +173,15 @@ export class TrytonRpc {
         signal: combined,
       });
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted) {
+        // The caller cancelled (shutdown): whether Tryton applied the call is unknown; the engine
+        // retries it later, after looking the entry up.
+        throw new AccountingSystemError(`Tryton call ${method} was cancelled`, {
+          code: 'ABORTED',
+          retryable: true,
+          cause: error,
+        });
+      }
       const timedOut = timeout.aborted;
       throw new AccountingSystemError(
         timedOut

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 
-import type { AdapterCheck } from '../../adapters/index.js';
+import { classifyAccountingError, type AdapterCheck } from '../../adapters/index.js';
 import type { ExportJobFailureReasonType } from '../../client/index.js';
 import type { CompiledCompany, CompiledConfig } from '../../config/index.js';
 import { describeError } from '../../errors/index.js';
@@ -48,6 +48,32 @@ export interface AccountingCheck {
   checks: AdapterCheck[];
 }
 
+/**
+ * A fault thrown by `validate`, as the refusal `check` reports (the engine retries a transient one
+ * and fails the job for the others; `check` says what each means).
+ */
+function refusalOf(error: unknown): {
+  ok: false;
+  failureReasonType: ExportJobFailureReasonType;
+  failureReason: string;
+} {
+  const fault = classifyAccountingError(error);
+  const failureReason = describeError(error);
+  if (fault.kind === 'job') return { ok: false, failureReasonType: fault.failureReasonType, failureReason };
+  if (fault.kind === 'item') return { ok: false, failureReasonType: 'invalid_configuration', failureReason };
+  const code = fault.error.code;
+  return {
+    ok: false,
+    failureReasonType:
+      code === 'ACCOUNTING_TIMEOUT'
+        ? 'accounting_system_timeout'
+        : code === 'ACCOUNTING_RATE_LIMITED'
+          ? 'accounting_system_rate_limit'
+          : 'accounting_system_unreachable',
+    failureReason,
+  };
+}
+
 /** The descriptor's checks, then the adapter's `validate`; never throws. */
 export async function checkAccounting(
   config: CompiledConfig,
@@ -73,7 +99,9 @@ export async function checkAccounting(
   try {
     const adapter = await descriptor.create(company.adapter, deps);
     try {
-      const result = await adapter.validate({ companyId: company.id, vendorBasedBookkeeping: false });
+      const result = await adapter
+        .validate({ companyId: company.id, vendorBasedBookkeeping: false })
+        .catch((error: unknown) => refusalOf(error));
       if (result.ok) {
         validated = `ok (${adapter.name})`;
         checks.push({ ok: true, what: `The ${type} accounting system accepts the export (validate)` });
