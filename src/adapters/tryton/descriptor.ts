@@ -149,8 +149,8 @@ export const trytonDescriptor: AdapterDescriptor<ParsedTrytonConfig> = {
         Promise.resolve({
           ok: true,
           lines: [
-            `Tryton:      ${tryton.url} (JSON-RPC; log in with the Tryton client as admin to browse the moves)`,
-            `Database:    ${relative(process.cwd(), tryton.dir) || tryton.dir}`,
+            `Tryton:      ${tryton.url} (stopped when the demo ends; the moves stay in its database)`,
+            `Database:    ${relative(process.cwd(), tryton.dir) || tryton.dir} (trytond's configuration, SQLite database and log)`,
           ],
           json: { tryton: tryton.url, trytonDir: tryton.dir },
         }),
