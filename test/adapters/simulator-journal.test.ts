@@ -12,63 +12,12 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { compileAccountingConfig, mapExportItem, type AccountingConfig } from '../../src/accounting/index.js';
+import { compileAccountingConfig, mapExportItem } from '../../src/accounting/index.js';
 import { createHledgerAdapter } from '../../src/adapters/index.js';
 import type { ExportItem } from '../../src/client/index.js';
-import {
-  catalog,
-  companyAt,
-  expectedFailureAt,
-  exportItemAt,
-  type FailureKind,
-} from '../../src/simulator/data/index.js';
+import { companyAt, expectedFailureAt, exportItemAt } from '../../src/simulator/data/index.js';
 import { balances, checkStrict } from './hledger-cli.js';
-
-const SEED = 4242;
-const EXPECTED_TYPE: Record<FailureKind, string> = {
-  missing_account: 'missing_configuration',
-  unknown_account: 'account_unknown',
-  unknown_tax_code: 'tax_code_unknown',
-  unknown_tag: 'tag_unknown',
-  unknown_vendor: 'vendor_unknown',
-  closed_period: 'accounting_system_validation_failure',
-};
-
-function configFromCatalog(): AccountingConfig {
-  const cat = catalog(SEED);
-  const dayBefore = new Date(`${cat.lockDate}T00:00:00Z`);
-  dayBefore.setUTCDate(dayBefore.getUTCDate() - 1);
-  return {
-    accounts: {
-      contraByCurrency: Object.fromEntries(cat.contraAccounts.map((c) => [c.currency, c.code])),
-      outOfPocket: '7110',
-      accountsPayable: '7100',
-      inputVat: '7200',
-      outputVat: '7210',
-      reverseChargeInput: '7220',
-      reverseChargeOutput: '7230',
-      fees: '6300',
-      cashback: '3900',
-      bank: '5800',
-      cash: '5810',
-      personalSpend: '5820',
-      externalReimbursement: '5800',
-    },
-    knownAccounts: [
-      ...cat.accounts.map((a) => ({ code: a.code, name: a.name })),
-      ...cat.contraAccounts.map((c) => ({ code: c.code, name: c.name })),
-    ],
-    taxCodes: Object.fromEntries(cat.taxCodes.map((t) => [t.code, { rate: t.rate }])),
-    tags: Object.fromEntries(cat.tagGroups.map((g) => [g.code, g.tags.map((t) => t.code)])),
-    vendors: cat.vendors.map((v) => ({
-      code: v.code,
-      name: v.name,
-      externalId: v.externalId,
-      ...(v.taxRegistrationNumber ? { taxIdentifier: v.taxRegistrationNumber } : {}),
-    })),
-    lockDate: dayBefore.toISOString().slice(0, 10),
-  };
-}
+import { configFromCatalog, EXPECTED_TYPE, SEED } from './simulator-catalog.js';
 
 describe('simulator data → accounting model → hledger', () => {
   for (const vendorBasedBookkeeping of [false, true]) {
