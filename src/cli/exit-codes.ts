@@ -7,7 +7,7 @@
  * | 1 | unexpected internal error (a bug: please report it) |
  * | 2 | invalid usage, flags or configuration |
  * | 3 | Pleo unreachable, or it refused the credentials |
- * | 4 | the accounting system is unavailable or refused the export (validation failed) |
+ * | 4 | the accounting system is unavailable or refused the export (validation failed), or a run was deferred |
  * | 5 | a job ended `failed` (run --once) or a command's subject was not found |
  * | 130 | interrupted (SIGINT/SIGTERM); the store makes a rerun safe |
  */

@@ -281,6 +281,31 @@ describe('pleo-export CLI', () => {
     });
   });
 
+  it('an accounting system that cannot be reached defers the run: exit 4, the job left in progress, nothing failed', async () => {
+    const { company, ids } = await simulator([{ items: 5 }]);
+    const args = [
+      '--pleo-url',
+      sim!.url,
+      '--api-key',
+      company.apiKey,
+      '--company',
+      company.id,
+      '--adapter',
+      'http',
+      // Nothing listens on port 9 (discard) here: every call is refused, a transient fault.
+      '--http-url',
+      'http://127.0.0.1:9',
+      '--data-dir',
+      join(dir, 'data'),
+    ];
+    const run = await cli(['run', '--once', '--no-progress', '--json', ...args]);
+    expect(run.code, run.err).toBe(4);
+    const [result] = JSON.parse(run.out) as { disposition: string; deferredReason: string }[];
+    expect(result).toMatchObject({ disposition: 'deferred' });
+    expect(result!.deferredReason).toMatch(/Pre-export validation failed for now/);
+    expect(sim!.admin.job(ids[0]!)!.job.status).toBe('in_progress');
+  });
+
   it('check, config --print (secrets masked), jobs, items, show', async () => {
     const { company, ids } = await simulator([{ items: 30 }]);
     const config = writeConfig(company, sim!.url);

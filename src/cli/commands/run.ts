@@ -112,6 +112,8 @@ export function runCommand(io: Io): Command {
           }
           if (options.once === true) {
             if (results.some((r) => r.event === 'failed')) process.exitCode = EXIT.failed;
+            // A run deferred by a transient accounting-system fault: nothing failed, try again later.
+            else if (results.some((r) => r.disposition === 'deferred')) process.exitCode = EXIT.accounting;
             return;
           }
           await delay(config.server.pollIntervalMs, undefined, { signal: shutdown.signal }).catch(
