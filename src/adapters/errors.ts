@@ -23,13 +23,19 @@ export type AccountingFault =
 
 export function classifyAccountingError(error: unknown): AccountingFault {
   const detail = describeError(error);
-  if (!(error instanceof ExportError)) {
-    return {
-      kind: 'item',
-      failureReasonType: 'unexpected_failure',
-      failureReason: `The accounting adapter failed on this entry: ${detail}`,
-    };
-  }
+  const refused = (): AccountingFault =>
+    error instanceof AccountingSystemError
+      ? {
+          kind: 'item',
+          failureReasonType: 'accounting_system_validation_failure',
+          failureReason: `The accounting system refused this entry: ${detail}`,
+        }
+      : {
+          kind: 'item',
+          failureReasonType: 'unexpected_failure',
+          failureReason: `The accounting adapter failed on this entry: ${detail}`,
+        };
+  if (!(error instanceof ExportError)) return refused();
   if (error.retryable) return { kind: 'transient', error };
   switch (error.code) {
     case 'ACCOUNTING_AUTH':
@@ -46,12 +52,6 @@ export function classifyAccountingError(error: unknown): AccountingFault {
         failureReasonType: 'invalid_configuration',
         failureReason: `The accounting system cannot be used as configured: ${detail}`,
       };
-    case 'ACCOUNTING_REJECTED':
-      return {
-        kind: 'item',
-        failureReasonType: 'accounting_system_validation_failure',
-        failureReason: `The accounting system refused this entry: ${detail}`,
-      };
     // Unreachable, timeouts and rate limits are transient by nature, whatever flag they carry.
     case 'ACCOUNTING_UNREACHABLE':
     case 'ACCOUNTING_TIMEOUT':
@@ -59,17 +59,7 @@ export function classifyAccountingError(error: unknown): AccountingFault {
     case 'ABORTED':
       return { kind: 'transient', error };
     default:
-      if (error instanceof AccountingSystemError) {
-        return {
-          kind: 'item',
-          failureReasonType: 'accounting_system_validation_failure',
-          failureReason: `The accounting system refused this entry: ${detail}`,
-        };
-      }
-      return {
-        kind: 'item',
-        failureReasonType: 'unexpected_failure',
-        failureReason: `The accounting adapter failed on this entry: ${detail}`,
-      };
+      // ACCOUNTING_REJECTED and any other code an adapter raised: this entry's refusal.
+      return refused();
   }
 }

@@ -31,6 +31,7 @@ import { AccountingSystemError } from '../../src/errors/index.js';
 import { ManualClock, startSimulator, type Fault, type RunningSimulator } from '../../src/simulator/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from '../../src/store/index.js';
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
+import { Rng } from '../../src/simulator/data/prng.js';
 import { noSleep } from '../engine/harness.js';
 
 const SEED = 11;
@@ -77,18 +78,6 @@ function simulatorFault(name: FaultName): Fault {
   }
 }
 
-/** A seeded PRNG, so a failing cell can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Faults for an adapter that has no wire (hledger): the error each fault would surface as, thrown
  * before the call (nothing done) or, for `ambiguous`, after it (done, answer lost).
@@ -98,10 +87,10 @@ function faultyHledger(
   cell: { operation: ReceiverOperation; fault: FaultName } | null,
   counter: { injected: number },
 ): AccountingAdapter {
-  const draw = seeded(7);
+  const draw = new Rng(7); // seeded, so a failing cell can be replayed
   let seen = 0;
   const hit = (operation: ReceiverOperation): boolean =>
-    cell !== null && cell.operation === operation && (seen++ === 0 || draw() < RATE);
+    cell !== null && cell.operation === operation && (seen++ === 0 || draw.chance(RATE));
   const transient = (): AccountingSystemError => {
     const fault = cell!.fault;
     return new AccountingSystemError(`injected ${fault}`, {
