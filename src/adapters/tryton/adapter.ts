@@ -235,6 +235,24 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
     return converted;
   }
 
+  /** The document just created (its marker still `pending`), or a refusal when Tryton gave no id. */
+  function createdDoc(model: Doc['model'], id: number | undefined): Doc {
+    const kind = model === 'account.move' ? 'move' : 'invoice';
+    if (id === undefined)
+      throw new AccountingSystemError(`Tryton created no ${kind}`, {
+        code: 'ACCOUNTING_REJECTED',
+        retryable: false,
+      });
+    return {
+      model,
+      id,
+      number: `${kind}#${id}`,
+      state: 'draft',
+      marker: 'pending',
+      createdAt: new Date(now()).toISOString(),
+    };
+  }
+
   function missingCurrency(code: string): Failure {
     return refuse(
       'missing_configuration',
@@ -439,19 +457,7 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
         signal,
       );
       await step('created', key);
-      if (id === undefined)
-        throw new AccountingSystemError('Tryton created no move', {
-          code: 'ACCOUNTING_REJECTED',
-          retryable: false,
-        });
-      doc = {
-        model: 'account.move',
-        id,
-        number: `move#${id}`,
-        state: 'draft',
-        marker: 'pending',
-        createdAt: new Date(now()).toISOString(),
-      };
+      doc = createdDoc('account.move', id);
     }
     if (doc.marker === 'pending') {
       const failed = await attach(doc, attachments, signal);
@@ -550,19 +556,7 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
       if (entry.invoice?.number) values['reference'] = entry.invoice.number;
       const [id] = await rpc.create('account.invoice', [values], signal);
       await step('created', key);
-      if (id === undefined)
-        throw new AccountingSystemError('Tryton created no invoice', {
-          code: 'ACCOUNTING_REJECTED',
-          retryable: false,
-        });
-      doc = {
-        model: 'account.invoice',
-        id,
-        number: `invoice#${id}`,
-        state: 'draft',
-        marker: 'pending',
-        createdAt: new Date(now()).toISOString(),
-      };
+      doc = createdDoc('account.invoice', id);
     }
     if (doc.marker === 'pending') {
       const failed = await attach(doc, attachments, signal);
