@@ -39,7 +39,7 @@ import {
   tagValue,
 } from '../../src/adapters/hledger/format.js';
 import { table, terminalText, type Cell } from '../../src/cli/output.js';
-import type { ExportItem } from '../../src/client/index.js';
+import { specEnumValues, type ExportItem } from '../../src/client/index.js';
 import { hledger } from '../adapters/hledger-cli.js';
 import { BASE_CONFIG } from '../accounting/golden-cases.js';
 import { COMPANY, JOB, item, line } from '../accounting/items.js';
@@ -185,33 +185,9 @@ const spoil = (valid: fc.Arbitrary<string>, weight = 1): fc.Arbitrary<Spoilable>
     },
   );
 
-const TYPES = [
-  'card_purchase',
-  'card_invoice',
-  'out_of_pocket',
-  'mileage',
-  'per_diem',
-  'external_reimbursement',
-  'direct_reimbursement',
-  'invoice',
-  'invoice_payment',
-  'chargeback',
-  'refund',
-  'cashback',
-  'atm_withdrawal',
-  'wallet_topup',
-  'wallet_unload',
-  'personal_spend',
-  'fee',
-] as const;
-const SUBTYPES = [
-  'reimbursement_to_employee_refund',
-  'reimbursement_to_company',
-  'reimbursement_to_employee',
-  'invoice_payment_returned',
-  'invoice_payment_sent',
-  'interest',
-];
+// The spec's own enums: a value outside them is refused, so the generator draws from them.
+const TYPES = [...specEnumValues('ExportItemTypeV3')];
+const SUBTYPES = [...specEnumValues('ExportItemSubTypeV3')];
 
 let serial = 0;
 const entryId = fc.constant(null).map(() => {
