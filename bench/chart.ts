@@ -74,7 +74,7 @@ export function renderChart(title: string, groups: readonly ChartGroup[]): strin
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="26" font-size="17" font-weight="bold">${esc(title)}</text>`,
     ...parts,
-    `<rect x="10" y="${legendY - 10}" width="12" height="12" fill="#9aa5b1"/><text x="28" y="${legendY}" font-size="12">baseline (docs §16)</text>`,
+    `<rect x="10" y="${legendY - 10}" width="12" height="12" fill="#9aa5b1"/><text x="28" y="${legendY}" font-size="12">baseline (Pleo docs)</text>`,
     `<rect x="180" y="${legendY - 10}" width="12" height="12" fill="#2f6fdf"/><text x="198" y="${legendY}" font-size="12">pleo-export engine</text>`,
     `<line x1="350" x2="350" y1="${legendY - 12}" y2="${legendY + 2}" stroke="#d1342f" stroke-width="2.5"/><text x="358" y="${legendY}" font-size="12">floor (lower bound)</text>`,
     `<line x1="500" x2="520" y1="${legendY - 4}" y2="${legendY - 4}" stroke="#222" stroke-width="1.5"/><text x="526" y="${legendY}" font-size="12">min–max of the repetitions; each workload has its own scale</text>`,

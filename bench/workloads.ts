@@ -48,7 +48,7 @@ export { DEFAULT_DOWNLOAD_CONCURRENCY };
 
 export const BASELINE: ContenderSpec = {
   key: 'baseline',
-  label: 'baseline (docs §16)',
+  label: 'baseline (Pleo docs)',
   kind: 'baseline',
   concurrency: 1,
   downloadConcurrency: 0,

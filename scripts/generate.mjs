@@ -7,7 +7,7 @@
 //   src/generated/export-v3.ts            TypeScript types (openapi-typescript)
 //   src/generated/export-v3.spec.json     the same description as JSON, with one documented patch:
 //                                         date "patterns" that are not regexes are removed
-//                                         (NOTES.md §11.1). Used for validation at the boundary and
+//                                         (docs/decisions.md#s1). Used for validation at the boundary and
 //                                         for the contract tests.
 //   openapi/export-v3.openapi.yml         a verbatim copy of the source, so a clone can regenerate.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ if (resolve(source) !== vendored) copyFileSync(source, vendored);
 const text = readFileSync(source, 'utf8');
 const doc = YAML.parse(text);
 
-/** NOTES.md §11.1: `pattern: YYYY-MM-DD…` next to format date/date-time is not a regex. */
+/** docs/decisions.md#s1: `pattern: YYYY-MM-DD…` next to format date/date-time is not a regex. */
 let stripped = 0;
 (function strip(node) {
   if (Array.isArray(node)) return node.forEach(strip);

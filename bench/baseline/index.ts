@@ -1,5 +1,5 @@
 /**
- * The peer: the example pseudo-code of Pleo's docs (workflow doc §16), written faithfully, as a
+ * The peer: the example pseudo-code of Pleo's docs (docs/decisions.md#baseline), written faithfully, as a
  * competent developer would in a day. Everything is held in memory; there is no local state.
  *
  *   1. find jobs (pending or in_progress); none → exit

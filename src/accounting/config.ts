@@ -105,7 +105,7 @@ const vendorSchema = z
 const DOWNLOAD_HOST_EXACT = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 const DOWNLOAD_HOST = /^(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 
-/** Formats Pleo accepts as receipts (workflow doc §7.6), by MIME type. */
+/** Formats Pleo accepts as receipts (docs/decisions.md#w18), by MIME type. */
 export const DEFAULT_ATTACHMENT_TYPES = Object.freeze([
   'application/pdf',
   'image/jpeg',

@@ -37,7 +37,7 @@ function initials(name: string): string {
 }
 
 /**
- * Consolidated description (workflow doc §7.5): supplier name · user name · note. When longer than
+ * Consolidated description (docs/decisions.md#w23): supplier name · user name · note. When longer than
  * `maxLength`, the user's name becomes initials, then the text is shortened with an ellipsis.
  * Falls back to the item type ("Card purchase") when Pleo sent none of the three.
  */

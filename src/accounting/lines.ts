@@ -2,7 +2,7 @@
  * The line side of an entry: one expense posting per Pleo line (own account, tax and tags) plus
  * its VAT postings.
  *
- * VAT (workflow doc §7.5; Pleo's own wording of inclusive/exclusive is contradictory, §15.23):
+ * VAT (docs/decisions.md#w23; for Pleo's contradictory wording of the tax types, docs/decisions.md#c23):
  * - `lineAmount` is what was paid for the line (the lines add up to the wallet movement).
  * - `inclusive`: the tax is inside the line: expense `lineAmount − tax`, tax to input VAT.
  * - `exclusive`: the tax is on top of `netAmount` (the amount excluding tax). When

@@ -1,5 +1,5 @@
 /**
- * Export item → balanced, system-neutral entry (workflow doc §7). Pure: no I/O, no clock.
+ * Export item → balanced, system-neutral entry (docs/decisions.md#w19). Pure: no I/O, no clock.
  *
  * Steps, in Pleo's order: bookkeeping method → accounts → data (amounts, VAT, dimensions,
  * description) → accounting period → posting mode. Any failure makes this item `failed` with an
@@ -51,7 +51,7 @@ const RETURN_SUBTYPES = new Set([
   'invoice_payment_returned',
 ]);
 
-/** How each item type moves money (workflow doc §7.4 type hints). */
+/** How each item type moves money (docs/decisions.md#w22 type hints). */
 export function flowFor(type: ExportItem['type'], subType: string | null | undefined): Flow {
   const returned = subType ? RETURN_SUBTYPES.has(subType) : false;
   const out = (
@@ -196,7 +196,7 @@ function buildEntry(
     postings.push(...lines.postings);
   }
 
-  // Rounding: the item amount and the sum of its lines must agree (workflow doc §7.2).
+  // Rounding: the item amount and the sum of its lines must agree (docs/decisions.md#w20).
   let counterTotal = total;
   if (itemTotal !== total) {
     const diff = itemTotal - total;

@@ -1,7 +1,7 @@
 /**
  * Account, tax-code, tag and vendor resolution: turns what the item says plus what the
  * configuration says into account codes of the accounting system, or a {@link MappingFailure}
- * carrying Pleo's recommended failure type and text (workflow doc §8) plus the configuration key
+ * carrying Pleo's recommended failure type and text (docs/decisions.md#w25) plus the configuration key
  * to set.
  */
 import type { ExportItem, ExportItemLine, ExportItemTax } from '../client/index.js';
@@ -249,7 +249,7 @@ function matchVendor(
 }
 
 /**
- * Accounts-payable vendor resolution (workflow doc §7.3): by code, then external id / account,
+ * Accounts-payable vendor resolution (docs/decisions.md#w21): by code, then external id / account,
  * then tax identifier. With a configured vendor register, no match or a blocked vendor fails the
  * item with `vendor_unknown`; without one, the journal is the register and Pleo's vendor is used
  * as given. The payable account is the vendor's own or the fallback `accounts.accountsPayable`.

@@ -66,7 +66,7 @@ const DATE_TIME =
 /**
  * True for a calendar date `YYYY-MM-DD` (when `dateOnly` is allowed) or an RFC 3339 date-time
  * whose date part exists (no 2026-02-30). The spec types the item's dates as `date-time`; its
- * invoice dates said `YYYY-MM-DD` in a pattern (NOTES §11.11), so those accept both.
+ * invoice dates said `YYYY-MM-DD` in a pattern (docs/decisions.md#s11), so those accept both.
  */
 export function isSpecDate(value: unknown, options: { dateOnly: boolean }): value is string {
   if (typeof value !== 'string') return false;

@@ -1,6 +1,6 @@
 /**
  * Authentication: the per-request `Authorization` header (API key or OAuth bearer) and the
- * OAuth refresh-token flow (workflow doc §2.2).
+ * OAuth refresh-token flow (docs/decisions.md#w9).
  *
  * OAuth refresh rules implemented by {@link OAuthTokenProvider}:
  * - refresh *before* expiry (`refreshSkewMs` ahead of `expiresAt`), and on demand after a 401;

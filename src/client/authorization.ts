@@ -1,5 +1,5 @@
 /**
- * The `Authorization` header of API requests, for both schemes (NOTES.md §8):
+ * The `Authorization` header of API requests, for both schemes (docs/decisions.md#w1):
  * - API key: HTTP Basic with the key as user name and an empty password;
  * - OAuth: `Bearer <access token>` from a {@link TokenProvider}; after a 401 the transport asks
  *   the provider once for a fresh token (passing the rejected one) and replays the request once.
@@ -22,7 +22,7 @@ export interface AuthStrategy {
 
 export function createAuthStrategy(auth: ClientAuth, redactor: Redactor): AuthStrategy {
   if (auth.kind === 'apiKey') {
-    // HTTP Basic: the API key is the user name, the password is empty (NOTES.md §8).
+    // HTTP Basic: the API key is the user name, the password is empty (docs/decisions.md#w1).
     const header = `Basic ${Buffer.from(`${auth.apiKey}:`).toString('base64')}`;
     redactor.add(auth.apiKey);
     redactor.add(header.slice('Basic '.length));

@@ -81,7 +81,7 @@ export const OPERATIONS: Readonly<Record<PleoOperation, OperationSpec>> = Object
   // EXPORT_ALREADY_IN_PROGRESS for a create that in fact succeeded). Retried only when the failure
   // proves nothing was applied: connection refused/DNS, 429, 503 with Retry-After.
   createJob: { method: 'POST', safety: 'not-idempotent' },
-  // Webhook subscriptions (Pleo's Subscriptions API, outside the Export API spec; NOTES.md §7).
+  // Webhook subscriptions (Pleo's Subscriptions API, outside the Export API spec; docs/decisions.md#w10).
   // A replayed create could register the endpoint twice (two deliveries per event: harmless, the
   // daemon dedupes webhook ids, but untidy), so it is retried only when nothing was applied.
   createSubscription: { method: 'POST', safety: 'not-idempotent' },
@@ -163,7 +163,7 @@ class HttpPleoClient implements PleoClient {
   async sendJobEvent(event: JobEvent, options?: Signal): Promise<void> {
     const body = prepareJobEvent(event);
     const path = '/v3/export-job-events';
-    // 202 with no body (NOTES §1): drain whatever arrives (bounded) so the connection can be reused.
+    // 202 with no body (docs/decisions.md#w7): drain what arrives (bounded) so the connection can be reused.
     await this.transport.send(
       this.call('sendJobEvent', path, [], body, options?.signal, async (response) => {
         await readText(

@@ -43,7 +43,7 @@ interface Mapping {
 }
 
 /**
- * Pleo's documented `ExceptionInfo.type` values (NOTES.md §9, workflow doc §1.9). The type wins
+ * Pleo's documented `ExceptionInfo.type` values (docs/decisions.md#w4). The type wins
  * over the status when both are present, except for 401/403/429/5xx which always map by status.
  */
 const PLEO_TYPES: Readonly<Record<string, Mapping>> = {
@@ -70,7 +70,7 @@ const PLEO_TYPES: Readonly<Record<string, Mapping>> = {
     retryable: false,
   },
   // 400: the company has no contra accounts configured; a person must fix the configuration
-  // (fail the job, or let it expire: workflow doc §10).
+  // (fail the job, or let it expire: docs/decisions.md#w17).
   MISSING_CONTRA_ACCOUNTS: { cls: InvalidRequestError, code: 'MISSING_CONTRA_ACCOUNTS', retryable: false },
   // 409: one unfinished job per company.
   EXPORT_ALREADY_IN_PROGRESS: { cls: ConflictError, code: 'EXPORT_ALREADY_IN_PROGRESS', retryable: false },

@@ -1,5 +1,5 @@
 /**
- * The OAuth 2.0 authorization-code flow with PKCE, as Pleo documents it (workflow doc §2.2):
+ * The OAuth 2.0 authorization-code flow with PKCE, as Pleo documents it (docs/decisions.md#w9):
  * S256 only (a 43-128 character verifier of `[A-Za-z0-9-._~]`), client authentication with HTTP
  * Basic on the token endpoint, the exact registered `redirect_uri`, and an opaque `state` checked
  * on the callback. The resulting tokens rotate on every refresh (`OAuthTokenProvider`).

@@ -2,7 +2,7 @@
  * Cursor pagination as an async generator of pages (house style rule 8).
  *
  * Pleo's list endpoints answer `{data, pagination: {hasNextPage, endCursor, …}}`; the next page is
- * requested with `after = endCursor` until `hasNextPage` is false (workflow doc §1.4). Pages are
+ * requested with `after = endCursor` until `hasNextPage` is false (docs/decisions.md#w3). Pages are
  * yielded whole, with their `pagination`, so the engine can commit `endCursor` together with the
  * page's items and resume later with `after`.
  *

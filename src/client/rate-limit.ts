@@ -1,7 +1,7 @@
 /**
  * Client-side rate limiting: a token bucket on the injected clock.
  *
- * Pleo documents no numeric limit for the Export API (workflow doc §1.9), so the client keeps its
+ * Pleo documents no numeric limit for the Export API (docs/decisions.md#w5), so the client keeps its
  * own pace and still honours 429/Retry-After when the server disagrees. Each request takes one
  * token; the bucket refills at `requestsPerSecond` up to `burst` tokens. A caller that finds the
  * bucket empty *reserves* its token (the balance goes negative) and sleeps for the time it takes

@@ -2,7 +2,7 @@
  * Local validation and normalisation of request bodies, before anything is sent.
  *
  * Pleo's spec cannot express some rules (the 100-item batch limit, "failure fields only with
- * `failed`"), and Prism showed that `null` in optional fields is rejected (NOTES §4), so the client
+ * `failed`"), and Prism showed that `null` in optional fields is rejected (docs/decisions.md#w6): the client
  * enforces them itself. Bodies are rebuilt from an allow-list of keys: `undefined` and `null`
  * values are dropped, unknown keys are rejected (a typo like `failure_reason` would otherwise be
  * silently lost).
@@ -25,7 +25,7 @@ import {
   type JobEvent,
 } from './types.js';
 
-/** Pleo answers 413 above this (NOTES §4); the spec has no `maxItems`, so the client enforces it. */
+/** Pleo answers 413 above this (docs/decisions.md#w8); the spec has no `maxItems`: the client enforces it. */
 export const MAX_ITEMS_PER_UPDATE = 100;
 
 // Records keyed by the generated unions: adding a value to the spec breaks the build here.
@@ -164,7 +164,7 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * Validates a job event. Failure fields go only with `failed` (NOTES §3), and `failed` needs a
+ * Validates a job event. Failure fields go only with `failed` (docs/decisions.md#w7), and `failed` needs a
  * `failureReasonType` so the bookkeeper sees a category.
  */
 export function prepareJobEvent(event: JobEvent): JobEvent {

@@ -1,5 +1,5 @@
 /**
- * Pleo's webhook Subscriptions API (outside the Export API's OpenAPI file; NOTES.md §7):
+ * Pleo's webhook Subscriptions API (outside the Export API's OpenAPI file; docs/decisions.md#w10):
  * `POST /v1/subscriptions` and `GET /v1/subscriptions/{id}/secret`. Same hosts, same credentials
  * (a company's API key or OAuth token with the Export API scopes), same transport (auth, pacing,
  * timeouts, retries) as the Export API client.

@@ -3,8 +3,8 @@
  *
  * Everything here is derived from `src/generated/export-v3.ts` (generated from Pleo's OpenAPI file).
  * Where the spec types a field as a plain `string` but documents an enum in its description
- * (NOTES.md §11.3), the field is narrowed to the union of the enum schema the spec ships.
- * Where the spec marks a field non-nullable but real responses may carry `null` (NOTES.md §11.4),
+ * (docs/decisions.md#s3), the field is narrowed to the union of the enum schema the spec ships.
+ * Where the spec marks a field non-nullable but real responses may carry `null` (docs/decisions.md#s4),
  * the field accepts `null` too.
  *
  * Terminology:
@@ -53,7 +53,7 @@ export const ITEM_STATUSES = [
 export function isFinalJobStatus(status: ExportJobStatus): boolean {
   return status === 'failed' || status === 'completed' || status === 'completed_with_errors';
 }
-/** Items the integration still has to process (workflow doc §5). */
+/** Items the integration still has to process (docs/decisions.md#w16). */
 export function isOpenItemStatus(status: ExportJobItemStatus): boolean {
   return status === 'pending' || status === 'in_progress';
 }

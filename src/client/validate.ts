@@ -36,38 +36,38 @@ export interface SpecAdjustment {
 
 /**
  * Where the client knowingly departs from the spec when validating *responses*. Requests are
- * never relaxed: the contract tests validate them against the spec as published (§11.1 patched).
+ * never relaxed: the contract tests validate them against the spec as published (docs/decisions.md#s1).
  */
 export const SPEC_ADJUSTMENTS: readonly SpecAdjustment[] = Object.freeze([
   ...(['ExportJobV3', 'ExportJobItemV3'] as const).map((schema) => ({
     schema,
     property: 'failureReasonType',
     change: 'nullable' as const,
-    reason: 'NOTES §11.4: not nullable in v3, but absent-on-success fields may come back as null.',
+    reason: 'docs/decisions.md#s4: not nullable in v3, but absent-on-success fields may come back as null.',
   })),
   {
     schema: 'ExportItemV3',
     property: 'subType',
     change: 'nullable',
-    reason: 'NOTES §11.4: v2 had it nullable; most items have no sub type.',
+    reason: 'docs/decisions.md#s4: v2 had it nullable; most items have no sub type.',
   },
   ...(['ingoingTaxAccount', 'outgoingTaxAccount'] as const).map((property) => ({
     schema: 'TaxV3',
     property,
     change: 'nullable' as const,
-    reason: 'NOTES §11.4: only used with tax codes or reverse charge; otherwise null in practice.',
+    reason: 'docs/decisions.md#s4: only used with tax codes or reverse charge; otherwise null in practice.',
   })),
   ...(['SupplierV3', 'SupplierBankAccount'] as const).map((schema) => ({
     schema,
     property: 'country',
     change: 'drop-length' as const,
-    reason: 'NOTES §11.2: the country enum contains "UNDEFINED" while min/maxLength is 2.',
+    reason: 'docs/decisions.md#s2: the country enum contains "UNDEFINED" while min/maxLength is 2.',
   })),
   ...(['invoiceDate', 'dueDate', 'paymentDate'] as const).map((property) => ({
     schema: 'InvoiceInformationV3',
     property,
     change: 'drop-format' as const,
-    reason: 'NOTES §11.11: the pattern said YYYY-MM-DD but the format says date-time; accept either.',
+    reason: 'docs/decisions.md#s11: the pattern says YYYY-MM-DD, the format date-time; accept either.',
   })),
   // Tightening, not relaxing: the engine switches exhaustively on these two (types.ts narrows
   // them). An unknown status must stop at the boundary with a clear error.
@@ -76,14 +76,14 @@ export const SPEC_ADJUSTMENTS: readonly SpecAdjustment[] = Object.freeze([
     property: 'status',
     change: 'enum-from',
     enumSchema: 'ExportJobStatus',
-    reason: 'NOTES §11.3: a plain string in the spec; the described values are ExportJobStatus.',
+    reason: 'docs/decisions.md#s3: a plain string in the spec; the described values are ExportJobStatus.',
   },
   {
     schema: 'ExportJobItemV3',
     property: 'status',
     change: 'enum-from',
     enumSchema: 'ExportJobItemStatus',
-    reason: 'NOTES §11.3: a plain string in the spec; the described values are ExportJobItemStatus.',
+    reason: 'docs/decisions.md#s3: a plain string in the spec; the described values are ExportJobItemStatus.',
   },
 ]);
 
@@ -210,7 +210,7 @@ const specEnums = new Map<SpecEnumName, ReadonlySet<string>>();
  * The values of the spec's enum schema `name`, read from the generated spec (never copied by hand,
  * so an enum Pleo extends is picked up by `npm run generate`). The spec types several export item
  * fields (`type`, `subType`, `bookkeeping.method`, `tax.type`) as plain strings that "can be one of"
- * these (NOTES §11.3); the accounting layer checks them per item with this.
+ * these (docs/decisions.md#s3); the accounting layer checks them per item with this.
  */
 export function specEnumValues(name: SpecEnumName): ReadonlySet<string> {
   let values = specEnums.get(name);

@@ -3,7 +3,7 @@
  *
  * Detection is read-only (`GET /v3/export-jobs?company_id=…&statuses=pending&statuses=in_progress`);
  * webhooks and the scheduler only trigger it. Jobs are sorted client-side by `createdAt`, then `id`
- * (Pleo does not document its sort keys, §3.2). Local jobs that are not done but no longer eligible
+ * (Pleo does not document its sort keys: docs/decisions.md#w13). Local jobs not done but no longer eligible
  * at Pleo (expired or finished elsewhere while we were down) are settled from `GET /v3/export-jobs/{id}`.
  */
 import { isFinalJobStatus, type ExportJob } from '../client/index.js';

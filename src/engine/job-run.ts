@@ -1,18 +1,18 @@
 /**
  * One run of one export job, from claim to final event. Every step reads where the previous run
  * stopped from the store and commits before it has an effect outside (see `src/store/types.ts` for
- * the phases and `../shared/docs/architecture.md` for the exactly-once protocol):
+ * the phases and `docs/architecture.md` for the exactly-once protocol):
  *
  *   claim ─► validate ─► list job items ─► fetch data + receipts (plans) ─► book & report ─► complete
  *
- * Decisions on Pleo's contradictions (workflow doc §15), each tested in test/engine:
- * - §15.1 claim before validation (the newer docs): `started` first, then pre-export validation;
- *   a failed validation ends the job with `failed` + reason, nothing processed.
- * - §15.2 eligible jobs are `pending` and `in_progress` on every poll; an `in_progress` job is
- *   resumed without a second `started`.
- * - §15.6/§15.7 `completed_with_errors` carries no failure fields; `failed` is sent when every item
- *   failed (nothing could be exported) or on an unrecoverable error; a job with zero items is
- *   `completed` (§15.27).
+ * Decisions on Pleo's contradictions (docs/decisions.md#the-contradiction-table), tested in test/engine:
+ * - docs/decisions.md#c1: claim before validation (the newer docs): `started` first, then pre-export
+ *   validation; a failed validation ends the job with `failed` + reason, nothing processed.
+ * - docs/decisions.md#c2: eligible jobs are `pending` and `in_progress` on every poll; an
+ *   `in_progress` job is resumed without a second `started`.
+ * - docs/decisions.md#c6, docs/decisions.md#c7: `completed_with_errors` carries no failure fields;
+ *   `failed` is sent when every item failed (nothing could be exported) or on an unrecoverable
+ *   error; a job with zero items is `completed` (docs/decisions.md#c27).
  * - A 422 to our `started` when the job is then `in_progress` is our own claim whose response was
  *   lost (the client retried); pleo-export runs one worker per company, so the job is ours.
  */
@@ -103,9 +103,9 @@ const FENCE_RECHECK_MS = 1000;
 
 /**
  * Items prepared ahead of the write turn beyond the `2 × concurrency` the turns need. Each is an
- * intent a crash leaves for `findExisting`, so the window is kept small. (A wider one, 8 ahead, made
- * workload 1 slower, 33 s → 42 s; that was measured while the benchmark's adapter wrapper hid
- * `stageAttachments`, so it says nothing about staging further ahead.)
+ * intent a crash leaves for `findExisting`, so the window is kept small. (A wider one measured
+ * slower in benchmark workload 1, but only while the benchmark's adapter wrapper hid
+ * `stageAttachments`, so that says nothing about staging further ahead.)
  */
 const STAGING_AHEAD = 1;
 

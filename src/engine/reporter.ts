@@ -16,7 +16,7 @@
  * outcome once the store has committed it (`recorded`), and tells it the lowest seq still in
  * flight, so a flush costs no store query. (The store's "lowest open item" and "unreported
  * outcomes" queries scan the job's items: asked once per 100 outcomes they made a job of n items
- * cost O(n²) — 42 ms and 21 ms per call at 20,000 items, hours at 1,000,000.) Going live, the
+ * cost O(n²): BENCHMARKS.md#found-by-profiling-and-fixed.) Going live, the
  * outcomes a previous run left unreported are loaded once, so the prefix order still holds on a
  * resumed run; rejected updates are re-sent by the final `drain`, which reads the store.
  */

@@ -15,7 +15,7 @@
  *   is the queue-depth metric). A company that runs again goes to the back of the queue.
  * - An idle worker always has exactly one poll timer armed, `pollIntervalMs` ±20 % (jitter keeps
  *   many companies from polling Pleo in lockstep); leaving `idle` cancels it. The timer is the
- *   safety net for lost webhooks (workflow doc §3.1: webhooks are "at least once, maybe never").
+ *   safety net for lost webhooks (docs/decisions.md#w12: webhooks are "at least once, maybe never").
  * - `stop()` takes no more work: timers are cancelled, queued polls dropped, the shared signal is
  *   aborted (the engines finish or checkpoint their in-flight items), and it waits for the
  *   running polls to return.

@@ -1,7 +1,7 @@
 /**
  * The webhook signing secrets the daemon verifies with, held in memory (issue 17, finding 4: a
- * store read per configured company on every webhook let forged requests cut throughput from
- * 3,546 to 303 requests/s at 1,000 companies).
+ * store read per configured company on every webhook let forged requests cut the daemon's
+ * throughput several-fold at 1,000 companies).
  *
  * Secrets live in the store (`webhook-secret:<company>`, written by `subscribe`, possibly from
  * another process or machine) and in `server.webhookSecret`. They are all read once at startup.
@@ -18,7 +18,7 @@
  *
  * Each company's secret is tried first only for messages whose payload names that company (a
  * delivery of company X's subscription is about X): a forged message costs one or two HMACs, not
- * one per configured company (35 ms of CPU at 1,000 companies on a loaded machine). A message that
+ * one per configured company (which costs milliseconds of CPU at 1,000 companies). A message that
  * names no configured company is tried against every secret only within a small budget
  * ({@link FULL_SCANS_PER_SECOND}); past it, it is refused as unsigned.
  */

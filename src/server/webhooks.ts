@@ -1,5 +1,5 @@
 /**
- * Webhook verification (Standard Webhooks, as the workflow doc §2.5 infers for Pleo) and the
+ * Webhook verification (Standard Webhooks, as docs/decisions.md#w11 infers for Pleo) and the
  * reading of an export-job notification.
  *
  * A message carries `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`
@@ -11,13 +11,13 @@
  * are caught by the caller, which remembers ids in the store.
  *
  * The body is parsed only after the signature matched, and only to learn the event type and the
- * company: the webhook is a trigger, its job snapshot is never trusted (§14 item 9).
+ * company: the webhook is a trigger, its job snapshot is never trusted (docs/decisions.md#w12).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { ConfigError } from '../errors/index.js';
 
-/** The spellings of the export-job-created event across Pleo's pages (§2.5, §15.16). */
+/** The spellings of the export-job-created event across Pleo's pages (docs/decisions.md#c16). */
 export const EXPORT_JOB_CREATED_EVENTS: readonly string[] = Object.freeze([
   'v1.export-job.created',
   'v1.export.job-created',

@@ -1,10 +1,10 @@
 /**
- * Credentials for the Pleo paths. Either scheme of the spec is accepted (NOTES.md §8):
+ * Credentials for the Pleo paths. Either scheme of the spec is accepted (docs/decisions.md#w1):
  * - HTTP Basic with the company's API key as the user name and an **empty** password;
  * - `Bearer <access token>`, issued by the OAuth endpoints (oauth.ts) or minted by the admin API.
  * Each credential is bound to one company. Missing, malformed, unknown, revoked or expired
  * credentials → 401 `unauthorized` with a `WWW-Authenticate` challenge. Scopes are recorded on
- * tokens but not enforced (Pleo's scope names differ between its pages; workflow doc §1.2).
+ * tokens but not enforced (Pleo's scope names differ between its pages; docs/decisions.md#w2).
  */
 import { ApiError } from './errors.js';
 import { tag } from './ids.js';

@@ -1,7 +1,7 @@
 /**
  * Errors the simulator answers with. Every error body is the spec's `ExceptionInfo`
  * (`{type, message}`); `type` uses Pleo's spellings where Pleo documents one (the spec's
- * examples, NOTES.md §9, workflow doc §1.9) and lower-case generic names otherwise.
+ * examples, docs/decisions.md#w4) and lower-case generic names otherwise.
  */
 
 export type ErrorType =

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Company } from './state.js';
 import { ApiError, badRequest } from './errors.js';
 
-/** The media type the spec declares for every body (NOTES.md §11.13). */
+/** The media type the spec declares for every body (docs/decisions.md#s13). */
 export const JSON_TYPE = 'application/json;charset=UTF-8';
 
 /** Names for the operations, used by fault rules and the request log. */

@@ -1,6 +1,6 @@
 /**
  * The Pleo Export API v3 simulator: an HTTP server that behaves like Pleo's Export API as the
- * shared OpenAPI file and the workflow doc describe it, with OAuth, webhooks, fault injection,
+ * OpenAPI file and docs/decisions.md describe it, with OAuth, webhooks, fault injection,
  * a controllable clock and an admin API. See README.md in this folder.
  *
  * @example

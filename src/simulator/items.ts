@@ -261,7 +261,7 @@ export class ItemTable {
       externalUrl: this.#externalUrl.get(index) ?? null,
       failureReason: this.#failureReason.get(index) ?? null,
     };
-    // Not nullable in the spec (NOTES §11.4): omitted when absent.
+    // Not nullable in the spec (docs/decisions.md#s4): omitted when absent.
     const type = this.#failureReasonType.get(index);
     if (type !== undefined) item.failureReasonType = type;
     return item;

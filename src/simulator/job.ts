@@ -9,7 +9,7 @@
  *  pending | in_progress ── no update for expiryMs ──▶ failed (job_expired, expiredAt set)
  * ```
  *
- * Decisions where Pleo is silent (workflow doc §15.1, §15.13):
+ * Decisions where Pleo is silent (docs/decisions.md#c1, docs/decisions.md#c13):
  * - `started` on an `in_progress` job is an illegal change (422), like every event on a final job
  *   and `completed` / `completed_with_errors` on a `pending` job.
  * - `failed` straight from `pending` is allowed.
@@ -217,7 +217,7 @@ export class Job {
       status: this.status,
       vendorBasedBookkeeping: this.spec.vendorBasedBookkeeping,
     };
-    // Not nullable in the spec (NOTES §11.4): omitted when absent.
+    // Not nullable in the spec (docs/decisions.md#s4): omitted when absent.
     if (this.failureReasonType !== undefined) job.failureReasonType = this.failureReasonType;
     return job;
   }

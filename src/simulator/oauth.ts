@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 as Pleo documents it (workflow doc §2.2): authorization code with PKCE (S256 only),
+ * OAuth 2.0 as Pleo documents it (docs/decisions.md#w9): authorization code with PKCE (S256 only),
  * client authentication with HTTP Basic on the token endpoint, short-lived access tokens and
  * rotating refresh tokens.
  *

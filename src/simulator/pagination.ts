@@ -1,5 +1,5 @@
 /**
- * Cursor pagination exactly as the spec's `CursorPageInfo` describes it (NOTES.md §5).
+ * Cursor pagination exactly as the spec's `CursorPageInfo` describes it (docs/decisions.md#w3).
  *
  * Terminology:
  * - position: an index into the ordered result set of one query (0 = first in the chosen order).

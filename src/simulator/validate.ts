@@ -1,7 +1,7 @@
 /**
  * Request-body validation for the simulator's write operations, with zod (no Ajv in the hot
  * path). The rules mirror the spec: required fields, enums, uuid / date-time formats, and
- * non-nullable fields refused when `null` (NOTES.md §4: omit them instead). Unknown fields are
+ * non-nullable fields refused when `null` (docs/decisions.md#w6: omit them instead). Unknown fields are
  * ignored, as Pleo's (Spring) backend does by default.
  */
 import { z } from 'zod';
@@ -88,7 +88,7 @@ const ITEM_FAILURE_SET: ReadonlySet<string> = new Set(ITEM_FAILURE_REASON_TYPES)
 
 /**
  * One `UpdateExportJobItemV3`, hand-checked: the PUT endpoint is the hottest write path (a
- * million-item job takes ten thousand of them) and this is ~10× faster than the zod schema.
+ * million-item job takes ten thousand of them) and this is much faster than the zod schema.
  * Same rules as the other schemas: required fields, enums, formats, no `null`, extra keys ignored.
  */
 export function parseItemUpdate(value: unknown, what: string): ItemUpdateBody {

@@ -3,7 +3,7 @@
  * `DELETE /v1/subscriptions/{id}`, `GET /v1/subscriptions/{id}/secret`) and delivery of
  * `v1.export-job.created` when a job is created (through the API or the admin API).
  *
- * Signing follows Standard Webhooks, as the workflow doc §2.5 infers for Pleo: headers
+ * Signing follows Standard Webhooks, as docs/decisions.md#w11 infers for Pleo: headers
  * `webhook-id` (the event id; equal across retries and duplicates), `webhook-timestamp` (unix
  * seconds of the attempt, from the simulator clock) and `webhook-signature`
  * = `v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{body}">`, keyed with the base64-decoded

@@ -185,7 +185,7 @@ describe('npm run bench -- --quick', () => {
     expect(extendedText).toMatch(
       /\nMeasured in 2 parts \(`--extend`\): 2 run\(s\) on [^;]+ at commit \w+[^;]* on [^;]+; 2 run\(s\) on [^;]+ on [^;]+\. Medians /,
     );
-    expect(extendedText).toMatch(/\n\| baseline \(docs §16\) \| [^|]+ ±\d+ % \|/);
+    expect(extendedText).toMatch(/\n\| baseline \(Pleo docs\) \| [^|]+ ±\d+ % \|/);
     for (const [args, message] of [
       [['--only', 'w3', '--extend'], '--extend needs --merge FILE'],
       [['--only', 'w5', '--merge', earlier, '--extend'], '--extend: only workloads 1-4'],
@@ -301,10 +301,10 @@ describe('npm run bench -- --quick', () => {
       expect(after.failures).toEqual(m.failures);
       const text = readFileSync(extended, 'utf8');
       expect(text).toContain(
-        '\n| baseline (docs §16) | did not finish: exit code 134: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory |',
+        '\n| baseline (Pleo docs) | did not finish: exit code 134: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory |',
       );
       expect(text).toMatch(
-        /baseline \(docs §16\) did not finish: [^\n]*Before that it had recorded 840 of 1,000 items in 1200 s and reached 4,300 MB RSS\./,
+        /baseline \(Pleo docs\) did not finish: [^\n]*Before that it had recorded 840 of 1,000 items in 1200 s and reached 4,300 MB RSS\./,
       );
       expect(text).toMatch(
         /\nMeasured in 2 parts \(`--extend`\): 1 run\(s\) and 1 that did not finish on [^;]+; 1 run\(s\) on /,

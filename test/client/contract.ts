@@ -1,6 +1,6 @@
 /**
  * Checks a whole recorded HTTP request against Pleo's OpenAPI file as published
- * (`src/generated/export-v3.spec.json`, only the §11.1 date-pattern defect patched). No client-side
+ * (`src/generated/export-v3.spec.json`, only the date defect docs/decisions.md#s1 patched). No client-side
  * leniency is applied here: this is the contract.
  *
  * Query strings, request bodies and responses are validated by the shared helper

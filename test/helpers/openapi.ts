@@ -3,8 +3,8 @@
  * Pleo's Export API or to the simulator (client tests, simulator tests, end-to-end tests).
  *
  * Source: `src/generated/export-v3.spec.json` (the shared file as JSON, with the date
- * "patterns" removed, NOTES.md §11.1) plus the webhook-subscription operations, which are not in
- * that file: they are transcribed below from NOTES.md §7 (Pleo's subscriptions spec).
+ * "patterns" removed, docs/decisions.md#s1) plus the webhook-subscription operations, which are not in
+ * that file: they are transcribed below from Pleo's subscriptions spec (docs/decisions.md#w10).
  *
  * Preparation of the spec (OpenAPI 3.0 → Ajv 8):
  * - local `$ref`s are re-rooted to one registered document, so any fragment compiles alone;
@@ -75,7 +75,7 @@ export interface ContractOptions {
 const JSON_MEDIA = 'application/json;charset=UTF-8';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
-/** Webhook subscriptions (NOTES.md §7), as an OpenAPI fragment in the shape of the shared file. */
+/** Webhook subscriptions (docs/decisions.md#w10), as an OpenAPI fragment in the shape of the shared file. */
 export const SUBSCRIPTIONS_SPEC: { paths: JsonObject; schemas: JsonObject } = {
   paths: {
     '/v1/subscriptions': {

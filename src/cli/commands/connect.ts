@@ -1,5 +1,5 @@
 /**
- * `connect`: the OAuth 2.0 authorization-code flow with PKCE for one company (workflow doc §2.2).
+ * `connect`: the OAuth 2.0 authorization-code flow with PKCE for one company (docs/decisions.md#w9).
  * Prints the authorize URL, receives the callback on a one-shot local listener at the configured
  * `redirectUri` (it must be an http://127.0.0.1 or localhost address; behind a public URL, forward
  * it), exchanges the code and stores the tokens in the local state. The daemon then refreshes and

@@ -2,7 +2,7 @@
  * `retry <jobId>`: re-export the entries that failed in a job, after the mapping was fixed.
  *
  * Pleo does not let an integration reopen a finished job: failed expenses go back to the export
- * queue and are exported in a **new export job** (workflow doc §4.2, §9). This command maps each
+ * queue and are exported in a **new export job** (docs/decisions.md#w28). This command maps each
  * failed entry again with the current configuration and shows what changed, then (unless
  * `--dry-run`) creates the new job with `POST /v3/export-jobs` and runs it (unless `--no-run`, to
  * leave it to the daemon). Entries already booked are never booked twice.

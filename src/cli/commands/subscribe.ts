@@ -2,7 +2,7 @@
  * `subscribe`: register the daemon's webhook endpoint with Pleo for every configured company
  * (`POST /v1/subscriptions` for `v1.export-job.created`), fetch each subscription's signing secret
  * (`GET /v1/subscriptions/{id}/secret`) and keep it, with the subscription id, in the local state,
- * where the daemon verifies deliveries with it (workflow doc §2.4, checklist item 7).
+ * where the daemon verifies deliveries with it (docs/decisions.md#w10).
  */
 import { Command } from 'commander';
 

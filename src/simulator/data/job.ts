@@ -208,7 +208,7 @@ function sameKey(a: SpecKey, b: SpecKey): boolean {
 
 /**
  * Contexts of recently used specs. Building one costs about as much as generating a third of an
- * item (measured: 3-5 µs of 11-13 µs per `exportItemAt`), and the server asks for the same job
+ * item (BENCHMARKS.md#found-by-profiling-and-fixed), and the server asks for the same job
  * spec once per item and once per receipt. Keyed by the spec object and checked against its
  * fields, so a spec changed in place (they are documented as immutable) is rebuilt, not served stale.
  */

@@ -5,7 +5,7 @@
  * carries them. Rounding is half away from zero, so a negative amount (a refund) rounds to
  * exactly minus the rounding of the positive one.
  *
- * ## Tax interpretation (NOTES §2, workflow §15.23)
+ * ## Tax interpretation (docs/decisions.md#w23, docs/decisions.md#c23)
  * The spec's `TaxTypeV3` table swaps the usual meaning of net and gross, and says
  * `netAmount` is "either including or excluding tax". We use the accounting meaning:
  * - `lineAmount` is what the line cost the wallet; lines sum to the item `amount`.

@@ -1,7 +1,7 @@
 /**
  * Static reference data the catalog and items are built from: a chart of accounts, tax codes,
  * tag groups, teams, people, vendors and merchants. Seed-independent; the catalog adds seeded
- * ids. Country codes are real ISO 3166-1 alpha-2 codes (never `UNDEFINED`, NOTES §11.2).
+ * ids. Country codes are real ISO 3166-1 alpha-2 codes (never `UNDEFINED`, docs/decisions.md#s2).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Attachment URLs. Pleo's `files[].url` are pre-signed and valid for 24 hours from the moment the
- * export item was fetched (NOTES.md §2). The simulator hands the generator a base URL
+ * export item was fetched (docs/decisions.md#w18). The simulator hands the generator a base URL
  * `<origin>/_files/<jobId>/<expiresAtMs>/<signature>`; the generator appends `/files/<token>`.
  * The URL needs no credentials; an expired URL → 403 `url_expired`, a tampered one → 403
  * `forbidden`, an unknown job or file → 404.
