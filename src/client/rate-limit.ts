@@ -88,6 +88,8 @@ export class AimdController {
   private seq = 0;
   private lastDecreaseSeq = 0;
   private firstSentAt: number | undefined;
+  /** Sends before this time are not measured (the end of a `Retry-After` pause: nothing was sent during it). */
+  private measureFrom = -Infinity;
   /** Send times within the last RATE_WINDOW_MS, oldest first, from `head` on. */
   private sends: number[] = [];
   private head = 0;
@@ -113,10 +115,22 @@ export class AimdController {
     return ++this.seq;
   }
 
-  /** The request rate actually sent, over the last second (or since the first request, if sooner). */
+  /**
+   * Measures the sent rate only from `at` on: a pause imposed by `Retry-After` would otherwise
+   * count as a slow second and cut the rate far below what the server accepts.
+   */
+  restartMeasurement(at: number): void {
+    this.measureFrom = Math.max(this.measureFrom, at);
+  }
+
+  /**
+   * The request rate actually sent, over the last second (or since the first request or the end
+   * of the last pause, if sooner; over at least 100 ms).
+   */
   measuredRate(now: number): number {
     this.prune(now);
-    const span = Math.min(RATE_WINDOW_MS, Math.max(MIN_RATE_WINDOW_MS, now - (this.firstSentAt ?? now)));
+    const since = Math.max(this.firstSentAt ?? now, this.measureFrom);
+    const span = Math.min(RATE_WINDOW_MS, Math.max(MIN_RATE_WINDOW_MS, now - since));
     let count = 0;
     for (let i = this.sends.length - 1; i >= this.head; i--) {
       if ((this.sends[i] ?? 0) <= now - span) break;
@@ -318,6 +332,7 @@ export class Pacer {
         const now = this.clock();
         if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
           this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(outcome.retryAfterMs, this.maxPauseMs));
+          this.aimd.restartMeasurement(this.pausedUntil);
         }
         if (this.aimd.congestion(seq, now, this.inFlight) && this.adaptive === undefined) {
           // The first cut turns rate pacing on, with an empty bucket: the next request waits its turn.
