@@ -331,7 +331,10 @@ export class Pacer {
       case 'congestion': {
         const now = this.clock();
         if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
-          this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(outcome.retryAfterMs, this.maxPauseMs));
+          this.pausedUntil = Math.max(
+            this.pausedUntil,
+            now + Math.min(outcome.retryAfterMs, this.maxPauseMs),
+          );
           this.aimd.restartMeasurement(this.pausedUntil);
         }
         if (this.aimd.congestion(seq, now, this.inFlight) && this.adaptive === undefined) {

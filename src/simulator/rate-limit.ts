@@ -23,8 +23,14 @@ export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number
 /** Validates a configuration (throws RangeError with a precise message); returns it with `burst` resolved. */
 export function checkRateLimit(config: RateLimitConfig): Required<RateLimitConfig> {
   const { requestsPerSecond, burst } = config;
-  if (typeof requestsPerSecond !== 'number' || !Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0) {
-    throw new RangeError(`rateLimit.requestsPerSecond must be a number > 0, got ${String(requestsPerSecond)}`);
+  if (
+    typeof requestsPerSecond !== 'number' ||
+    !Number.isFinite(requestsPerSecond) ||
+    requestsPerSecond <= 0
+  ) {
+    throw new RangeError(
+      `rateLimit.requestsPerSecond must be a number > 0, got ${String(requestsPerSecond)}`,
+    );
   }
   const resolved = burst ?? Math.max(1, Math.ceil(requestsPerSecond));
   if (!Number.isInteger(resolved) || resolved < 1) {
@@ -66,7 +72,10 @@ export class CompanyRateLimiter {
     const { requestsPerSecond, burst } = this.#config;
     const now = this.#clock.now();
     const bucket = this.#buckets.get(companyId) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.at) * requestsPerSecond) / 1000);
+    bucket.tokens = Math.min(
+      burst,
+      bucket.tokens + (Math.max(0, now - bucket.at) * requestsPerSecond) / 1000,
+    );
     bucket.at = now;
     this.#buckets.set(companyId, bucket);
     // 1e-9: tokens earned in many small steps of float arithmetic must still add up to one.
