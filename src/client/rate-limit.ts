@@ -6,7 +6,8 @@
  * by a concurrency cap (requests in flight), and slows down only when the server says so:
  *
  * - **429 or 5xx** (a *congestion signal*): multiplicative decrease. The allowed rate becomes 0.7 ×
- *   the rate actually sent over the last second (the first signal turns pacing on), and the allowed
+ *   the rate actually sent over the last second, or since the last `Retry-After` pause ended (the
+ *   first signal turns pacing on), and the allowed
  *   concurrency 0.7 × the requests actually in flight (at least 1). Signals from requests that were
  *   already sent when the pace was last cut count once: a burst of 429s for eight requests in
  *   flight is one event, not eight halvings (TCP's "once per round trip").
