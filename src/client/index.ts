@@ -29,7 +29,7 @@ export {
   type Sleep,
   type TokenProvider,
 } from './options.js';
-export type { RateLimitOptions } from './rate-limit.js';
+export type { CompiledRateLimit, RateLimitOptions } from './rate-limit.js';
 export {
   backoffDelay,
   compileRetryPolicy,

@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, type ErrorCode } from '../errors/index.js';
 import { compileDownloadPolicy, type DownloadPolicy, type DownloadPolicyOptions } from './download.js';
-import type { RateLimitOptions } from './rate-limit.js';
+import { type CompiledRateLimit, DEFAULT_MAX_CONCURRENCY, type RateLimitOptions } from './rate-limit.js';
 import { type CompiledRetryPolicy, compileRetryPolicy, type RetryPolicy } from './retry.js';
 
 /** The subset of WHATWG `fetch` the client needs (a port: inject a recording or faulty one in tests). */
@@ -80,7 +80,12 @@ export interface PleoClientOptions {
   timeoutMs?: number;
   /** @default see {@link RetryPolicy} */
   retry?: RetryPolicy;
-  /** Client-side pacing; `false` disables it (simulator, benchmarks). @default {requestsPerSecond: 10, burst: 10} */
+  /**
+   * Client-side pacing (see rate-limit.ts): unpaced up to `maxConcurrency` requests in flight, AIMD
+   * on 429/5xx, `Retry-After` honoured, an optional fixed ceiling. `false` turns all of it off
+   * (tests that inject faults on purpose, benchmarks).
+   * @default {maxConcurrency: 8} (no ceiling)
+   */
   rateLimit?: RateLimitOptions | false;
   /** Default page size (`limit`) of the list operations. @default 100 */
   pageSize?: number;
@@ -111,7 +116,7 @@ export interface CompiledClientOptions {
   readonly random: () => number;
   readonly timeoutMs: number;
   readonly retry: CompiledRetryPolicy;
-  readonly rateLimit: Readonly<Required<RateLimitOptions>> | false;
+  readonly rateLimit: CompiledRateLimit | false;
   readonly pageSize: number;
   readonly userAgent: string;
   readonly onRequest: ((event: RequestEvent) => void) | undefined;
@@ -123,7 +128,6 @@ export interface CompiledClientOptions {
 
 export const DEFAULT_BASE_URL = 'https://external.pleo.io';
 export const MAX_PAGE_SIZE = 1000;
-const DEFAULT_RATE_LIMIT = { requestsPerSecond: 10, burst: 10 } as const;
 /**
  * A page of 1,000 export items (the largest page) is a few MiB; 32 MiB leaves ample room and keeps
  * a hostile or broken answer from taking the process's memory (issue 16: a 400 MB page took 1.76 GB).
@@ -213,25 +217,31 @@ function compileAuth(value: unknown): ClientAuth {
   return fail(`auth.kind must be "apiKey" or "oauth", got ${JSON.stringify(auth['kind'])}`);
 }
 
-function compileRateLimit(value: unknown): Readonly<Required<RateLimitOptions>> | false {
+function compileRateLimit(value: unknown): CompiledRateLimit | false {
   if (value === false) return false;
-  if (value === undefined) return DEFAULT_RATE_LIMIT;
-  if (typeof value !== 'object' || value === null) fail('rateLimit must be an object or false');
-  const { requestsPerSecond, burst, ...rest } = value as Partial<RateLimitOptions>;
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    fail('rateLimit must be an object or false');
+  const { requestsPerSecond, burst, maxConcurrency, ...rest } = (value ?? {}) as Partial<RateLimitOptions>;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) fail(`rateLimit.${unknown} is not a rate limit option`);
   if (
-    typeof requestsPerSecond !== 'number' ||
-    !Number.isFinite(requestsPerSecond) ||
-    requestsPerSecond <= 0
+    requestsPerSecond !== undefined &&
+    (typeof requestsPerSecond !== 'number' || !Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0)
   ) {
     fail(`rateLimit.requestsPerSecond must be a positive number, got ${String(requestsPerSecond)}`);
   }
-  const resolvedBurst =
-    burst === undefined
-      ? Math.max(1, Math.ceil(requestsPerSecond))
-      : positiveInt('rateLimit.burst', burst, 10_000);
-  return Object.freeze({ requestsPerSecond, burst: resolvedBurst });
+  if (requestsPerSecond === undefined && burst !== undefined)
+    fail('rateLimit.burst needs rateLimit.requestsPerSecond (it is the burst of that ceiling)');
+  return Object.freeze({
+    requestsPerSecond,
+    burst:
+      requestsPerSecond === undefined
+        ? undefined
+        : burst === undefined
+          ? Math.max(1, Math.ceil(requestsPerSecond))
+          : positiveInt('rateLimit.burst', burst, 10_000),
+    maxConcurrency: positiveInt('rateLimit.maxConcurrency', maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, 1000),
+  });
 }
 
 /**

@@ -1,14 +1,17 @@
 /**
- * One HTTP call, made resilient: rate limiting, authentication (with one refresh-and-replay after
+ * One HTTP call, made resilient: adaptive pacing (rate-limit.ts), authentication (with one refresh-and-replay after
  * a 401 for OAuth), a per-attempt timeout covering the body, caller cancellation, bounded retries
  * per {@link RETRY_RULES}, and an `onRequest` event per attempt.
  *
  * A call goes through these states, one loop iteration per attempt:
  *
- *   pace (token bucket) → authorize → send + read (timeout) → success: return
+ *   pace (slot, pause, rate) → authorize → send + read (timeout) → success: return
  *                                                          → 401 + OAuth, first time: refresh → next attempt
  *                                                          → failure: decideRetry → sleep → next attempt
  *                                                                                 → throw
+ *
+ * Every attempt's outcome is fed back to its pacer (2xx: faster; 429/5xx: slower, `Retry-After`
+ * pauses the client), and its slot is released before any retry sleep.
  */
 import {
   type ExportError,
@@ -20,7 +23,7 @@ import {
 import type { AuthStrategy } from './authorization.js';
 import { errorFromResponse, isConnectFailure, networkErrorCode, transportError } from './errors.js';
 import type { CompiledClientOptions, PleoOperation, RequestEvent } from './options.js';
-import { TokenBucket } from './rate-limit.js';
+import { Pacer, type PaceOutcome, type Permit } from './rate-limit.js';
 import { readBytes } from './body.js';
 import type { Redactor } from './redact.js';
 import { type AttemptFailure, decideRetry, parseRetryAfter, type RetrySafety } from './retry.js';
@@ -33,7 +36,11 @@ export interface HttpCall<T> {
   path: string;
   /** Serialised as JSON. */
   body?: unknown;
-  /** Send the Authorization header and take a rate-limit token (false for pre-signed downloads). */
+  /**
+   * Send the Authorization header and go through the API's pacer. `false` for pre-signed receipt
+   * downloads: no credentials, and the file host's own pacer (a 429/503 from the file host says
+   * nothing about the API, and the other way round).
+   */
   authenticated: boolean;
   safety: RetrySafety;
   signal: AbortSignal | undefined;
@@ -64,7 +71,10 @@ const JSON_MEDIA_TYPE = 'application/json;charset=UTF-8';
 export { readBytes } from './body.js';
 
 export class HttpTransport {
-  private readonly bucket: TokenBucket | undefined;
+  /** Pacing of the Pleo API; `undefined` when pacing is off (`rateLimit: false`). */
+  readonly apiPacer: Pacer | undefined;
+  /** Pacing of the receipt file host: adaptive only, no ceiling, no concurrency cap of its own. */
+  readonly filePacer: Pacer | undefined;
   private readonly options: CompiledClientOptions;
   private readonly auth: AuthStrategy;
   private readonly redactor: Redactor;
@@ -73,11 +83,23 @@ export class HttpTransport {
     this.options = options;
     this.auth = auth;
     this.redactor = redactor;
-    const { rateLimit } = options;
-    this.bucket =
-      rateLimit === false
-        ? undefined
-        : new TokenBucket(rateLimit.requestsPerSecond, rateLimit.burst, options.clock, options.sleep);
+    const { rateLimit, clock, sleep } = options;
+    const maxPauseMs = options.retry.maxRetryAfterMs;
+    if (rateLimit === false) {
+      this.apiPacer = undefined;
+      this.filePacer = undefined;
+      return;
+    }
+    const { requestsPerSecond, burst, maxConcurrency } = rateLimit;
+    this.apiPacer = new Pacer({
+      maxConcurrency,
+      ...(requestsPerSecond === undefined ? {} : { ceiling: { requestsPerSecond, burst: burst ?? 1 } }),
+      maxPauseMs,
+      clock,
+      sleep,
+    });
+    // Downloads are already bounded by the engine's download pool (engine.downloadConcurrency).
+    this.filePacer = new Pacer({ maxConcurrency: Infinity, maxPauseMs, clock, sleep });
   }
 
   async send<T>(call: HttpCall<T>): Promise<T> {
@@ -88,19 +110,24 @@ export class HttpTransport {
     for (;;) {
       this.throwIfAborted(call);
       let authorization: { header: string; credential: string } | undefined;
+      let permit: Permit | undefined;
       try {
-        if (call.authenticated) {
-          await this.bucket?.acquire(call.signal);
-          authorization = await this.auth.authorize(call.signal);
-        }
+        permit = await (call.authenticated ? this.apiPacer : this.filePacer)?.acquire(call.signal);
+        if (call.authenticated) authorization = await this.auth.authorize(call.signal);
       } catch (error) {
+        permit?.release({ kind: 'neutral' });
         this.throwIfAborted(call, error);
         throw error;
       }
       attempt += 1;
       budgetUsed += 1;
       const started = clock();
-      const outcome = await this.attempt(call, authorization?.header);
+      let outcome: AttemptOutcome<T> | undefined;
+      try {
+        outcome = await this.attempt(call, authorization?.header);
+      } finally {
+        permit?.release(paceOutcome(outcome));
+      }
       const durationMs = Math.max(0, clock() - started);
 
       if (outcome.ok) {
@@ -273,6 +300,20 @@ export class HttpTransport {
       // A metrics/logging hook must not change the outcome of a request.
     }
   }
+}
+
+/** What an attempt tells the pacer: 2xx go faster, 429 and 5xx slow down, the rest is neither. */
+function paceOutcome(outcome: AttemptOutcome<unknown> | undefined): PaceOutcome {
+  if (outcome === undefined) return { kind: 'neutral' };
+  if (outcome.ok) return { kind: 'success' };
+  const { status, failure } = outcome;
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return {
+      kind: 'congestion',
+      retryAfterMs: failure?.kind === 'status' ? failure.retryAfterMs : undefined,
+    };
+  }
+  return { kind: 'neutral' };
 }
 
 function noteFor(status: number, attempt: number, unsafe: boolean): { note?: string } {

@@ -89,8 +89,13 @@ export const configSchema = z
         pageSize: positiveInt(1000).default(100),
         /** @default 30000 */
         timeoutMs: positiveInt(600_000).default(30_000),
-        /** Client-side pacing per company. @default 10 */
-        requestsPerSecond: positiveInt(10_000).default(10),
+        /**
+         * A ceiling on requests per second per company, on top of the adaptive pacing (AIMD on
+         * 429/5xx). @default none (Pleo documents no limit)
+         */
+        requestsPerSecond: positiveInt(10_000).optional(),
+        /** Pleo API requests in flight per company. @default 8 */
+        maxConcurrentRequests: positiveInt(1000).default(8),
         /** Total attempts per Pleo call. @default 6 */
         maxAttempts: positiveInt(20).default(6),
         /** Largest accepted Pleo response body, in bytes (RESPONSE_TOO_LARGE past it). @default 33554432 (32 MiB) */

@@ -184,7 +184,12 @@ export async function clientOptions(
         : { allowedHosts: company.accounting.attachments.allowedHosts }),
       allowInsecureHosts: company.accounting.attachments.allowInsecureHosts ?? [],
     },
-    rateLimit: { requestsPerSecond: config.pleo.requestsPerSecond, burst: config.pleo.requestsPerSecond },
+    rateLimit: {
+      maxConcurrency: config.pleo.maxConcurrentRequests,
+      ...(config.pleo.requestsPerSecond === undefined
+        ? {}
+        : { requestsPerSecond: config.pleo.requestsPerSecond, burst: config.pleo.requestsPerSecond }),
+    },
     ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
     ...(hooks.onRequest ? { onRequest: (e: RequestEvent) => hooks.onRequest?.(company.id, e) } : {}),
   };

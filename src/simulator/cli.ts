@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { SimulatorOptions } from './options.js';
 import { parseFaultRule, type FaultRule } from './faults.js';
+import { parseRateLimit, type RateLimitConfig } from './rate-limit.js';
 import { startSimulator } from './server.js';
 
 export interface SimulateCommandIo {
@@ -53,6 +54,15 @@ interface Flags {
   faultRate: number;
   fault: FaultRule[];
   maxPageSize: number;
+  rateLimit?: Required<RateLimitConfig>;
+}
+
+function rateLimit(value: string): Required<RateLimitConfig> {
+  try {
+    return parseRateLimit(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
 }
 
 function faultRule(value: string, previous: FaultRule[]): FaultRule[] {
@@ -115,6 +125,11 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
       [],
     )
     .option(
+      '--rate-limit <rate>',
+      'enforce a rate limit per company, e.g. 20/s, 600/min or 20/s,burst=5: past it, 429 with Retry-After',
+      rateLimit,
+    )
+    .option(
       '--max-page-size <n>',
       'largest page served; larger limits are clamped',
       integer(1, 1_000_000),
@@ -144,6 +159,7 @@ export function simulateCommand(io: SimulateCommandIo = {}): Command {
             rules: [...(io.startOptions?.faults?.rules ?? []), ...flags.fault],
           },
           maxPageSize: flags.maxPageSize,
+          ...(flags.rateLimit === undefined ? {} : { rateLimit: flags.rateLimit }),
         });
       } catch (err) {
         stderr.write(`pleo-export simulate: ${err instanceof Error ? err.message : String(err)}\n`);

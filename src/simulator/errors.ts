@@ -24,7 +24,7 @@ export type ErrorType =
   | 'payload_too_large'
   | 'url_expired'
   | 'internal_error'
-  // injected faults
+  // injected faults; `rate_limited` also from the opt-in rate limit (rate-limit.ts)
   | 'rate_limited'
   | 'bad_gateway'
   | 'service_unavailable';

@@ -5,6 +5,7 @@ import type { DataProfile } from './data/index.js';
 import { checkFaultConfig } from './faults.js';
 import type { FaultConfig } from './faults.js';
 import type { OAuthClient } from './oauth.js';
+import { checkRateLimit, type RateLimitConfig } from './rate-limit.js';
 
 export interface SimulatorOptions {
   /** Seed of the data generator, ids and the fault PRNG. @default 1 */
@@ -27,6 +28,11 @@ export interface SimulatorOptions {
   faultRate?: number;
   /** Further fault configuration (rules, jitter, mix); `latencyMs`/`faultRate` above win. */
   faults?: FaultConfig;
+  /**
+   * An enforced rate limit per company: past it, authenticated API requests are answered 429
+   * with `Retry-After` (see rate-limit.ts). @default none
+   */
+  rateLimit?: RateLimitConfig;
   /** Largest page served; larger `limit`s are clamped. @default 1000 */
   maxPageSize?: number;
   /** Page size when the request has no `limit`. @default 100 */
@@ -68,9 +74,10 @@ export interface SimulatorOptions {
 }
 
 export type CompiledOptions = Readonly<
-  Required<Omit<SimulatorOptions, 'profile' | 'faults'>> & {
+  Required<Omit<SimulatorOptions, 'profile' | 'faults' | 'rateLimit'>> & {
     profile: DataProfile | undefined;
     faults: FaultConfig;
+    rateLimit: Required<RateLimitConfig> | undefined;
   }
 >;
 
@@ -99,6 +106,7 @@ export function compileOptions(o: SimulatorOptions = {}): CompiledOptions {
     latencyMs: faults.latencyMs ?? 0,
     faultRate: faults.faultRate ?? 0,
     faults,
+    rateLimit: o.rateLimit === undefined ? undefined : checkRateLimit(o.rateLimit),
     maxPageSize,
     defaultPageSize: Math.min(int('defaultPageSize', o.defaultPageSize ?? 100, 1, 1_000_000), maxPageSize),
     expiryMs: int('expiryMs', o.expiryMs ?? 3_600_000, 0),

@@ -3,7 +3,7 @@
  * request pipeline
  *
  *   route → read body → fault decision → latency → [status / drop fault: answer or cut, no
- *   handler] → authenticate → handler → [ambiguous fault: cut after the handler] → reply
+ *   handler] → authenticate → rate limit (429, when configured) → handler → [ambiguous fault: cut after the handler] → reply
  *   (trickled for the slow fault) → request log.
  *
  * Admin routes (`/_admin/`) skip faults and authentication.
@@ -28,6 +28,7 @@ import { RequestLog } from './log.js';
 import type { RequestLogEntry } from './log.js';
 import { OAuthServer } from './oauth.js';
 import { compileOptions } from './options.js';
+import { CompanyRateLimiter } from './rate-limit.js';
 import type { SimulatorOptions } from './options.js';
 import { exportItemRoutes } from './routes/export-items.js';
 import { FileUrls, fileRoutes } from './routes/files.js';
@@ -140,6 +141,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const faults = new FaultInjector(opts.seed, opts.faults);
   const log = new RequestLog(opts.requestLogSize);
   const files = new FileUrls(secret);
+  const limiter = opts.rateLimit === undefined ? undefined : new CompanyRateLimiter(opts.rateLimit, clock);
   const core: SimulatorCore = { state, clock, faults, log, webhooks, tokens, oauth, options: opts };
   const admin = createAdmin(core);
 
@@ -256,6 +258,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (route.auth === 'pleo') {
         ctx.company = authenticate(req.headers.authorization, state, tokens);
         entry.companyId = ctx.company.id;
+        const decision = limiter?.take(ctx.company.id);
+        if (limiter !== undefined && decision?.ok === false) {
+          throw new ApiError(
+            429,
+            'rate_limited',
+            `Rate limit exceeded: ${limiter.config.requestsPerSecond} requests per second per company`,
+            { 'retry-after': String(decision.retryAfterSeconds) },
+          );
+        }
       }
       // An endless listing answers every cursor, its own included, from the first page.
       if (fault?.kind === 'endless') ctx.query.delete('after');

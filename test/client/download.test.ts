@@ -77,12 +77,15 @@ describe('downloadFile', () => {
     expect(s.requests).toHaveLength(1);
   });
 
-  it('retries 503 like any GET, and is not paced by the API rate limiter', async () => {
+  it('retries 503 like any GET, and is paced by its own pacer, not by the API rate limiter', async () => {
     const s = await serve(script(reply(503), file(bytes(10))));
     const { client, time } = makeClient(s.url, { rateLimit: { requestsPerSecond: 0.001, burst: 1 } });
     await client.downloadFile(`${s.url}/r.pdf`);
     await client.downloadFile(`${s.url}/r.pdf`);
-    expect(time.delays).toEqual([250]);
+    // 250: the retry's backoff. 140: the file host's 503 turned its pacing on (0.7 × the 10/s
+    // measured over the first 100 ms, +1/7 after the success); the API's ceiling (one request per
+    // 1000 s) would have waited 1,000,000 ms.
+    expect(time.delays).toEqual([250, 140]);
   });
 
   it('rejects plain http to a foreign host and URLs with credentials', async () => {

@@ -29,7 +29,8 @@ describe('compileClientOptions', () => {
       pageSize: 100,
       userAgent: 'pleo-export',
       validateResponses: true,
-      rateLimit: { requestsPerSecond: 10, burst: 10 },
+      // Issue 20: no fixed pace by default (Pleo documents no limit), 8 requests in flight.
+      rateLimit: { requestsPerSecond: undefined, burst: undefined, maxConcurrency: 8 },
       retry: {
         maxAttempts: 4,
         initialDelayMs: 250,
@@ -81,12 +82,29 @@ describe('compileClientOptions', () => {
       'Pleo client: rateLimit.bursts is not a rate limit option',
     ],
     [
+      { ...base, rateLimit: { burst: 5 } },
+      'Pleo client: rateLimit.burst needs rateLimit.requestsPerSecond (it is the burst of that ceiling)',
+    ],
+    [
+      { ...base, rateLimit: { maxConcurrency: 0 } },
+      'Pleo client: rateLimit.maxConcurrency must be an integer from 1 to 1000, got 0',
+    ],
+    [
       { ...base, retry: { maxAttempts: 0 } },
       'Pleo client: retry.maxAttempts must be an integer from 1 to 100, got 0',
     ],
     [{ ...base, fetch: 'yes' }, 'Pleo client: fetch must be a function'],
   ])('rejects %j', (options, expected) => {
     expect(message(options)).toBe(expected);
+  });
+
+  it('resolves a ceiling with its default burst', () => {
+    expect(compileClientOptions({ ...base, rateLimit: { requestsPerSecond: 2.5 } }).rateLimit).toEqual({
+      requestsPerSecond: 2.5,
+      burst: 3,
+      maxConcurrency: 8,
+    });
+    expect(compileClientOptions({ ...base, rateLimit: false }).rateLimit).toBe(false);
   });
 
   it('never echoes an API key in its messages', () => {
