@@ -10,7 +10,7 @@
 import type { Clock, Sleep } from './options.js';
 
 export interface RateLimitOptions {
-  /** Sustained request rate. @minimum > 0 */
+  /** Sustained request rate: a whole number from 1 to 10,000 (`clientSettings.requestsPerSecond`). */
   requestsPerSecond: number;
   /**
    * Requests that may be sent back to back after a quiet period.

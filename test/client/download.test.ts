@@ -79,7 +79,7 @@ describe('downloadFile', () => {
 
   it('retries 503 like any GET, and is not paced by the API rate limiter', async () => {
     const s = await serve(script(reply(503), file(bytes(10))));
-    const { client, time } = makeClient(s.url, { rateLimit: { requestsPerSecond: 0.001, burst: 1 } });
+    const { client, time } = makeClient(s.url, { rateLimit: { requestsPerSecond: 1, burst: 1 } });
     await client.downloadFile(`${s.url}/r.pdf`);
     await client.downloadFile(`${s.url}/r.pdf`);
     expect(time.delays).toEqual([250]);
