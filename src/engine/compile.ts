@@ -37,7 +37,7 @@ export const engineSettings = {
  * Every numeric engine option: the configuration's `engine` block, the client's page size (the
  * engine passes it to each listing; the configuration's `pleo.pageSize`) and the report retries.
  */
-const engineNumbers = z.object({
+export const engineNumbers = z.object({
   ...engineSettings,
   /** Page size of the engine's Pleo listings. @default 100 */
   pageSize: clientSettings.pageSize,
