@@ -245,11 +245,13 @@ function compileAuth(value: unknown): ClientAuth {
 
 function compileRateLimit(value: unknown): Readonly<Required<RateLimitOptions>> | false {
   if (value === false) return false;
-  if (value === undefined) value = {};
-  if (typeof value !== 'object' || value === null) fail('rateLimit must be an object or false');
-  const { requestsPerSecond, burst, ...rest } = value as Partial<RateLimitOptions>;
+  if (value === null || (typeof value !== 'object' && value !== undefined))
+    fail('rateLimit must be an object or false');
+  // Not given: the defaults; given: the rate is required (the type says so).
+  const { requestsPerSecond, burst, ...rest } = (value ?? {}) as Partial<RateLimitOptions>;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) fail(`rateLimit.${unknown} is not a rate limit option`);
+  if (value !== undefined && requestsPerSecond === undefined) fail('rateLimit.requestsPerSecond is required');
   const rate = setting('requestsPerSecond', requestsPerSecond, 'rateLimit.requestsPerSecond');
   return Object.freeze({
     requestsPerSecond: rate,

@@ -86,6 +86,7 @@ describe('compileClientOptions', () => {
       { ...base, rateLimit: { requestsPerSecond: 10_001 } },
       'Pleo client: rateLimit.requestsPerSecond must be an integer from 1 to 10000, got 10001',
     ],
+    [{ ...base, rateLimit: { burst: 5 } }, 'Pleo client: rateLimit.requestsPerSecond is required'],
     [
       { ...base, rateLimit: { requestsPerSecond: 5, burst: 0 } },
       'Pleo client: rateLimit.burst must be an integer from 1 to 10000, got 0',
