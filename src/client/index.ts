@@ -15,6 +15,7 @@ export {
   type HostLookup,
 } from './download.js';
 export {
+  clientSettings,
   compileClientOptions,
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RESPONSE_BYTES,

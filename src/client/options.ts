@@ -1,8 +1,14 @@
 /**
  * Client options: `PleoClientOptions` → {@link compileClientOptions} → `CompiledClientOptions`,
  * validated and frozen once at construction (house style rule 9). Unknown keys are rejected.
+ *
+ * The numeric settings' limits and defaults are defined once, in {@link clientSettings}: the
+ * configuration file's `pleo` block (`config/schema.ts`) is built from the same fields.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+
+import { z } from 'zod';
+
 import { ConfigError, type ErrorCode } from '../errors/index.js';
 import { compileDownloadPolicy, type DownloadPolicy, type DownloadPolicyOptions } from './download.js';
 import { type CompiledRateLimit, DEFAULT_MAX_CONCURRENCY, type RateLimitOptions } from './rate-limit.js';
@@ -62,7 +68,50 @@ export interface RequestEvent {
   retryInMs: number | undefined;
 }
 
-export interface PleoClientOptions {
+export const DEFAULT_BASE_URL = 'https://external.pleo.io';
+export const MAX_PAGE_SIZE = 1000;
+/**
+ * A page of 1,000 export items (the largest page) is a few MiB; 32 MiB leaves ample room and keeps
+ * a hostile or broken answer from taking the process's memory (issue 16: a 400 MB page took 1.76 GB).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+const wholeNumber = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * The client's numeric settings, each with its limits and default: their one definition.
+ * {@link compileClientOptions} checks a caller's options against these fields, and the
+ * configuration file's `pleo` block is built from the same fields, so the two cannot disagree.
+ */
+export const clientSettings = {
+  /** Default page size (`limit`) of the list operations. @default 100 */
+  pageSize: wholeNumber(1, MAX_PAGE_SIZE).default(100),
+  /** Per-attempt timeout in ms, covering the response body too. @default 30000 */
+  timeoutMs: wholeNumber(1, 600_000).default(30_000),
+  /**
+   * A ceiling on the sustained request rate per company, on top of the adaptive pacing
+   * (rate-limit.ts). @default none (Pleo documents no limit: the client goes as fast as Pleo lets it)
+   */
+  requestsPerSecond: wholeNumber(1, 10_000).optional(),
+  /** Requests that may be sent back to back under the ceiling. @default ceil(requestsPerSecond) */
+  burst: wholeNumber(1, 10_000).optional(),
+  /** Pleo API requests in flight per company (the adaptive pacing's cap). @default 8 */
+  maxConcurrency: wholeNumber(1, 1000).default(DEFAULT_MAX_CONCURRENCY),
+  /**
+   * Largest accepted body of a Pleo API response, counted while it streams; past it the call
+   * fails with RESPONSE_TOO_LARGE (not retried). @default 33554432 (32 MiB)
+   */
+  maxResponseBytes: wholeNumber(64 * 1024, 2 ** 31).default(DEFAULT_MAX_RESPONSE_BYTES),
+  /** Default `maxBytes` of `downloadFile`. @default 52428800 (50 MiB) */
+  maxDownloadBytes: wholeNumber(1, 2 ** 31).default(50 * 1024 * 1024),
+};
+
+type ClientSettingsInput = z.input<z.ZodObject<typeof clientSettings>>;
+
+export interface PleoClientOptions extends Pick<
+  ClientSettingsInput,
+  'pageSize' | 'timeoutMs' | 'maxResponseBytes' | 'maxDownloadBytes'
+> {
   /** API origin. @default 'https://external.pleo.io' (staging: 'https://external.staging.pleo.io') */
   baseUrl?: string;
   /** The company these credentials belong to (uuid). Required: one client = one company. */
@@ -76,8 +125,6 @@ export interface PleoClientOptions {
   sleep?: Sleep;
   /** @default Math.random */
   random?: () => number;
-  /** Per-attempt timeout, covering the response body too. @default 30000 */
-  timeoutMs?: number;
   /** @default see {@link RetryPolicy} */
   retry?: RetryPolicy;
   /**
@@ -87,23 +134,14 @@ export interface PleoClientOptions {
    * @default {maxConcurrency: 8} (no ceiling)
    */
   rateLimit?: RateLimitOptions | false;
-  /** Default page size (`limit`) of the list operations. @default 100 */
-  pageSize?: number;
   /** @default 'pleo-export' */
   userAgent?: string;
   /** Called after every HTTP attempt (metrics, logs). Exceptions thrown by it are ignored. */
   onRequest?: (event: RequestEvent) => void;
   /** Validate 2xx bodies against the OpenAPI schemas (with the documented leniencies). @default true */
   validateResponses?: boolean;
-  /** Default `maxBytes` of `downloadFile`. @default 52428800 (50 MiB) */
-  maxDownloadBytes?: number;
   /** Where receipt downloads may go (hosts, redirects, DNS). @default see {@link DownloadPolicyOptions} */
   downloads?: DownloadPolicyOptions;
-  /**
-   * Largest accepted body of a Pleo API response, counted while it streams; past it the call
-   * fails with RESPONSE_TOO_LARGE (not retried). @default 33554432 (32 MiB)
-   */
-  maxResponseBytes?: number;
 }
 
 export interface CompiledClientOptions {
@@ -125,14 +163,6 @@ export interface CompiledClientOptions {
   readonly downloads: DownloadPolicy;
   readonly maxResponseBytes: number;
 }
-
-export const DEFAULT_BASE_URL = 'https://external.pleo.io';
-export const MAX_PAGE_SIZE = 1000;
-/**
- * A page of 1,000 export items (the largest page) is a few MiB; 32 MiB leaves ample room and keeps
- * a hostile or broken answer from taking the process's memory (issue 16: a 400 MB page took 1.76 GB).
- */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const ALLOWED_KEYS = new Set<string>([
   'baseUrl',
@@ -166,11 +196,21 @@ function fail(message: string): never {
   throw new ConfigError(`Pleo client: ${message}`);
 }
 
-function positiveInt(name: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    fail(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-  return value;
+/** `value` checked against one of {@link clientSettings} (its default when undefined). */
+function setting(key: 'burst' | 'requestsPerSecond', value: unknown, name: string): number | undefined;
+function setting(
+  key: Exclude<keyof typeof clientSettings, 'burst' | 'requestsPerSecond'>,
+  value: unknown,
+  name?: string,
+): number;
+function setting(key: keyof typeof clientSettings, value: unknown, name: string = key): number | undefined {
+  const field = clientSettings[key];
+  const parsed = field.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const range = field.unwrap();
+  return fail(
+    `${name} must be an integer from ${String(range.minValue)} to ${String(range.maxValue)}, got ${String(value)}`,
+  );
 }
 
 function fn<T>(name: string, value: T | undefined, fallback: T): T {
@@ -219,28 +259,21 @@ function compileAuth(value: unknown): ClientAuth {
 
 function compileRateLimit(value: unknown): CompiledRateLimit | false {
   if (value === false) return false;
-  if (value !== undefined && (typeof value !== 'object' || value === null))
+  if (value === null || (typeof value !== 'object' && value !== undefined))
     fail('rateLimit must be an object or false');
   const { requestsPerSecond, burst, maxConcurrency, ...rest } = (value ?? {}) as Partial<RateLimitOptions>;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) fail(`rateLimit.${unknown} is not a rate limit option`);
-  if (
-    requestsPerSecond !== undefined &&
-    (typeof requestsPerSecond !== 'number' || !Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0)
-  ) {
-    fail(`rateLimit.requestsPerSecond must be a positive number, got ${String(requestsPerSecond)}`);
-  }
   if (requestsPerSecond === undefined && burst !== undefined)
     fail('rateLimit.burst needs rateLimit.requestsPerSecond (it is the burst of that ceiling)');
+  const rate = setting('requestsPerSecond', requestsPerSecond, 'rateLimit.requestsPerSecond');
   return Object.freeze({
-    requestsPerSecond,
+    requestsPerSecond: rate,
     burst:
-      requestsPerSecond === undefined
+      rate === undefined
         ? undefined
-        : burst === undefined
-          ? Math.max(1, Math.ceil(requestsPerSecond))
-          : positiveInt('rateLimit.burst', burst, 10_000),
-    maxConcurrency: positiveInt('rateLimit.maxConcurrency', maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, 1000),
+        : (setting('burst', burst, 'rateLimit.burst') ?? Math.max(1, Math.ceil(rate))),
+    maxConcurrency: setting('maxConcurrency', maxConcurrency, 'rateLimit.maxConcurrency'),
   });
 }
 
@@ -257,10 +290,7 @@ export function compileClientOptions(options: PleoClientOptions): CompiledClient
     if (!ALLOWED_KEYS.has(key)) fail(`unknown option "${key}"`);
   }
   if (!isUuid(options.companyId)) fail(`companyId must be a uuid, got ${JSON.stringify(options.companyId)}`);
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
-    fail(`timeoutMs must be a number of milliseconds in (0, 600000], got ${String(timeoutMs)}`);
-  }
+  const timeoutMs = setting('timeoutMs', options.timeoutMs);
   const userAgent = options.userAgent ?? 'pleo-export';
   if (typeof userAgent !== 'string' || userAgent.trim() === '' || /[\r\n]/.test(userAgent)) {
     fail('userAgent must be a non-empty single-line string');
@@ -291,16 +321,12 @@ export function compileClientOptions(options: PleoClientOptions): CompiledClient
     timeoutMs,
     retry: compileRetryPolicy(options.retry, 'Pleo client: retry'),
     rateLimit: compileRateLimit(options.rateLimit),
-    pageSize: positiveInt('pageSize', options.pageSize ?? 100, MAX_PAGE_SIZE),
+    pageSize: setting('pageSize', options.pageSize),
     userAgent,
     onRequest: options.onRequest === undefined ? undefined : fn('onRequest', options.onRequest, () => {}),
     validateResponses,
-    maxDownloadBytes: positiveInt('maxDownloadBytes', options.maxDownloadBytes ?? 50 * 1024 * 1024, 2 ** 31),
+    maxDownloadBytes: setting('maxDownloadBytes', options.maxDownloadBytes),
     downloads,
-    maxResponseBytes: positiveInt(
-      'maxResponseBytes',
-      options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      2 ** 31,
-    ),
+    maxResponseBytes: setting('maxResponseBytes', options.maxResponseBytes),
   });
 }

@@ -113,7 +113,7 @@ export function loadConfig(options: LoadOptions = {}): CompiledConfig {
     raw = readConfigFile(source);
   }
   const merged = applyOverrides(raw, { ...fromEnv(env), ...stripUndefined(options.overrides ?? {}) });
-  const parsed = configSchema.safeParse(merged);
+  const parsed = configSchema.safeParse(merged, { error: numberIssueMessage });
   if (!parsed.success) {
     throw new ConfigError(
       `Invalid configuration${source ? ` in ${source}` : ''}:\n${describeIssues(parsed.error, merged)}`,
@@ -528,6 +528,20 @@ function mask(value: unknown): unknown {
 }
 export function maskSecret(secret: string): string {
   return secret.length <= 8 ? '****' : `${secret.slice(0, 4)}…${'*'.repeat(4)}`;
+}
+
+/**
+ * Number problems in the configuration's words, for every field that does not word its own: the
+ * settings defined by the client, the engine and the queue carry zod's plain checks.
+ */
+function numberIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type' && issue.expected === 'number') return 'expected a number';
+  if (issue.code === 'invalid_type' && issue.expected === 'int') return 'expected a whole number';
+  if (issue.code === 'too_small' && issue.origin === 'number')
+    return `expected a number ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
+  if (issue.code === 'too_big' && issue.origin === 'number')
+    return `expected a number ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
+  return undefined;
 }
 
 /**

@@ -5,12 +5,22 @@
  * Secrets are never required in the file: each secret has three spellings — inline (`apiKey`),
  * from the environment (`apiKeyEnv: NAME`) or from a file (`apiKeyFile: PATH`, e.g. a mounted
  * Kubernetes/systemd credential). Inline secrets are masked by `config --print`.
+ *
+ * Settings that a part also takes as options are defined once, by that part, with their limits
+ * and defaults, and composed here (as the accounting and adapter blocks are): the `pleo` block
+ * from the client's `clientSettings`, `engine` from `engineSettings`, the queue's settings of
+ * `postgres` from `queueSettings`, and both schema names checked with the store's
+ * `SCHEMA_NAME_PATTERN`. Number errors read "expected a number ≤ 1000" and the like (see
+ * `numberIssueMessage` in load.ts).
  */
 import { z } from 'zod';
 
 import { accountingConfigSchema } from '../accounting/index.js';
 import { adapterBlockSchema } from '../adapters/index.js';
-import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../engine/index.js';
+import { clientSettings, DEFAULT_BASE_URL } from '../client/index.js';
+import { engineSettings } from '../engine/index.js';
+import { queueSettings } from '../queue/index.js';
+import { SCHEMA_NAME_PATTERN } from '../store/index.js';
 
 const uuid = z
   .string({ error: 'expected a uuid' })
@@ -18,15 +28,10 @@ const uuid = z
 const httpUrl = z
   .string({ error: 'expected a URL' })
   .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http(s) URL like https://external.pleo.io' });
-const positiveInt = (max: number) =>
-  z
-    .number({ error: 'expected a number' })
-    .int({ error: 'expected a whole number' })
-    .min(1, { error: 'expected a number ≥ 1' })
-    .max(max, { error: `expected a number ≤ ${max}` });
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
 const schemaName = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a lower-case identifier ([a-z_][a-z0-9_]*)' });
+  .regex(SCHEMA_NAME_PATTERN, { error: 'expected a lower-case identifier ([a-z_][a-z0-9_]*)' });
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' });
@@ -84,42 +89,24 @@ export const configSchema = z
     pleo: z
       .object({
         /** @default 'https://external.pleo.io' */
-        url: httpUrl.default('https://external.pleo.io'),
-        /** @default 100 */
-        pageSize: positiveInt(1000).default(100),
-        /** @default 30000 */
-        timeoutMs: positiveInt(600_000).default(30_000),
+        url: httpUrl.default(DEFAULT_BASE_URL),
+        pageSize: clientSettings.pageSize,
+        timeoutMs: clientSettings.timeoutMs,
         /**
          * A ceiling on requests per second per company, on top of the adaptive pacing (AIMD on
          * 429/5xx). @default none (Pleo documents no limit)
          */
-        requestsPerSecond: positiveInt(10_000).optional(),
-        /** Pleo API requests in flight per company. @default 8 */
-        maxConcurrentRequests: positiveInt(1000).default(8),
+        requestsPerSecond: clientSettings.requestsPerSecond,
+        /** Pleo API requests in flight per company. */
+        maxConcurrentRequests: clientSettings.maxConcurrency,
         /** Total attempts per Pleo call. @default 6 */
         maxAttempts: positiveInt(20).default(6),
-        /** Largest accepted Pleo response body, in bytes (RESPONSE_TOO_LARGE past it). @default 33554432 (32 MiB) */
-        maxResponseBytes: z
-          .number({ error: 'expected a number' })
-          .int({ error: 'expected a whole number' })
-          .min(64 * 1024, { error: 'expected at least 65536 (64 KiB)' })
-          .max(2 ** 31, { error: `expected at most ${2 ** 31}` })
-          .default(32 * 1024 * 1024),
+        maxResponseBytes: clientSettings.maxResponseBytes,
       })
       .strict()
       .prefault({}),
     companies: z.array(companySchema).default([]),
-    engine: z
-      .object({
-        /** Accounting-system writes in flight per job; 1 = strict order. @default 1 */
-        concurrency: positiveInt(256).default(1),
-        /** Parallel receipt downloads. @default 8 */
-        downloadConcurrency: positiveInt(64).default(DEFAULT_DOWNLOAD_CONCURRENCY),
-        /** Longest silence towards Pleo during a job, in ms (Pleo expires jobs after 1 h). @default 600000 */
-        keepAliveMs: positiveInt(50 * 60 * 1000).default(10 * 60 * 1000),
-      })
-      .strict()
-      .prefault({}),
+    engine: z.object(engineSettings).strict().prefault({}),
     server: z
       .object({
         /** @default '127.0.0.1' */
@@ -198,16 +185,11 @@ export const configSchema = z
         ...secret('url'),
         /** Schema of the store's tables. @default 'pleo_export' */
         schema: schemaName.default('pleo_export'),
-        /** Schema of pg-boss's tables (the work queue). @default 'pleo_export_queue' */
-        queueSchema: schemaName.default('pleo_export_queue'),
-        /** A worker silent this long loses its company to another worker (pg-boss minimum 10). @default 30 */
-        heartbeatSeconds: z.number().int().min(10).max(3600).default(30),
-        /** How often lost heartbeats are looked for. @default 15 */
-        superviseIntervalSeconds: positiveInt(3600).default(15),
-        /** How often an idle worker asks the queue for work, in ms (pg-boss minimum 500). @default 2000 */
-        pollIntervalMs: z.number().int().min(500).max(600_000).default(2000),
-        /** Longest pause between retries of a failing company run. @default 300 */
-        retryDelayMaxSeconds: positiveInt(86_400).default(300),
+        queueSchema: queueSettings.schema,
+        heartbeatSeconds: queueSettings.heartbeatSeconds,
+        superviseIntervalSeconds: queueSettings.superviseIntervalSeconds,
+        pollIntervalMs: queueSettings.pollIntervalMs,
+        retryDelayMaxSeconds: queueSettings.retryDelayMaxSeconds,
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { compileRetryPolicy } from '../client/index.js';
+import { z } from 'zod';
+
+import { clientSettings, compileRetryPolicy } from '../client/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { EngineEvent, EngineLogger, EngineOptions, EngineStep } from './types.js';
 
@@ -12,28 +14,71 @@ import type { EngineEvent, EngineLogger, EngineOptions, EngineStep } from './typ
  */
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 32;
 
+const wholeNumber = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * The engine's settings of the configuration file's `engine` block, each with its limits and
+ * default: their one definition (`config/schema.ts` builds the block from these fields).
+ */
+export const engineSettings = {
+  /** Accounting-system writes in flight per job; 1 = strict order. @default 1 */
+  concurrency: wholeNumber(1, 256).default(1),
+  /** Parallel receipt downloads per job. @default 32 */
+  downloadConcurrency: wholeNumber(1, 64).default(DEFAULT_DOWNLOAD_CONCURRENCY),
+  /**
+   * Longest silence towards Pleo while a job is in progress, in ms. Pleo expires a job one hour
+   * after its last update; the engine reports (or sends an `in_progress` heartbeat) well before.
+   * @default 600000 (10 minutes)
+   */
+  keepAliveMs: wholeNumber(1, 50 * 60 * 1000).default(10 * 60 * 1000),
+};
+
+/**
+ * Every numeric engine option: the configuration's `engine` block, the client's page size (the
+ * engine passes it to each listing; the configuration's `pleo.pageSize`) and the report retries.
+ */
+export const engineNumbers = z.object({
+  ...engineSettings,
+  /** Page size of the engine's Pleo listings. @default 100 */
+  pageSize: clientSettings.pageSize,
+  /** Rejected item reports are re-sent this many times before they are surfaced and left. @default 3 */
+  maxReportAttempts: wholeNumber(1, 100).default(3),
+});
+
+/** The numeric engine options as a caller writes them (all optional: the defaults above). */
+export type EngineNumbers = z.input<typeof engineNumbers>;
+
 /** Engine options with every default resolved, validated once (house style rule 9). */
 export type CompiledEngine = Readonly<
-  Required<Omit<EngineOptions, 'onEvent' | 'logger' | 'onStep'>> & {
-    logger: EngineLogger;
-    emit: (event: EngineEvent) => void;
-    step: (step: EngineStep) => void;
-  }
+  Required<Omit<EngineOptions, 'onEvent' | 'logger' | 'onStep' | keyof EngineNumbers>> &
+    z.output<typeof engineNumbers> & {
+      logger: EngineLogger;
+      emit: (event: EngineEvent) => void;
+      step: (step: EngineStep) => void;
+    }
 >;
 
 const silent: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function positiveInt(name: string, value: number | undefined, fallback: number, max = 1_000_000): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1 || v > max)
-    throw new ConfigError(`engine.${name} must be an integer from 1 to ${max}, got ${String(v)}`);
-  return v;
+/** The numeric options checked against their fields once, defaults resolved. */
+function compileNumbers(options: EngineOptions): z.output<typeof engineNumbers> {
+  const { concurrency, downloadConcurrency, keepAliveMs, pageSize, maxReportAttempts } = options;
+  const input = { concurrency, downloadConcurrency, keepAliveMs, pageSize, maxReportAttempts };
+  const parsed = engineNumbers.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue?.path[0]) as keyof typeof input;
+  const field = engineNumbers.shape[key].unwrap();
+  throw new ConfigError(
+    `engine.${key} must be an integer from ${String(field.minValue)} to ${String(field.maxValue)}, got ${String(input[key])}`,
+  );
 }
 
 export function compileEngineOptions(options: EngineOptions): CompiledEngine {
   const onEvent = options.onEvent;
   const logger = options.logger ?? silent;
   return Object.freeze({
+    ...compileNumbers(options),
     store: options.store,
     client: options.client,
     adapter: options.adapter,
@@ -41,19 +86,9 @@ export function compileEngineOptions(options: EngineOptions): CompiledEngine {
     attachmentsDir: options.attachmentsDir,
     receiptPolicy: options.receiptPolicy,
     owner: options.owner ?? `${hostname()}:${process.pid}`,
-    concurrency: positiveInt('concurrency', options.concurrency, 1, 256),
-    downloadConcurrency: positiveInt(
-      'downloadConcurrency',
-      options.downloadConcurrency,
-      DEFAULT_DOWNLOAD_CONCURRENCY,
-      64,
-    ),
-    pageSize: positiveInt('pageSize', options.pageSize, 100, 10_000),
-    keepAliveMs: positiveInt('keepAliveMs', options.keepAliveMs, 10 * 60 * 1000, 50 * 60 * 1000),
     adapterRetry:
       options.adapterRetry ??
       compileRetryPolicy({ maxAttempts: 6, initialDelayMs: 500, maxDelayMs: 30_000 }, 'adapterRetry'),
-    maxReportAttempts: positiveInt('maxReportAttempts', options.maxReportAttempts, 3, 100),
     now: options.now ?? Date.now,
     sleep:
       options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {})),

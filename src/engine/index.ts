@@ -3,5 +3,5 @@ export type { EngineEvent, EngineLogger, EngineOptions, JobResult } from './type
 export type { ReceiptPolicy } from './attachments.js';
 export type { EngineStep } from './types.js';
 export { previewJob, type PreviewItem, type PreviewResult } from './preview.js';
-export { DEFAULT_DOWNLOAD_CONCURRENCY } from './compile.js';
+export { DEFAULT_DOWNLOAD_CONCURRENCY, engineSettings } from './compile.js';
 export { DOWNLOAD_BYTES_IN_FLIGHT } from './data-layer.js';

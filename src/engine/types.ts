@@ -10,6 +10,7 @@
  */
 import type { MappingResult } from '../accounting/index.js';
 import type { ReceiptPolicy } from './attachments.js';
+import type { EngineNumbers } from './compile.js';
 import type { AccountingAdapter } from '../adapters/index.js';
 import type {
   CompiledRetryPolicy,
@@ -60,7 +61,7 @@ export type EngineStep =
   | 'before_complete'
   | 'event_sent';
 
-export interface EngineOptions {
+export interface EngineOptions extends EngineNumbers {
   store: Store;
   client: PleoClient;
   adapter: AccountingAdapter;
@@ -72,22 +73,8 @@ export interface EngineOptions {
   receiptPolicy: ReceiptPolicy;
   /** Identifies this worker in the store's lease columns. @default `${hostname}:${pid}` */
   owner?: string;
-  /** Accounting-system writes in flight at once within a job. 1 = strict order. @default 1 */
-  concurrency?: number;
-  /** Parallel receipt downloads. @default 8 */
-  downloadConcurrency?: number;
-  /** Page size for Pleo listings. @default 100 */
-  pageSize?: number;
-  /**
-   * Longest time without a write to Pleo while a job is in progress. Pleo expires a job one hour
-   * after its last update; the engine reports (or sends an `in_progress` heartbeat) well before.
-   * @default 600000 (10 minutes)
-   */
-  keepAliveMs?: number;
   /** Retries of accounting-system calls that failed with a retryable error. */
   adapterRetry?: CompiledRetryPolicy;
-  /** Rejected item reports are re-sent this many times before they are surfaced and left. @default 3 */
-  maxReportAttempts?: number;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;

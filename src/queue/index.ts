@@ -7,6 +7,7 @@
 export {
   COMPANY_QUEUE,
   createWorkQueue,
+  queueSettings,
   type Delivery,
   type EnqueueReason,
   type QueueDepth,

@@ -26,8 +26,10 @@
 import { hostname } from 'node:os';
 
 import { PgBoss, type Job, type QueueResult } from 'pg-boss';
+import { z } from 'zod';
 
 import { ConfigError } from '../errors/index.js';
+import { SCHEMA_NAME_PATTERN } from '../store/index.js';
 
 /** The pg-boss queue holding "run this company once" messages. */
 export const COMPANY_QUEUE = 'pleo-export.company';
@@ -41,29 +43,48 @@ export interface WorkMessage {
   reason: EnqueueReason;
 }
 
-export interface WorkQueueOptions {
-  /** libpq URL of the shared database. */
-  connectionString: string;
-  /** Schema of pg-boss's tables (lower-case identifier). @default 'pleo_export_queue' */
-  schema?: string;
+const wholeNumber = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * The queue's settings, each with its limits and default: their one definition. The configuration
+ * file's `postgres` block takes `queueSchema`, `heartbeatSeconds`, `superviseIntervalSeconds`,
+ * `pollIntervalMs` and `retryDelayMaxSeconds` from these fields (`config/schema.ts`).
+ */
+export const queueSettings = {
+  /**
+   * Schema of pg-boss's tables: a lower-case identifier of at most 50 characters (pg-boss refuses
+   * longer names, with an assertion). @default 'pleo_export_queue'
+   */
+  schema: z
+    .string()
+    .regex(SCHEMA_NAME_PATTERN, { error: 'expected a lower-case identifier ([a-z_][a-z0-9_]*)' })
+    .max(50, { error: 'expected at most 50 characters (pg-boss’s limit)' })
+    .default('pleo_export_queue'),
   /**
    * How long a message may go without a heartbeat before pg-boss gives it to another worker.
    * pg-boss's minimum is 10. @default 30
    */
-  heartbeatSeconds?: number;
+  heartbeatSeconds: wholeNumber(10, 3600).default(30),
   /** How often stale heartbeats are looked for (pg-boss supervise and monitor interval). @default 15 */
-  superviseIntervalSeconds?: number;
-  /** How often an idle worker asks for a message. pg-boss's minimum is 500. @default 2000 */
-  pollIntervalMs?: number;
+  superviseIntervalSeconds: wholeNumber(1, 3600).default(15),
+  /** How often an idle worker asks for a message, in ms. pg-boss's minimum is 500. @default 2000 */
+  pollIntervalMs: wholeNumber(500, 600_000).default(2000),
   /** Longest pause between retries of a failing run (backoff from 1 s, doubled). @default 300 */
-  retryDelayMaxSeconds?: number;
+  retryDelayMaxSeconds: wholeNumber(1, 86_400).default(300),
   /**
    * Longest a single run may take before pg-boss fails and retries it (`expireInSeconds`; pg-boss's
    * maximum is 24 h). Heartbeats, not this, detect dead workers. @default 86400
    */
-  maxRunSeconds?: number;
+  maxRunSeconds: wholeNumber(60, 86_400).default(86_400),
   /** Connections of pg-boss's own pool in this process. @default 4 */
-  poolMax?: number;
+  poolMax: wholeNumber(2, 100).default(4),
+};
+
+const queueSettingsSchema = z.object(queueSettings);
+
+export interface WorkQueueOptions extends z.input<typeof queueSettingsSchema> {
+  /** libpq URL of the shared database. */
+  connectionString: string;
   /** `application_name` of the connections. @default 'pleo-export-queue' */
   applicationName?: string;
   /** Told about pg-boss's background errors (lost connections, failed heartbeats). @default ignore */
@@ -244,40 +265,26 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
 /** Retries without a practical limit (see the module comment); backoff caps their rate. */
 const RETRY_LIMIT = 1_000_000;
 
-interface CompiledQueueOptions {
-  schema: string;
-  heartbeatSeconds: number;
-  superviseIntervalSeconds: number;
-  pollIntervalMs: number;
-  retryDelayMaxSeconds: number;
-  maxRunSeconds: number;
-  poolMax: number;
+interface CompiledQueueOptions extends z.output<typeof queueSettingsSchema> {
   onError: (error: Error) => void;
 }
 
+/** The settings checked against {@link queueSettings} once, defaults resolved. */
 function compileQueueOptions(options: WorkQueueOptions): CompiledQueueOptions {
-  const schema = options.schema ?? 'pleo_export_queue';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new ConfigError(`queue schema "${schema}" must be a lower-case identifier ([a-z_][a-z0-9_]*)`);
+  const { connectionString: _url, applicationName: _name, onError, ...settings } = options;
+  const parsed = queueSettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0]) as keyof typeof queueSettings;
+    const value = String(settings[key]);
+    const field = queueSettings[key].unwrap();
+    throw new ConfigError(
+      field instanceof z.ZodNumber
+        ? `queue ${key} must be an integer from ${String(field.minValue)} to ${String(field.maxValue)}, got ${value}`
+        : `queue ${key} "${value}" must be a lower-case identifier ([a-z_][a-z0-9_]*) of at most 50 characters`,
+    );
   }
-  return {
-    schema,
-    heartbeatSeconds: int('heartbeatSeconds', options.heartbeatSeconds, 30, 10, 3600),
-    superviseIntervalSeconds: int('superviseIntervalSeconds', options.superviseIntervalSeconds, 15, 1, 3600),
-    pollIntervalMs: int('pollIntervalMs', options.pollIntervalMs, 2000, 500, 600_000),
-    retryDelayMaxSeconds: int('retryDelayMaxSeconds', options.retryDelayMaxSeconds, 300, 1, 86_400),
-    maxRunSeconds: int('maxRunSeconds', options.maxRunSeconds, 86_400, 60, 86_400),
-    poolMax: int('poolMax', options.poolMax, 4, 2, 100),
-    onError: options.onError ?? (() => {}),
-  };
-}
-
-function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`queue ${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
-  }
-  return v;
+  return { ...parsed.data, onError: onError ?? (() => {}) };
 }
 
 function parseMessage(data: unknown): WorkMessage {

@@ -28,7 +28,7 @@ export type {
 } from './types.js';
 export { AUDIT_STEPS, ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
-export { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js';
+export { createPostgresStore, SCHEMA_NAME_PATTERN, type PostgresStoreOptions } from './postgres/index.js';
 export {
   decryptValue,
   ENCRYPTED_VALUE_PREFIX,

@@ -79,7 +79,7 @@ describe('downloadFile', () => {
 
   it('retries 503 like any GET, and is paced by its own pacer, not by the API rate limiter', async () => {
     const s = await serve(script(reply(503), file(bytes(10))));
-    const { client, time } = makeClient(s.url, { rateLimit: { requestsPerSecond: 0.001, burst: 1 } });
+    const { client, time } = makeClient(s.url, { rateLimit: { requestsPerSecond: 1, burst: 1 } });
     await client.downloadFile(`${s.url}/r.pdf`);
     await client.downloadFile(`${s.url}/r.pdf`);
     // 250: the retry's backoff. 140: the file host's 503 turned its pacing on (0.7 × the 10/s

@@ -55,10 +55,7 @@ describe('compileClientOptions', () => {
   it.each([
     [{ ...base, companyId: 'acme' }, 'Pleo client: companyId must be a uuid, got "acme"'],
     [{ ...base, timeout: 5 }, 'Pleo client: unknown option "timeout"'],
-    [
-      { ...base, timeoutMs: 0 },
-      'Pleo client: timeoutMs must be a number of milliseconds in (0, 600000], got 0',
-    ],
+    [{ ...base, timeoutMs: 0 }, 'Pleo client: timeoutMs must be an integer from 1 to 600000, got 0'],
     [{ ...base, pageSize: 5000 }, 'Pleo client: pageSize must be an integer from 1 to 1000, got 5000'],
     [{ ...base, baseUrl: 'ftp://x' }, 'Pleo client: baseUrl must be an http(s) URL'],
     [{ ...base, baseUrl: 'https://u:p@x' }, 'Pleo client: baseUrl must not contain credentials'],
@@ -75,7 +72,25 @@ describe('compileClientOptions', () => {
     [{ ...base, auth: { kind: 'jwt' } }, 'Pleo client: auth.kind must be "apiKey" or "oauth", got "jwt"'],
     [
       { ...base, rateLimit: { requestsPerSecond: 0 } },
-      'Pleo client: rateLimit.requestsPerSecond must be a positive number, got 0',
+      'Pleo client: rateLimit.requestsPerSecond must be an integer from 1 to 10000, got 0',
+    ],
+    // The configuration's limits (`pleo.*`), where the client used to accept more (issue 18).
+    [
+      { ...base, timeoutMs: 1500.5 },
+      'Pleo client: timeoutMs must be an integer from 1 to 600000, got 1500.5',
+    ],
+    [
+      { ...base, rateLimit: { requestsPerSecond: 0.5 } },
+      'Pleo client: rateLimit.requestsPerSecond must be an integer from 1 to 10000, got 0.5',
+    ],
+    [
+      { ...base, rateLimit: { requestsPerSecond: 10_001 } },
+      'Pleo client: rateLimit.requestsPerSecond must be an integer from 1 to 10000, got 10001',
+    ],
+    [{ ...base, rateLimit: { burst: 5 } }, 'Pleo client: rateLimit.requestsPerSecond is required'],
+    [
+      { ...base, rateLimit: { requestsPerSecond: 5, burst: 0 } },
+      'Pleo client: rateLimit.burst must be an integer from 1 to 10000, got 0',
     ],
     [
       { ...base, rateLimit: { requestsPerSecond: 5, bursts: 2 } },

@@ -69,18 +69,26 @@ describe('maxResponseBytes', () => {
   });
 
   it('refuses a declared Content-Length above the limit before reading', async () => {
-    const body = page([makeJob(1), makeJob(2)]);
+    // A page above the smallest accepted limit (64 KiB, the configuration's `pleo.maxResponseBytes`).
+    const jobs = Array.from({ length: 300 }, (_, i) => makeJob(i + 1));
+    const body = page(jobs);
     server = await startServer((_request, response) => sendJson(response, 200, body));
     const size = Buffer.byteLength(JSON.stringify(body));
+    expect(size).toBeGreaterThan(64 * 1024);
     const { client } = makeClient(server.url, { maxResponseBytes: size - 1 });
     expect(await failure(collect(client.listJobs({})))).toMatchObject({ code: 'RESPONSE_TOO_LARGE' });
     const { client: roomy } = makeClient(server.url, { maxResponseBytes: size });
-    expect((await collect(roomy.listJobs({}))).items).toHaveLength(2);
+    expect((await collect(roomy.listJobs({}))).items).toHaveLength(300);
   });
 
   it('defaults to 32 MiB and is validated', () => {
     expect(DEFAULT_MAX_RESPONSE_BYTES).toBe(32 * 1024 * 1024);
     expect(() => makeClient('https://external.pleo.io', { maxResponseBytes: 0 })).toThrow('maxResponseBytes');
+    // The configuration's lower limit (64 KiB) holds for the client too.
+    expect(() => makeClient('https://external.pleo.io', { maxResponseBytes: 64 * 1024 - 1 })).toThrow(
+      'maxResponseBytes must be an integer from 65536 to 2147483648, got 65535',
+    );
+    expect(makeClient('https://external.pleo.io', { maxResponseBytes: 64 * 1024 }).client).toBeDefined();
   });
 });
 

@@ -144,9 +144,16 @@ export function quoteIdent(name: string): string {
   return `"${name}"`;
 }
 
+/**
+ * A schema name we accept: a lower-case SQL identifier of at most 63 bytes (PostgreSQL's limit),
+ * so it can be spliced into statements unescaped. The one definition: the configuration
+ * (`postgres.schema`, `postgres.queueSchema`), this store and the work queue all check with it.
+ */
+export const SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /** Lower-case SQL identifiers only, so the name can be spliced into statements. */
 export function isValidSchemaName(name: string): boolean {
-  return /^[a-z_][a-z0-9_]{0,62}$/.test(name);
+  return SCHEMA_NAME_PATTERN.test(name);
 }
 
 /**
