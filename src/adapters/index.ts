@@ -41,11 +41,12 @@ export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions }
 export { hledgerAdapter, type HledgerConfig } from './hledger/descriptor.js';
 export {
   createHttpAdapter,
-  startReferenceReceiver,
+  startReceiver,
   type HttpAdapterOptions,
-  type RandomFault,
+  type Receiver,
+  type ReceiverHooks,
   type ReceiverOperation,
-  type ReferenceReceiver,
-  type ReferenceReceiverOptions,
+  type ReceiverOptions,
+  type ReceiverStats,
 } from './http/index.js';
 export { httpAdapter, type HttpConfig } from './http/descriptor.js';

@@ -4,13 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  createHttpAdapter,
-  startReferenceReceiver,
-  type ReferenceReceiver,
-} from '../../src/adapters/index.js';
+import { createHttpAdapter } from '../../src/adapters/index.js';
 import { createPleoClient, type PleoClient } from '../../src/client/index.js';
 import { AccountingSystemError, ConflictError } from '../../src/errors/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { noSleep, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
