@@ -36,7 +36,7 @@ export {
   secretField,
   type ConfigFieldKinds,
 } from './config-fields.js';
-export { classifyAccountingError, type AccountingFault } from './errors.js';
+export { classifyAccountingError, jobFailureOf, type AccountingFault } from './errors.js';
 export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions } from './hledger/index.js';
 export { hledgerAdapter, type HledgerConfig } from './hledger/descriptor.js';
 export {
