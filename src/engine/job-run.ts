@@ -242,6 +242,11 @@ class JobRun implements RunContext {
             { jobId: this.job.id, status: now.status, err: describeError(error) },
             'Pleo refused started and the job is not in progress: skipped until the next poll',
           );
+          this.ctx.emit({
+            kind: 'job_skipped',
+            jobId: this.job.id,
+            reason: `Pleo refused started and the job is ${now.status}; the next poll tries again`,
+          });
           return null;
         }
         this.log.info(
