@@ -29,7 +29,6 @@ export {
   type AdapterConfig,
 } from './registry.js';
 export {
-  configFieldKinds,
   httpUrlField,
   pathField,
   positiveIntField,

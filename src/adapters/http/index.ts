@@ -11,11 +11,4 @@ export {
   type ReceiverOptions,
   type ReceiverStats,
 } from './receiver.js';
-export {
-  classifyHttpError,
-  PROTOCOL_VERSION,
-  type AttachmentRef,
-  type CreateEntryRequest,
-  type EntryRecord,
-  type ErrorBody,
-} from './protocol.js';
+export type { AttachmentRef, CreateEntryRequest, EntryRecord, ErrorBody } from './protocol.js';

@@ -21,8 +21,6 @@
  */
 import { AccountingSystemError } from '../../errors/index.js';
 
-export type TrytonValue = unknown;
-
 /** A Tryton `Decimal` (sent as a string so no precision is lost). */
 export function decimal(value: string): { __class__: 'Decimal'; decimal: string } {
   return { __class__: 'Decimal', decimal: value };
