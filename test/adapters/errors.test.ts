@@ -12,6 +12,7 @@ import {
   type AccountingFault,
 } from '../../src/adapters/index.js';
 import { AccountingSystemError, ERROR_CODES, ExportError, type ErrorCode } from '../../src/errors/index.js';
+import { jobTypeFor } from '../../src/engine/outcomes.js';
 import spec from '../../src/generated/export-v3.spec.json' with { type: 'json' };
 import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 
@@ -134,6 +135,15 @@ describe('classifyAccountingError: every code of the taxonomy', () => {
     expect(fault('ACCOUNTING_RATE_LIMITED')).toBe('accounting_system_rate_limit');
     expect(fault('ACCOUNTING_UNREACHABLE')).toBe('accounting_system_unreachable');
     expect(fault('ABORTED')).toBe('accounting_system_unreachable');
+  });
+
+  it('a job whose every entry failed one way fails with a job type of Pleo’s (engine/outcomes.ts)', () => {
+    for (const type of ITEM_TYPES) {
+      expect(JOB_TYPES, type).toContain(jobTypeFor(type as Parameters<typeof jobTypeFor>[0]));
+    }
+    // The item failures the classification gives, as a job's type when every entry failed so.
+    expect(jobTypeFor('accounting_system_validation_failure')).toBe('validation_failure');
+    expect(jobTypeFor('unexpected_failure')).toBe('validation_failure');
   });
 
   it('anything that is not an ExportError (an adapter bug) fails only its entry', () => {
