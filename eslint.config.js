@@ -36,6 +36,10 @@ export default tseslint.config(
                 '^(\\.\\./)+(client|store|engine|accounting|adapters|simulator|server|cli|config|queue|runtime|errors|console)/(?!index\\.js$).+',
               message: 'Import another folder only through its index.ts.',
             },
+            {
+              regex: '^(\\.\\./)+testing/',
+              message: 'Production code never imports the test tools (src/testing, the "./testing" export).',
+            },
           ],
         },
       ],

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 
 import pg from 'pg';
 
-import { startReferenceReceiver } from '../src/adapters/index.js';
+import { startReferenceReceiver } from '../src/testing/index.js';
 import { simulatorAccountingConfig } from '../src/cli/demo/catalog-config.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { stat, type Stat } from './stats.js';

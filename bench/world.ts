@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { startReferenceReceiver, type ReferenceReceiver } from '../src/adapters/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../src/testing/index.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/index.js';
 import {
   RESULT_PREFIX,

@@ -29,23 +29,23 @@ export {
   type AdapterConfig,
 } from './registry.js';
 export {
-  configFieldKinds,
   httpUrlField,
   pathField,
   positiveIntField,
   secretField,
   type ConfigFieldKinds,
 } from './config-fields.js';
-export { classifyAccountingError, type AccountingFault } from './errors.js';
+export { classifyAccountingError, jobFailureOf, type AccountingFault } from './errors.js';
 export { createHledgerAdapter, type HledgerAdapter, type HledgerAdapterOptions } from './hledger/index.js';
 export { hledgerAdapter, type HledgerConfig } from './hledger/descriptor.js';
 export {
   createHttpAdapter,
-  startReferenceReceiver,
+  startReceiver,
   type HttpAdapterOptions,
-  type RandomFault,
+  type Receiver,
+  type ReceiverHooks,
   type ReceiverOperation,
-  type ReferenceReceiver,
-  type ReferenceReceiverOptions,
+  type ReceiverOptions,
+  type ReceiverStats,
 } from './http/index.js';
 export { httpAdapter, type HttpConfig } from './http/descriptor.js';

@@ -19,6 +19,7 @@
 import type { AccountingEntry } from '../accounting/index.js';
 import {
   classifyAccountingError,
+  jobFailureOf,
   type ItemRefusal,
   type RecordOutcome,
   type ValidationResult,
@@ -31,7 +32,6 @@ import {
   type ExportJobItemFailureReasonType,
 } from '../client/index.js';
 import {
-  AccountingSystemError,
   ConflictError,
   describeError,
   ExportError,
@@ -242,6 +242,11 @@ class JobRun implements RunContext {
             { jobId: this.job.id, status: now.status, err: describeError(error) },
             'Pleo refused started and the job is not in progress: skipped until the next poll',
           );
+          this.ctx.emit({
+            kind: 'job_skipped',
+            jobId: this.job.id,
+            reason: `Pleo refused started and the job is ${now.status}; the next poll tries again`,
+          });
           return null;
         }
         this.log.info(
@@ -262,9 +267,9 @@ class JobRun implements RunContext {
    * something a retry in a minute would fix.
    */
   private async validate(): Promise<void> {
-    let called: Called<ValidationResult>;
+    let validation: ValidationResult;
     try {
-      called = await this.adapterCall('Pre-export validation', () =>
+      validation = await this.withAdapterRetry(() =>
         this.ctx.adapter.validate({
           companyId: this.job.companyId,
           vendorBasedBookkeeping: this.job.vendorBasedBookkeeping,
@@ -272,21 +277,14 @@ class JobRun implements RunContext {
         }),
       );
     } catch (error) {
-      if (error instanceof RunDeferred) {
-        this.deferred = error;
+      if (error instanceof LeaseLostError || this.interrupted()) throw error;
+      const fault = classifyAccountingError(error);
+      if (fault.kind === 'transient') {
+        this.deferred = new RunDeferred('Pre-export validation', fault.error);
         return;
       }
-      if (!(error instanceof JobFatal)) throw error;
-      called = { value: { ok: false, ...error.fatal } };
+      validation = { ok: false, ...jobFailureOf(error) };
     }
-    const validation: ValidationResult =
-      'value' in called
-        ? called.value
-        : {
-            ok: false,
-            failureReasonType: 'invalid_configuration',
-            failureReason: called.refusal.failureReason,
-          };
     if (!validation.ok) {
       this.fatal = {
         failureReasonType: validation.failureReasonType,
@@ -573,12 +571,13 @@ class JobRun implements RunContext {
         if (attempt > 1) await assertFence(this.ctx.store, this.fence);
         return await fn();
       } catch (error) {
-        if (!(error instanceof AccountingSystemError) || !error.retryable || attempt >= policy.maxAttempts)
-          throw error;
+        // Retried exactly when the fault policy calls it transient (adapters/errors.ts).
+        const fault = classifyAccountingError(error);
+        if (fault.kind !== 'transient' || attempt >= policy.maxAttempts) throw error;
         if (this.interrupted()) throw error;
-        const delay = Math.max(backoffDelay(policy, attempt, this.ctx.random), error.retryAfterMs ?? 0);
+        const delay = Math.max(backoffDelay(policy, attempt, this.ctx.random), fault.error.retryAfterMs ?? 0);
         this.log.warn(
-          { jobId: this.job.id, attempt, delay, code: error.code },
+          { jobId: this.job.id, attempt, delay, code: fault.error.code },
           'accounting system call failed; retrying',
         );
         await this.ctx.sleep(delay, this.signal);

@@ -10,66 +10,64 @@
  * secrets are ever put in paths), status and Pleo's own `message`.
  */
 
-export type ErrorCode =
+/** Every code an `ExportError` can carry: stable, scripts and metrics key on them. */
+export const ERROR_CODES = [
   // Pleo's documented error types (ExceptionInfo.type)
-  | 'EXPORT_NOT_FOUND'
-  | 'EXPORT_ENTRY_NOT_FOUND'
-  | 'INVALID_EXPORT_JOB_STATUS_CHANGE'
-  | 'EXPORT_JOB_STATUS_UNPROCESSABLE'
-  | 'EXPORT_JOB_ITEMS_UPDATE_LIMIT'
-  | 'MISSING_CONTRA_ACCOUNTS'
-  | 'EXPORT_ALREADY_IN_PROGRESS'
+  'EXPORT_NOT_FOUND',
+  'EXPORT_ENTRY_NOT_FOUND',
+  'INVALID_EXPORT_JOB_STATUS_CHANGE',
+  'EXPORT_JOB_STATUS_UNPROCESSABLE',
+  'EXPORT_JOB_ITEMS_UPDATE_LIMIT',
+  'MISSING_CONTRA_ACCOUNTS',
+  'EXPORT_ALREADY_IN_PROGRESS',
   // HTTP classes without a more specific Pleo type
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_REQUEST'
-  | 'CONFLICT'
-  | 'UNPROCESSABLE'
-  | 'RATE_LIMITED'
-  | 'SERVER_ERROR'
-  | 'UNEXPECTED_STATUS'
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_REQUEST',
+  'CONFLICT',
+  'UNPROCESSABLE',
+  'RATE_LIMITED',
+  'SERVER_ERROR',
+  'UNEXPECTED_STATUS',
   // transport
-  | 'TIMEOUT'
-  | 'NETWORK'
-  | 'ABORTED'
+  'TIMEOUT',
+  'NETWORK',
+  'ABORTED',
   // protocol
-  | 'MALFORMED_RESPONSE'
-  | 'PAGINATION_STUCK'
+  'MALFORMED_RESPONSE',
+  'PAGINATION_STUCK',
   // more job items or export items than the job's numberOfItems (plus slack): a listing that never ends
-  | 'LISTING_OVERFLOW'
-  // an item update that Pleo neither accepted nor rejected
-  | 'REPORT_UNACKNOWLEDGED'
+  'LISTING_OVERFLOW',
   // auth flows
-  | 'TOKEN_REFRESH_FAILED'
-  | 'REAUTHORIZATION_REQUIRED'
+  'TOKEN_REFRESH_FAILED',
+  'REAUTHORIZATION_REQUIRED',
   // configuration and input
-  | 'INVALID_CONFIG'
-  | 'INVALID_ARGUMENT'
+  'INVALID_CONFIG',
+  'INVALID_ARGUMENT',
   // a Pleo API response body larger than the client's `maxResponseBytes`
-  | 'RESPONSE_TOO_LARGE'
+  'RESPONSE_TOO_LARGE',
   // downloads (receipt files): bigger than the caller's `maxBytes`
-  | 'FILE_TOO_LARGE'
+  'FILE_TOO_LARGE',
   // downloads: not the size Pleo declared for the file
-  | 'FILE_SIZE_MISMATCH'
+  'FILE_SIZE_MISMATCH',
   // downloads: the URL (or a redirect, or the address it resolves to) is not allowed
-  | 'DOWNLOAD_REFUSED'
+  'DOWNLOAD_REFUSED',
   // accounting system
-  | 'ACCOUNTING_UNREACHABLE'
-  | 'ACCOUNTING_AUTH'
-  | 'ACCOUNTING_RATE_LIMITED'
-  | 'ACCOUNTING_TIMEOUT'
-  | 'ACCOUNTING_REJECTED'
+  'ACCOUNTING_UNREACHABLE',
+  'ACCOUNTING_AUTH',
+  'ACCOUNTING_RATE_LIMITED',
+  'ACCOUNTING_TIMEOUT',
+  'ACCOUNTING_REJECTED',
   // the accounting system cannot be used as configured (damaged journal, wrong base URL)
-  | 'ACCOUNTING_UNUSABLE'
+  'ACCOUNTING_UNUSABLE',
   // store
-  | 'STORE_CONFLICT'
-  | 'LEASE_LOST'
-  // engine
-  | 'JOB_FINAL'
-  // a run stopped for a later retry (a transient fault outlasted its retries); nothing failed
-  | 'RUN_DEFERRED'
-  | 'INTERNAL';
+  'LEASE_LOST',
+  // engine: a run stopped for a later retry (a transient fault outlasted its retries); nothing failed
+  'RUN_DEFERRED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ExportErrorOptions {
   code: ErrorCode;
@@ -185,20 +183,8 @@ export class LeaseLostError extends ExportError {
 export function isExportError(error: unknown): error is ExportError {
   return error instanceof ExportError;
 }
-export function isRetryable(error: unknown): boolean {
-  return error instanceof ExportError && error.retryable;
-}
-export function isAuthError(error: unknown): error is AuthError {
-  return error instanceof AuthError;
-}
 export function isConflictError(error: unknown): error is ConflictError {
   return error instanceof ConflictError;
-}
-export function isRateLimitError(error: unknown): error is RateLimitError {
-  return error instanceof RateLimitError;
-}
-export function isTransportError(error: unknown): error is TransportError {
-  return error instanceof TransportError;
 }
 export function isNotFoundError(error: unknown): error is NotFoundError {
   return error instanceof NotFoundError;

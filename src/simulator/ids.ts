@@ -10,10 +10,6 @@ export function deterministicUuid(...parts: (string | number)[]): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-export function randomUuid(): string {
-  return crypto.randomUUID();
-}
-
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }

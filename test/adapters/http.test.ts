@@ -8,11 +8,10 @@ import {
   classifyAccountingError,
   createHttpAdapter,
   httpAdapter,
-  startReferenceReceiver,
   type AdapterDeps,
-  type ReferenceReceiver,
 } from '../../src/adapters/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { contractEntry, runAdapterContract } from './contract.js';
 import { faultyFetch, request } from './faulty-fetch.js';
 

@@ -1,4 +1,4 @@
-import { createMemoryAdapter } from '../../src/adapters/memory/index.js';
+import { createMemoryAdapter } from '../../src/testing/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
 import { runAdapterContract } from './contract.js';
 

@@ -19,7 +19,7 @@ import {
   type AdapterDeps,
   type AdapterDescriptor,
 } from '../../src/adapters/index.js';
-import { createMemoryAdapter } from '../../src/adapters/memory/index.js';
+import { createMemoryAdapter } from '../../src/testing/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { createAdapter, openEmbeddedStore } from '../../src/runtime/index.js';

@@ -6,15 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { z } from 'zod';
 
-import {
-  httpAdapter,
-  registerAdapter,
-  startReferenceReceiver,
-  type AdapterDescriptor,
-  type ReferenceReceiver,
-} from '../../src/adapters/index.js';
-import { createMemoryAdapter } from '../../src/adapters/memory/index.js';
+import { httpAdapter, registerAdapter, type AdapterDescriptor } from '../../src/adapters/index.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import {
+  createMemoryAdapter,
+  startReferenceReceiver,
+  type ReferenceReceiver,
+} from '../../src/testing/index.js';
 import { cli } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pleo-check-'));

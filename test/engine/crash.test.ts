@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { startReferenceReceiver, type ReferenceReceiver } from '../../src/adapters/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));

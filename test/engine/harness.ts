@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { AccountingEntry, MappingResult } from '../../src/accounting/index.js';
-import { createMemoryAdapter, type MemoryAdapter } from '../../src/adapters/memory/index.js';
+import { createMemoryAdapter, type MemoryAdapter } from '../../src/testing/index.js';
 import {
   createPleoClient,
   type ExportItem,

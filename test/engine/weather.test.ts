@@ -4,13 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  createHttpAdapter,
-  startReferenceReceiver,
-  type ReferenceReceiver,
-} from '../../src/adapters/index.js';
+import { createHttpAdapter } from '../../src/adapters/index.js';
 import { createPleoClient, type PleoClient } from '../../src/client/index.js';
 import { AccountingSystemError, ConflictError } from '../../src/errors/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { noSleep, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -249,6 +246,13 @@ describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd
       [second.id, 'completed', 'completed'],
     ]);
     expect(h.sim.admin.job(first.id)!.job.status).toBe('pending');
+    expect(h.events.filter((e) => e.kind === 'job_skipped')).toEqual([
+      {
+        kind: 'job_skipped',
+        jobId: first.id,
+        reason: 'Pleo refused started and the job is pending; the next poll tries again',
+      },
+    ]);
     const again = await h.engine({ client }).runOnce();
     expect(again.map((r) => [r.jobId, r.event])).toEqual([[first.id, 'completed']]);
   });

@@ -20,10 +20,8 @@ import { compileAccountingConfig, mapExportItem } from '../../src/accounting/ind
 import {
   createHledgerAdapter,
   createHttpAdapter,
-  startReferenceReceiver,
   type AccountingAdapter,
   type ReceiverOperation,
-  type ReferenceReceiver,
 } from '../../src/adapters/index.js';
 import { createPleoClient } from '../../src/client/index.js';
 import { createEngine } from '../../src/engine/index.js';
@@ -31,6 +29,7 @@ import { AccountingSystemError } from '../../src/errors/index.js';
 import { ManualClock, startSimulator, type Fault, type RunningSimulator } from '../../src/simulator/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from '../../src/store/index.js';
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { Rng } from '../../src/simulator/data/prng.js';
 import { noSleep } from '../engine/harness.js';
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { expect } from 'vitest';
 
-import { startReferenceReceiver, type ReferenceReceiver } from '../../src/adapters/index.js';
+import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
 import { createWorkQueue, type WorkQueue } from '../../src/queue/index.js';
 import { startSimulator, type ItemSnapshot, type RunningSimulator } from '../../src/simulator/index.js';

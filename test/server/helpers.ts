@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createMemoryAdapter, type MemoryAdapter } from '../../src/adapters/memory/index.js';
+import { createMemoryAdapter, type MemoryAdapter } from '../../src/testing/index.js';
 import { createPleoClient } from '../../src/client/index.js';
 import { loadConfig, type CompiledConfig } from '../../src/config/index.js';
 import { createEngine, type EngineLogger, type EngineOptions } from '../../src/engine/index.js';

@@ -4,18 +4,16 @@
  * @module
  */
 export {
-  accountProblem,
   createDatevAdapter,
-  fiscalYearOf,
   type DatevAdapter,
   type DatevAdapterOptions,
   type FaultHooks,
 } from './adapter.js';
-export { MANIFEST_NAME, scanBatch, type Manifest, type ManifestFile } from './batches.js';
-export { COLUMNS, HEADER_FIELD_COUNT } from './columns.js';
+export { MANIFEST_NAME, type Manifest, type ManifestFile } from './batches.js';
+export { COLUMNS } from './columns.js';
 export { decodeCp1252, encodeCp1252, toCp1252Text } from './cp1252.js';
-export { datevConfigSchema, datevDescriptor, type DatevConfig } from './descriptor.js';
-export { datevAmount, pairPostings } from './format.js';
+export { datevDescriptor, type DatevConfig } from './descriptor.js';
+export { datevAmount } from './format.js';
 export {
   describeProblems,
   parseLine,

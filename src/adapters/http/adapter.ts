@@ -2,7 +2,7 @@
  * Generic HTTP adapter for in-house ERPs: posts the system-neutral entry as JSON with an
  * `Idempotency-Key` header (the accountingEntryId), uploads receipts first (idempotent by their
  * deterministic key), and looks entries up by key for reconciliation. The protocol is documented
- * in `openapi/accounting-http-adapter.openapi.yml`; `reference-receiver.ts` implements it.
+ * in `openapi/accounting-http-adapter.openapi.yml`; `receiver.ts` (the reference receiver) implements it.
  *
  * One request per call, no internal retries: the engine retries what is `retryable`, and the
  * idempotency key makes every retry safe.

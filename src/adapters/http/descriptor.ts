@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { httpUrlField, positiveIntField, secretField } from '../config-fields.js';
 import type { AdapterCheck, AdapterDescriptor } from '../descriptor.js';
 import { createHttpAdapter } from './adapter.js';
-import { startReferenceReceiver } from './reference-receiver.js';
+import { startReceiver } from './receiver.js';
 
 export const httpConfigSchema = z
   .object({
@@ -63,7 +63,7 @@ export const httpAdapter: AdapterDescriptor<HttpConfig> = {
   },
   async demo(dir) {
     const filePath = join(dir, 'erp-entries.jsonl');
-    const receiver = await startReferenceReceiver({ filePath });
+    const receiver = await startReceiver({ filePath });
     return {
       config: { type: 'http' as const, url: receiver.url, timeoutMs: 30_000 },
       location: `${receiver.url} (the reference receiver, entries kept in ${filePath})`,

@@ -1,22 +1,14 @@
 /**
- * Generic HTTP accounting adapter and its reference receiver.
+ * Generic HTTP accounting adapter and the reference receiver (the ERP side of its protocol).
  * @module
  */
 export { createHttpAdapter, type HttpAdapterOptions } from './adapter.js';
 export {
-  startReferenceReceiver,
-  type RandomFault,
-  type ReceiverFaults,
+  startReceiver,
+  type Receiver,
+  type ReceiverHooks,
   type ReceiverOperation,
+  type ReceiverOptions,
   type ReceiverStats,
-  type ReferenceReceiver,
-  type ReferenceReceiverOptions,
-} from './reference-receiver.js';
-export {
-  classifyHttpError,
-  PROTOCOL_VERSION,
-  type AttachmentRef,
-  type CreateEntryRequest,
-  type EntryRecord,
-  type ErrorBody,
-} from './protocol.js';
+} from './receiver.js';
+export type { AttachmentRef, CreateEntryRequest, EntryRecord, ErrorBody } from './protocol.js';

@@ -23,6 +23,7 @@ import {
   type Posting,
 } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
+import { classifyAccountingError, jobFailureOf } from '../errors.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -683,14 +684,9 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
         void company;
         return { ok: true };
       } catch (error) {
-        const e = error as AccountingSystemError;
-        const type =
-          e.code === 'ACCOUNTING_AUTH'
-            ? 'accounting_system_authentication_failure'
-            : e.code === 'ACCOUNTING_REJECTED'
-              ? 'invalid_configuration'
-              : 'accounting_system_unreachable';
-        return { ok: false, failureReasonType: type, failureReason: e.message };
+        // The one fault policy (adapters/errors.ts): a transient fault is the engine's to retry.
+        if (classifyAccountingError(error).kind === 'transient') throw error;
+        return { ok: false, ...jobFailureOf(error) };
       }
     },
 

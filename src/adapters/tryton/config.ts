@@ -57,7 +57,6 @@ export const trytonConfigSchema = z
     error: 'give one of password, passwordEnv or passwordFile',
   });
 
-export type TrytonConfig = z.input<typeof trytonConfigSchema>;
 export type ParsedTrytonConfig = z.output<typeof trytonConfigSchema>;
 
 /** Resolves the password (inline, `passwordEnv` or `passwordFile`, relative to `base`). */

@@ -4,8 +4,6 @@
  */
 export { createTrytonAdapter, type TrytonAdapter, type TrytonAdapterOptions } from './adapter.js';
 export {
-  createTrytonDatabase,
-  freeLoopbackPort,
   prepareTrytonTemplate,
   startTryton,
   trytonMissing,
@@ -13,12 +11,6 @@ export {
   type RunningTryton,
   type TrytonBootstrapSpec,
 } from './bootstrap.js';
-export {
-  trytonConfigSchema,
-  resolveTrytonPassword,
-  type ParsedTrytonConfig,
-  type TrytonConfig,
-} from './config.js';
-export { checkTryton, trytonDescriptor } from './descriptor.js';
+export { trytonConfigSchema, type ParsedTrytonConfig } from './config.js';
+export { trytonDescriptor } from './descriptor.js';
 export { demoChart, startTrytonDemo, type TrytonDemo } from './demo.js';
-export { TrytonRpc, TrytonUserError } from './rpc.js';

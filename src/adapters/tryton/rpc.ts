@@ -14,13 +14,12 @@
  * - network errors, timeouts, 5xx, 503/429 (`TooManyRequests`, login rate limit), 423 (`Locked`:
  *   `ConcurrencyException`) → `AccountingSystemError` retryable;
  * - 401/403 after a fresh login → `ACCOUNTING_AUTH`, not retryable (a person must fix the login);
+ * - 404 (no such database) → `ACCOUNTING_UNUSABLE`, not retryable (fix the configuration);
  * - a JSON-RPC `error` whose type is `UserError` (closed period, unbalanced move, access rule) →
  *   {@link TrytonUserError}: the caller decides whether it refuses the item or fails the job;
  * - any other JSON-RPC error (a server-side exception) → `ACCOUNTING_REJECTED`, not retryable.
  */
 import { AccountingSystemError } from '../../errors/index.js';
-
-export type TrytonValue = unknown;
 
 /** A Tryton `Decimal` (sent as a string so no precision is lost). */
 export function decimal(value: string): { __class__: 'Decimal'; decimal: string } {
@@ -117,7 +116,7 @@ export function classifyHttp(status: number, method: string, where: string): Acc
   if (status === 404) {
     return new AccountingSystemError(
       `Tryton has no database at ${where} (HTTP 404): check tryton.database and tryton.url`,
-      { ...base, code: 'ACCOUNTING_UNREACHABLE', retryable: false },
+      { ...base, code: 'ACCOUNTING_UNUSABLE', retryable: false },
     );
   }
   return new AccountingSystemError(`Tryton answered HTTP ${status} to ${method}`, {

@@ -23,6 +23,7 @@ import type { AccountingEntry } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
 import type { components } from '../../generated/xero-accounting.js';
 import type { AdapterDeps } from '../descriptor.js';
+import { classifyAccountingError, jobFailureOf } from '../errors.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -437,21 +438,11 @@ export function createXeroAdapter(
         if (currency.length !== 3) throw new Error('no base currency');
         return { ok: true };
       } catch (error) {
-        if (error instanceof AccountingSystemError) {
-          const type =
-            error.code === 'ACCOUNTING_AUTH'
-              ? error.status === 403
-                ? 'authorization_failure'
-                : 'accounting_system_authentication_failure'
-              : error.code === 'ACCOUNTING_RATE_LIMITED'
-                ? 'accounting_system_rate_limit'
-                : error.code === 'ACCOUNTING_TIMEOUT'
-                  ? 'accounting_system_timeout'
-                  : 'accounting_system_unreachable';
-          if (error.retryable) throw error;
-          return { ok: false, failureReasonType: type, failureReason: error.message };
-        }
-        throw error;
+        // The one fault policy (adapters/errors.ts): a transient fault is the engine's to retry;
+        // anything else that is not the adapter's own fault is a refusal with its job type.
+        if (!(error instanceof AccountingSystemError) || classifyAccountingError(error).kind === 'transient')
+          throw error;
+        return { ok: false, ...jobFailureOf(error) };
       }
     },
 

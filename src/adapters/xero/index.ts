@@ -1,4 +1,4 @@
 export { xeroDescriptor, checkXero } from './descriptor.js';
 export { createXeroAdapter, type XeroAdapter, type XeroAdapterInternals } from './adapter.js';
 export { compileXeroConfig, xeroConfigSchema, type CompiledXeroConfig, type XeroConfig } from './config.js';
-export { toXeroDocument, type MappingConfig, type XeroDocument } from './mapping.js';
+export type { MappingConfig, XeroDocument } from './mapping.js';

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 
-import { classifyAccountingError, type AdapterCheck } from '../../adapters/index.js';
+import { jobFailureOf, type AdapterCheck } from '../../adapters/index.js';
 import type { ExportJobFailureReasonType } from '../../client/index.js';
 import type { CompiledCompany, CompiledConfig } from '../../config/index.js';
 import { describeError } from '../../errors/index.js';
@@ -57,20 +57,10 @@ function refusalOf(error: unknown): {
   failureReasonType: ExportJobFailureReasonType;
   failureReason: string;
 } {
-  const fault = classifyAccountingError(error);
-  const failureReason = describeError(error);
-  if (fault.kind === 'job') return { ok: false, failureReasonType: fault.failureReasonType, failureReason };
-  if (fault.kind === 'item') return { ok: false, failureReasonType: 'invalid_configuration', failureReason };
-  const code = fault.error.code;
   return {
     ok: false,
-    failureReasonType:
-      code === 'ACCOUNTING_TIMEOUT'
-        ? 'accounting_system_timeout'
-        : code === 'ACCOUNTING_RATE_LIMITED'
-          ? 'accounting_system_rate_limit'
-          : 'accounting_system_unreachable',
-    failureReason,
+    failureReasonType: jobFailureOf(error).failureReasonType,
+    failureReason: describeError(error),
   };
 }
 

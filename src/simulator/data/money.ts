@@ -24,9 +24,6 @@
  */
 import type { components } from '../../generated/export-v3.js';
 
-/** An ISO 4217 code as Pleo's MoneyModel spells it. */
-export type CurrencyCode = components['schemas']['MoneyModel']['currency'];
-
 /** The currencies the simulator uses. */
 export type Currency = 'DKK' | 'SEK' | 'NOK' | 'EUR' | 'GBP' | 'USD' | 'CHF' | 'PLN' | 'JPY' | 'KWD';
 

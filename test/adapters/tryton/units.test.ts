@@ -1,6 +1,7 @@
 /** Pure parts of the Tryton adapter: amounts, rates, description markers, JSON-RPC values. */
 import { describe, expect, it } from 'vitest';
 
+import { classifyAccountingError } from '../../../src/adapters/index.js';
 import { convert, fromDecimal, toDecimal } from '../../../src/adapters/tryton/amounts.js';
 import { described, keyDomain, parseDescription } from '../../../src/adapters/tryton/markers.js';
 import { classifyHttp, fromTryton } from '../../../src/adapters/tryton/rpc.js';
@@ -69,9 +70,15 @@ describe('Tryton JSON-RPC values and HTTP faults', () => {
       const e = classifyHttp(s, 'model.account.move.create', 'http://x/db/');
       return [e.code, e.retryable];
     };
+    // No such database: the job fails with invalid_configuration (it used to be an
+    // ACCOUNTING_UNREACHABLE, which the fault policy defers for ever).
+    expect(classifyAccountingError(classifyHttp(404, 'common.db.login', 'http://x/db/'))).toMatchObject({
+      kind: 'job',
+      failureReasonType: 'invalid_configuration',
+    });
     expect(c(401)).toEqual(['ACCOUNTING_AUTH', false]);
     expect(c(403)).toEqual(['ACCOUNTING_AUTH', false]);
-    expect(c(404)).toEqual(['ACCOUNTING_UNREACHABLE', false]);
+    expect(c(404)).toEqual(['ACCOUNTING_UNUSABLE', false]);
     expect(c(429)).toEqual(['ACCOUNTING_RATE_LIMITED', true]);
     expect(c(503)).toEqual(['ACCOUNTING_RATE_LIMITED', true]);
     expect(c(423)).toEqual(['ACCOUNTING_UNREACHABLE', true]);

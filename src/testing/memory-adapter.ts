@@ -5,8 +5,7 @@
  * to fail: before applying (`failNext`), after applying with the answer lost
  * (`loseNextAnswers`), or item by item (`refuse`).
  */
-import type { AccountingEntry, ItemFailure } from '../../accounting/index.js';
-import { AccountingSystemError } from '../../errors/index.js';
+import type { AccountingEntry, ItemFailure } from '../accounting/index.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -14,7 +13,8 @@ import type {
   RecordedEntry,
   StoredAttachment,
   ValidationResult,
-} from '../types.js';
+} from '../adapters/index.js';
+import { AccountingSystemError } from '../errors/index.js';
 
 export interface MemoryAdapterOptions {
   /** What `validate` answers. @default { ok: true } */

@@ -1,62 +1,24 @@
 /**
- * Reference receiver: a small ERP-side implementation of the HTTP accounting protocol on
- * `node:http`. Used by the tests and the benchmarks, and as an example for ERP teams.
+ * The reference receiver: the ERP side of the HTTP accounting protocol on `node:http`, as an
+ * example for ERP teams and the `demo --target http` accounting system.
  *
  * - Entries are kept in memory, optionally mirrored to a JSON-lines file (`filePath`) and loaded
  *   from it on start.
- * - It counts bookings per idempotency key and per accountingEntryId, so a test can prove that
- *   nothing was booked twice (`GET /_admin/stats`).
- * - Configurable latency and fault injection (`POST /_admin/faults`): fail the next N requests
- *   with a status, or commit an entry and then drop the connection (the "lost response" case),
- *   or hit a share of one operation's requests at random (seeded) with a status, a reset socket,
- *   no answer at all (a timeout) or an applied request whose answer is lost (`random`).
+ * - It counts bookings per idempotency key and per accountingEntryId, so a caller can prove that
+ *   nothing was booked twice (`stats()`, `GET /_admin/stats`).
+ * - `hooks` let a caller step in before a request is handled or after an entry is committed: the
+ *   test tools' fault injection (`src/testing/reference-receiver.ts`) is built on them.
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AccountingEntry } from '../../accounting/index.js';
 import type { CreateEntryRequest, EntryRecord } from './protocol.js';
 
-export interface ReceiverFaults {
-  /** Answer the next N non-admin requests with `status` (and do nothing). */
-  failNext?: number;
-  /** @default 503 */
-  status?: number;
-  /** Seconds sent as `Retry-After` with 429/503 faults. */
-  retryAfterSeconds?: number;
-  /** Commit the next N entry POSTs, then destroy the socket instead of answering. */
-  dropAfterCommit?: number;
-  /** Extra delay for the next request only (ms), e.g. to trigger a client timeout. */
-  delayNextMs?: number;
-  /** Random faults on one operation (or all), reproducible by `seed`. */
-  random?: RandomFault;
-}
-
 export type ReceiverOperation = 'validate' | 'attachment' | 'record' | 'lookup';
 
-export interface RandomFault {
-  operation: ReceiverOperation | '*';
-  /**
-   * - `status`: answers `status` (with `Retry-After: retryAfterSeconds` when set), does nothing;
-   * - `reset`: destroys the socket before doing anything;
-   * - `hang`: never answers (the client times out), does nothing;
-   * - `ambiguous`: does the work, then destroys the socket instead of answering.
-   */
-  kind: 'status' | 'reset' | 'hang' | 'ambiguous';
-  /** @default 503 */
-  status?: number;
-  retryAfterSeconds?: number;
-  /** Share of the operation's requests hit, 0..1. */
-  probability: number;
-  /** The first N requests of the operation are hit whatever the draw (so a short run sees one). @default 0 */
-  first?: number;
-  /** @default 1 */
-  seed?: number;
-}
-
-function operationOf(method: string | undefined, path: string): ReceiverOperation | null {
+export function operationOf(method: string | undefined, path: string): ReceiverOperation | null {
   if (method === 'POST' && path === '/v1/validate') return 'validate';
   if (method === 'PUT' && path.startsWith('/v1/attachments/')) return 'attachment';
   if (method === 'POST' && path === '/v1/entries') return 'record';
@@ -64,25 +26,29 @@ function operationOf(method: string | undefined, path: string): ReceiverOperatio
   return null;
 }
 
-/** mulberry32: a small seeded PRNG, so a fault sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Where a caller steps into the receiver's handling (the test tools' fault injection). */
+export interface ReceiverHooks {
+  /**
+   * Before a protocol request (authenticated, not `/_admin/`) is handled: answer it (or drop its
+   * socket) and resolve `'handled'`; or resolve `'continue'`, optionally after replacing the
+   * response's methods (an answer that is lost after the work is done).
+   */
+  before?(
+    req: IncomingMessage,
+    res: ServerResponse,
+    operation: ReceiverOperation | null,
+  ): Promise<'handled' | 'continue'> | 'handled' | 'continue';
+  /** After an entry was committed, before it is answered: `true` drops the connection instead. */
+  afterCommit?(req: IncomingMessage): boolean;
+  /** Admin routes other than `GET /_admin/stats`: answer and resolve `true`, else `false`. */
+  admin?(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
 }
 
-export interface ReferenceReceiverOptions {
+export interface ReceiverOptions {
   /** @default 0 (a free port) */
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Added to every non-admin request. @default 0 */
-  latencyMs?: number;
   /** When set, requests need `Authorization: Bearer <token>`. */
   token?: string;
   /** JSON-lines file mirroring the entries (file-backed mode). */
@@ -91,13 +57,11 @@ export interface ReferenceReceiverOptions {
   knownAccounts?: readonly string[];
   /** Largest attachment accepted. @default 31457280 */
   maxAttachmentBytes?: number;
-  faults?: ReceiverFaults;
+  hooks?: ReceiverHooks;
 }
 
 export interface ReceiverStats {
   requests: number;
-  /** Random faults injected, per `operation:kind`. */
-  injected: Record<string, number>;
   entries: number;
   attachments: number;
   /** Stored entries per idempotency key (1 each, by construction). */
@@ -109,11 +73,10 @@ export interface ReceiverStats {
   duplicates: number;
 }
 
-export interface ReferenceReceiver {
+export interface Receiver {
   readonly url: string;
   readonly port: number;
   stats(): ReceiverStats;
-  setFaults(faults: ReceiverFaults): void;
   entries(): ReadonlyMap<string, { record: EntryRecord; entry: AccountingEntry; attachments: string[] }>;
   close(): Promise<void>;
 }
@@ -148,19 +111,13 @@ function send(
 }
 
 /** Starts a receiver; resolves once it listens. */
-export async function startReferenceReceiver(
-  options: ReferenceReceiverOptions = {},
-): Promise<ReferenceReceiver> {
+export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   const entries = new Map<string, Stored>();
   const attachments = new Map<string, { contentType: string; size: number }>();
   const postsByKey: Record<string, number> = {};
   const bookingsByEntryId: Record<string, number> = {};
   let requests = 0;
-  let faults: ReceiverFaults = { ...options.faults };
-  let random = seeded(faults.random?.seed ?? 1);
-  /** Counts of random faults injected, per `operation:kind`. */
-  const injected: Record<string, number> = {};
-  let seen = 0;
+  const hooks = options.hooks ?? {};
   const known = options.knownAccounts ? new Set(options.knownAccounts) : undefined;
   const maxBytes = options.maxAttachmentBytes ?? 30 * 1024 * 1024;
   let sequence = 0;
@@ -191,56 +148,14 @@ export async function startReferenceReceiver(
     const path = url.pathname;
     if (path.startsWith('/_admin/')) {
       if (req.method === 'GET' && path === '/_admin/stats') return send(res, 200, stats());
-      if (req.method === 'POST' && path === '/_admin/faults') {
-        const body = await readBody(req, 1024 * 1024);
-        faults = JSON.parse(body?.toString('utf8') || '{}') as ReceiverFaults;
-        random = seeded(faults.random?.seed ?? 1);
-        seen = 0;
-        return send(res, 200, faults);
-      }
+      if (await hooks.admin?.(req, res, path)) return;
       return send(res, 404, { type: 'not_found', message: `no admin route ${path}` });
     }
     requests += 1;
-    const delay = (options.latencyMs ?? 0) + (faults.delayNextMs ?? 0);
-    faults.delayNextMs = 0;
-    if (delay > 0) await sleep(delay);
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
       return send(res, 401, { type: 'unauthenticated', message: 'missing or wrong bearer token' });
     }
-    if ((faults.failNext ?? 0) > 0) {
-      faults.failNext = (faults.failNext ?? 0) - 1;
-      const status = faults.status ?? 503;
-      const headers: Record<string, string> =
-        faults.retryAfterSeconds !== undefined ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
-      return send(res, status, { type: 'injected_fault', message: `injected fault ${status}` }, headers);
-    }
-    const operation = operationOf(req.method, path);
-    const chance = faults.random;
-    if (
-      chance &&
-      operation !== null &&
-      (chance.operation === '*' || chance.operation === operation) &&
-      (seen++ < (chance.first ?? 0) || random() < chance.probability)
-    ) {
-      injected[`${operation}:${chance.kind}`] = (injected[`${operation}:${chance.kind}`] ?? 0) + 1;
-      if (chance.kind === 'reset') {
-        req.socket.destroy();
-        return;
-      }
-      if (chance.kind === 'hang') return; // the socket stays open until the client gives up
-      if (chance.kind === 'status') {
-        const status = chance.status ?? 503;
-        const headers: Record<string, string> =
-          chance.retryAfterSeconds !== undefined ? { 'retry-after': String(chance.retryAfterSeconds) } : {};
-        return send(res, status, { type: 'injected_fault', message: `injected fault ${status}` }, headers);
-      }
-      // ambiguous: the work is done below, and its answer is lost.
-      res.writeHead = () => res;
-      res.end = () => {
-        req.socket.destroy();
-        return res;
-      };
-    }
+    if ((await hooks.before?.(req, res, operationOf(req.method, path))) === 'handled') return;
 
     if (req.method === 'POST' && path === '/v1/validate') return send(res, 200, { ok: true });
 
@@ -310,8 +225,7 @@ export async function startReferenceReceiver(
       } finally {
         inFlight.delete(key);
       }
-      if ((faults.dropAfterCommit ?? 0) > 0) {
-        faults.dropAfterCommit = (faults.dropAfterCommit ?? 0) - 1;
+      if (hooks.afterCommit?.(req)) {
         req.socket.destroy();
         return;
       }
@@ -325,7 +239,6 @@ export async function startReferenceReceiver(
     for (const key of entries.keys()) bookingsByKey[key] = 1;
     return {
       requests,
-      injected: { ...injected },
       entries: entries.size,
       attachments: attachments.size,
       bookingsByKey,
@@ -351,11 +264,6 @@ export async function startReferenceReceiver(
     url: receiverUrl,
     port,
     stats,
-    setFaults(next) {
-      faults = { ...next };
-      random = seeded(faults.random?.seed ?? 1);
-      seen = 0;
-    },
     entries: () =>
       new Map(
         [...entries].map(([k, v]) => [k, { record: v.record, entry: v.entry, attachments: v.attachments }]),
