@@ -68,7 +68,8 @@ export function resumeFloor(input: FloorInput & { remaining: number }): Floor {
 }
 
 /**
- * What receipts cost at least, beyond the floor, for a contender that handles them: downloads ×
+ * The receipt floor: what receipts cost at least, beyond the floor, for a contender that handles
+ * them (the aim for workload 1 with receipts is ≤ 1.3× floor + receipt floor): downloads ×
  * Pleo latency ÷ download concurrency, plus (HTTP adapter) what uploads add to the accounting
  * system's time. The engine stages an entry's receipts outside the write turn, so at most
  * `concurrency` entry writes and `2 × concurrency + 1` calls in all are in flight: the calls take

@@ -21,8 +21,9 @@ function chartGroups(input: ReportInput): ChartGroup[] {
   input.workloads.forEach((w, i) => {
     const s = input.throughput.get(w.id);
     if (s) {
+      // The title the workload had when measured: sizes change, and --merge carries older runs.
       groups.push({
-        title: `Workload ${i + 1}: ${w.title}`,
+        title: `Workload ${i + 1}: ${s.measurement.workload.title}`,
         bars: s.contenders.map((c) => ({
           label: c.spec.label,
           medianMs: c.runs > 0 ? c.wallMs.median : 0,
@@ -36,7 +37,7 @@ function chartGroups(input: ReportInput): ChartGroup[] {
     } else if (w.kind === 'resume' && input.resume) {
       const r: ResumeSummary = input.resume;
       groups.push({
-        title: `Workload ${i + 1}: ${w.title} (resumed run)`,
+        title: `Workload ${i + 1}: ${r.measurement.workload.title} (resumed run)`,
         bars: [
           {
             label: 'engine, resumed',

@@ -153,7 +153,7 @@ function floorText(s: ThroughputSummary, pageSize: number): string {
           : '') +
         ` → **${seconds(c.floor.ms)}**` +
         (c.receiptsBoundMs > 0
-          ? `; its receipts add at least ${seconds(c.receiptsBoundMs)} (not in the floor)`
+          ? `; receipt floor ${seconds(c.receiptsBoundMs)} (receipts are not in the floor)`
           : ''),
     );
   return [
@@ -322,7 +322,10 @@ export function renderReport(input: ReportInput): string {
     }
     if (input.skipped.includes(w.id)) {
       sections.push(
-        `### Workload ${n}: ${w.title}\n\n**Not measured in this report.** \`npm run bench -- --only ${w.id} --merge <copy of BENCHMARKS.json>\` measures it and keeps the rest.`,
+        `### Workload ${n}: ${w.title}\n\n**Not measured in this report.** \`npm run bench -- --only ${w.id} --merge <copy of BENCHMARKS.json>\` measures it and keeps the rest.` +
+          (w.kind === 'throughput' && w.optIn !== undefined
+            ? ` It is left out of the default set (${w.optIn}): it runs only when \`--only\` names it.`
+            : ''),
       );
       return;
     }

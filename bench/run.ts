@@ -2,8 +2,10 @@
  * `npm run bench`: runs the workloads of issue 8 against the simulator and writes BENCHMARKS.md
  * (tables) and BENCHMARKS.svg (chart) from this fresh run.
  *
- *   --quick            tiny sizes, 1 repetition, < 1 minute; report in .bench-tmp/quick/
- *   --only w1,w3       run some workloads (w1 … w6; 1 … 6 work too)
+ *   (no flags)         the default set, w1-w3, w5, w6, 3 repetitions: about half an hour on 2 cores
+ *   --quick            tiny sizes, 1 repetition, a few minutes; report in .bench-tmp/quick/
+ *   --only w1,w3       run some workloads (w1 … w6; 1 … 6 work too); w4 (a million items) runs
+ *                      only when named here
  *   --repeat N         repetitions per measurement (default 3; quick: 1)
  *   --out FILE         report path (the chart is written beside it, same name, .svg)
  *   --profile          pass --cpu-prof to every contender (profiles in .bench-tmp/profiles/)
@@ -47,7 +49,7 @@ import {
   type ThroughputSummary,
 } from './summary.js';
 import { stat } from './stats.js';
-import { WORKLOAD_IDS, workloads, type WorkloadId } from './workloads.js';
+import { WORKLOAD_IDS, workloads, type Workload, type WorkloadId } from './workloads.js';
 import {
   describeWebhookLoad,
   measureWebhookLoad,
@@ -58,8 +60,10 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE_SIZE = 100;
 
-function parseOnly(value: string | undefined): WorkloadId[] {
-  if (value === undefined) return [...WORKLOAD_IDS];
+/** The workloads of `--only`, or the default set: every workload but the opt-in ones (w4). */
+function parseOnly(value: string | undefined, all: readonly Workload[]): WorkloadId[] {
+  if (value === undefined)
+    return all.filter((w) => w.kind !== 'throughput' || w.optIn === undefined).map((w) => w.id);
   return value.split(',').map((raw) => {
     const id = (/^\d$/.test(raw.trim()) ? `w${raw.trim()}` : raw.trim().toLowerCase()) as WorkloadId;
     if (!WORKLOAD_IDS.includes(id)) throw new Error(`--only: unknown workload ${raw} (w1 … w6)`);
@@ -146,7 +150,8 @@ async function main(): Promise<void> {
   const repeat = Number(values.repeat ?? (quick ? 1 : 3));
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a whole number ≥ 1');
   const seed = Number(values.seed);
-  const only = parseOnly(values.only);
+  const all = workloads(quick);
+  const only = parseOnly(values.only, all);
   const root = process.cwd();
   const out = resolve(
     values.out ?? (quick ? join(root, '.bench-tmp', 'quick', 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md')),
@@ -166,7 +171,6 @@ async function main(): Promise<void> {
     if (performance.now() >= ownLoadUntil) loads.push(load());
   }, 10_000);
   loadSampler.unref();
-  const all = workloads(quick);
   // In the order given: the longest workloads can go last.
   const selected = only.flatMap((id) => all.filter((w) => w.id === id));
   const earlier = values.merge === undefined ? null : await readRaw(resolve(values.merge));
@@ -181,6 +185,11 @@ async function main(): Promise<void> {
         throw new Error(`--extend: ${values.merge} has no results of ${w.id} to add to`);
     }
   }
+  // Refused before anything is measured.
+  if (earlier !== null && (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed))
+    throw new Error(
+      `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,
+    );
   const needsMicro = selected.some((w) => w.kind !== 'scale-out');
   // Only the scale-out measured: the figures carried over keep the microbenchmarks they were made with.
   const micro = needsMicro ? await microbench(seed, quick, []) : (earlier?.micro ?? null);
@@ -221,10 +230,6 @@ async function main(): Promise<void> {
     );
   };
   if (earlier !== null) {
-    if (earlier.mode !== (quick ? 'quick' : 'full') || earlier.seed !== seed)
-      throw new Error(
-        `--merge: ${values.merge} is a ${earlier.mode} run with seed ${earlier.seed}; this one is not`,
-      );
     const provenance = (id: WorkloadId): CarriedWorkloads => {
       const from = origin(id);
       let entry = carried.find((c) => c.startedAt === from.startedAt && c.commit === from.commit);

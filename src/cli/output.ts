@@ -35,6 +35,11 @@ export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   isTTY: boolean;
+  /**
+   * The engine's waits between retries of the accounting system (in-process tests pass one that
+   * returns at once). @default a real timer
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export const processIo: Io = {

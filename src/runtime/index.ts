@@ -49,6 +49,8 @@ export interface RuntimeHooks {
   adapterFetch?: typeof fetch;
   /** Clock handed to adapters. @default Date.now */
   now?: () => number;
+  /** The engine's waits between retries (tests pass one that returns at once). @default a real timer */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface OpenStoreOptions {
@@ -309,6 +311,7 @@ export async function createCompanyRuntime(
     ...(hooks.onEvent ? { onEvent: (e: EngineEvent) => hooks.onEvent?.(company.id, e) } : {}),
     ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
     ...(hooks.owner === undefined ? {} : { owner: hooks.owner }),
+    ...(hooks.sleep ? { sleep: hooks.sleep } : {}),
   });
   return {
     company,

@@ -70,9 +70,11 @@ describe('npm run bench -- --quick', () => {
       build,
     ]);
     expect(tsc.code, tsc.output).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
-  it('writes a report with every table and a chart', { timeout: 240_000 }, async () => {
+  // Generous timeouts: the file shares the machine's 2 cores with another test file (and, on a
+  // developer's machine, with other work); the harness's runs are CPU-bound there.
+  it('writes a report with every table and a chart', { timeout: 480_000 }, async () => {
     const report = join(dir, 'BENCHMARKS.md');
     const full = await bench(['--quick', '--out', report]);
     expect(full.code, full.output).toBe(0);
@@ -90,9 +92,22 @@ describe('npm run bench -- --quick', () => {
     }
     expect(text).toMatch(/\| cores \| CPU \| memory \| Node \| OS \|/);
     for (let n = 1; n <= 6; n++) expect(text).toMatch(new RegExp(`\\n### Workload ${n}: `));
-    // Workloads 1-4: the figures table and the requests-by-endpoint table.
-    expect(text.match(/\n\| contender \| wall time/g)).toHaveLength(4);
-    expect(text.match(/\n\| contender \(requests per item\) \|/g)).toHaveLength(4);
+    // Workloads 1-3: the figures table and the requests-by-endpoint table; workload 4 (a million
+    // items in a full run) is opt-in: not in the default set, and the report says how to run it.
+    expect(text.match(/\n\| contender \| wall time/g)).toHaveLength(3);
+    expect(text.match(/\n\| contender \(requests per item\) \|/g)).toHaveLength(3);
+    expect(text).toMatch(
+      /\n### Workload 4: [^\n]*\n\n\*\*Not measured in this report\.\*\* `npm run bench -- --only w4 [^\n]* It is left out of the default set \([^)]+\): it runs only when `--only` names it\.\n/,
+    );
+    // The aims of issue 20, each judged on this run's figures.
+    for (const aim of [
+      "| Receipts off: ≥ 1.2× the baseline's speed on workloads 1 and 3 at concurrency 1 (baseline time ÷ engine time) | W1 engine, concurrency 1, receipts off: ",
+      '| Receipts off: ≤ 1.3× the floor on workloads 1-3 (time ÷ floor) | W1 engine, concurrency 1, receipts off: ',
+      "| Receipts on: ≥ 1.0× the baseline's speed on workload 1 at concurrency 1 | W1 engine, concurrency 1: ",
+      '| Receipts on: ≤ 1.3× (floor + receipt floor) on workload 1 at concurrency 1 | W1 engine, concurrency 1: ',
+    ])
+      expect(text).toContain(`\n${aim}`);
+    expect(text).toMatch(/receipt floor \d/);
     expect(text).toMatch(/\n\| resumed run \| wall time/);
     expect(text).toMatch(/\n\| requests of the resumed run \|/);
     expect(text).toMatch(/\n\| microbenchmark /);
@@ -151,10 +166,10 @@ describe('npm run bench -- --quick', () => {
     const mergedText = readFileSync(merged, 'utf8');
     expect(mergedText).toMatch(
       // … with the commit and the processor that measured them.
-      /Carried over from an earlier run \(`--merge`\): w2, w3, w4, w5, w6, measured on [^\n]+ at commit \w+[^\n]* on [^\n]+, 1 repetition\(s\)\.\n/,
+      /Carried over from an earlier run \(`--merge`\): w2, w3, w5, w6, measured on [^\n]+ at commit \w+[^\n]* on [^\n]+, 1 repetition\(s\)\.\n/,
     );
     for (let n = 1; n <= 6; n++) expect(mergedText).toMatch(new RegExp(`\\n### Workload ${n}: `));
-    expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(4);
+    expect(mergedText.match(/\n\| contender \| wall time/g)).toHaveLength(3);
 
     // --extend adds this run's repetitions of a workload to the earlier run's (a long workload in parts).
     const extended = join(dir, 'EXTENDED.md');
@@ -223,7 +238,7 @@ describe('npm run bench -- --quick', () => {
     expect(refused.output).not.toMatch(/\n\s+at /);
   });
 
-  it('keeps the runs a stopped run finished', { timeout: 120_000 }, async () => {
+  it('keeps the runs a stopped run finished', { timeout: 240_000 }, async () => {
     const report = join(dir, 'STOPPED.md');
     // Killed as the second repetition starts: the first repetition's two runs are finished.
     const stopped = await bench(
@@ -255,7 +270,7 @@ describe('npm run bench -- --quick', () => {
 
   it(
     'does not run again a baseline that ran out of memory in an earlier part',
-    { timeout: 120_000 },
+    { timeout: 240_000 },
     async () => {
       const first = await bench(['--quick', '--only', 'w4', '--out', join(dir, 'W4.md')]);
       expect(first.code, first.output).toBe(0);

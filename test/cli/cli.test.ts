@@ -7,6 +7,7 @@ import YAML from 'yaml';
 
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { noSleep } from '../engine/harness.js';
 import { cli, entryTags, expectCleanError, hledgerCheck } from './helpers.js';
 
 const SEED = 42;
@@ -298,8 +299,14 @@ describe('pleo-export CLI', () => {
       '--data-dir',
       join(dir, 'data'),
     ];
-    const run = await cli(['run', '--once', '--no-progress', '--json', ...args]);
+    // The engine's retries of the refused calls back off without real waits.
+    let waits = 0;
+    const run = await cli(['run', '--once', '--no-progress', '--json', ...args], (ms, signal) => {
+      waits++;
+      return noSleep(ms, signal);
+    });
     expect(run.code, run.err).toBe(4);
+    expect(waits, 'the refused calls were retried before the run was deferred').toBeGreaterThan(0);
     const [result] = JSON.parse(run.out) as { disposition: string; deferredReason: string }[];
     expect(result).toMatchObject({ disposition: 'deferred' });
     expect(result!.deferredReason).toMatch(/Pre-export validation failed for now/);

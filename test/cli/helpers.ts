@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect } from 'vitest';
 
+import type { Io } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/program.js';
 
 export interface CliResult {
@@ -11,11 +12,19 @@ export interface CliResult {
   err: string;
 }
 
-/** Runs the CLI in-process with captured output (the environment is the test's process.env). */
-export async function cli(args: string[]): Promise<CliResult> {
+/**
+ * Runs the CLI in-process with captured output (the environment is the test's process.env).
+ * `sleep` replaces the engine's waits between retries (`noSleep`: no real backoff).
+ */
+export async function cli(args: string[], sleep?: Io['sleep']): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false });
+  const code = await runCli(args, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    isTTY: false,
+    ...(sleep ? { sleep } : {}),
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

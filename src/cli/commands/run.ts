@@ -47,6 +47,7 @@ export async function runAllOnce(
       const runtime = await createCompanyRuntime(config, company, store, {
         logger,
         onEvent: (_id, event) => progress.handle(event),
+        ...(io.sleep ? { sleep: io.sleep } : {}),
       });
       try {
         results.push(...(await runtime.engine.runOnce(options.signal)));
