@@ -94,7 +94,7 @@ export const configSchema = z
         timeoutMs: clientSettings.timeoutMs,
         /**
          * A ceiling on requests per second per company, on top of the adaptive pacing (AIMD on
-         * 429/5xx). @default none (Pleo documents no limit)
+         * 429/5xx), 1–10,000. Unset (the default): no ceiling, Pleo documents no limit.
          */
         requestsPerSecond: clientSettings.requestsPerSecond,
         /** Pleo API requests in flight per company. */

@@ -87,7 +87,6 @@ describe('compileClientOptions', () => {
       { ...base, rateLimit: { requestsPerSecond: 10_001 } },
       'Pleo client: rateLimit.requestsPerSecond must be an integer from 1 to 10000, got 10001',
     ],
-    [{ ...base, rateLimit: { burst: 5 } }, 'Pleo client: rateLimit.requestsPerSecond is required'],
     [
       { ...base, rateLimit: { requestsPerSecond: 5, burst: 0 } },
       'Pleo client: rateLimit.burst must be an integer from 1 to 10000, got 0',
@@ -114,8 +113,8 @@ describe('compileClientOptions', () => {
   });
 
   it('resolves a ceiling with its default burst', () => {
-    expect(compileClientOptions({ ...base, rateLimit: { requestsPerSecond: 2.5 } }).rateLimit).toEqual({
-      requestsPerSecond: 2.5,
+    expect(compileClientOptions({ ...base, rateLimit: { requestsPerSecond: 3 } }).rateLimit).toEqual({
+      requestsPerSecond: 3,
       burst: 3,
       maxConcurrency: 8,
     });
