@@ -4,12 +4,14 @@
 //
 //   node bench/receipts-path.mjs serve              # a receipt server on a free port; prints it
 //   node bench/receipts-path.mjs run PORT [N] [KB]  # download N receipts of KB each, then book
+//   node bench/receipts-path.mjs run memory [N] [KB] # the same without HTTP: the file work alone
 //
 // Count the file system calls of one run with
 //   strace -c -f -o /tmp/receipts.strace node bench/receipts-path.mjs run PORT 1300
 // (start the server in another process so that its calls are not counted; RECEIPTS_BENCH_PHASE=
 // retrieve stops after the downloads, to count that phase alone). The machine is shared:
 // times are indicative, the call counts are exact.
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,18 +37,33 @@ if (mode === 'serve') {
   const kb = Number(kbArg ?? 50);
   const company = '0b7e6f5a-1c2d-4e3f-8a9b-0c1d2e3f4a5b';
   const root = await mkdtemp(join(tmpdir(), 'receipts-bench-'));
-  const client = createPleoClient({
-    baseUrl: `http://127.0.0.1:${port}`,
-    companyId: company,
-    auth: { kind: 'apiKey', apiKey: 'bench' },
-    rateLimit: false,
-  });
+  // PORT "memory": no HTTP at all, the bytes come from memory, so only the file work is timed.
+  const client =
+    portArg === 'memory'
+      ? {
+          download: async (url) => {
+            const bytes = new Uint8Array(kb * 1024).fill(url.length % 251);
+            return {
+              bytes,
+              byteLength: bytes.byteLength,
+              sha256: createHash('sha256').update(bytes).digest('hex'),
+            };
+          },
+        }
+      : createPleoClient({
+          baseUrl: `http://127.0.0.1:${port}`,
+          companyId: company,
+          auth: { kind: 'apiKey', apiKey: 'bench' },
+          rateLimit: false,
+        });
   const policy = {
     attachments: { maxBytes: 30 * 1024 * 1024, required: true, allowedTypes: ['application/pdf'] },
   };
   const items = Array.from({ length: n }, (_, i) => ({
     accountingEntryId: `cccccccc-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    files: [{ url: `http://127.0.0.1:${port}/r/${i}?kb=${kb}`, size: kb * 1024, type: 'application/pdf' }],
+    files: [
+      { url: `http://127.0.0.1:${port || 9}/r/${i}?kb=${kb}`, size: kb * 1024, type: 'application/pdf' },
+    ],
   }));
   const dir = join(root, 'receipts', company);
   // One folder per job where the engine has it (issue 20); the old per-item signature otherwise.
