@@ -333,18 +333,51 @@ class HttpPleoClient implements PleoClient {
       throw invalidArgument(`${operation}: after must be a non-empty cursor string`);
     }
     const signal = options?.signal;
+    // Each page's answer status, for the validation error (validation runs after the read).
+    const statusOf = new WeakMap<Page<T>, number>();
+    const validate = (value: unknown, status: number | undefined): void => {
+      validateResponse<Page<T>>(schema, value, {
+        operation,
+        method: 'GET',
+        path,
+        ...(status === undefined ? {} : { status }),
+      });
+    };
     return paginate<T>({
       operation,
       method: 'GET',
       path,
       keyOf,
       startAfter,
-      fetchPage: async (after) => {
+      fetchPage: async (after, abort) => {
         const query: [string, string][] = [...params, ['limit', String(pageSize)]];
         if (after !== undefined) query.push(['after', after]);
-        const page = await this.json<Page<T>>(operation, path, query, schema, undefined, signal);
-        return checkPageShape(page, { operation, path });
+        const callSignal = signal === undefined ? abort : AbortSignal.any([signal, abort]);
+        // Read without the schema check: paginate validates the page while the next one is fetched.
+        const { value, status } = await this.transport.send(
+          this.call(operation, path, query, undefined, callSignal, async (response) => ({
+            value: await readJson(
+              response,
+              { operation, method: 'GET', path },
+              this.options.maxResponseBytes,
+            ),
+            status: response.status,
+          })),
+        );
+        let page: Page<T>;
+        try {
+          page = checkPageShape(value as Page<T>, { operation, path });
+        } catch (error) {
+          // A page too broken to paginate: the schema's own (more precise) error first, as before.
+          if (this.options.validateResponses) validate(value, status);
+          throw error;
+        }
+        statusOf.set(page, status);
+        return page;
       },
+      ...(this.options.validateResponses
+        ? { validatePage: (page: Page<T>) => validate(page, statusOf.get(page)) }
+        : {}),
     });
   }
 

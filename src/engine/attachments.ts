@@ -2,11 +2,22 @@
  * Receipt downloads. Pleo's `files[].url` works for 24 hours after the item was fetched, so the
  * engine downloads every file of a data page before it commits the page, and keeps it on disk
  * under a deterministic name (`<company id>/<accountingEntryId>-<index>.<ext>` in the receipts
- * folder). A download repeated after a crash overwrites the same name atomically (temporary file,
- * then rename): nothing is stored twice. A file that cannot be downloaded, is too large or of a
- * type the accounting system does not take fails its item with the matching `receipt_*` type —
- * unless receipts are configured as optional, in which case the problem is logged and the entry is
- * booked without that file. A file is never dropped silently.
+ * folder). A file that cannot be downloaded, is too large or of a type the accounting system does
+ * not take fails its item with the matching `receipt_*` type — unless receipts are configured as
+ * optional, in which case the problem is logged and the entry is booked without that file. A file
+ * is never dropped silently.
+ *
+ * Few file operations per receipt (issue 20): the folder is created once per job
+ * ({@link receiptFolder}), and a receipt is written where it stays, under its final name, opened
+ * `O_CREAT | O_EXCL | O_NOFOLLOW`: for a new name that open is the whole existence check (no
+ * stat, no directory listing, no temporary file, no rename) — 4 calls: open, fchmod, write,
+ * close. No rename is needed for crash safety because nothing trusts a file by its name: a file
+ * left half-written by a crash was never recorded (the page is committed after its downloads
+ * finish), and any later use of a file found in place checks its SHA-256 first. Only when the
+ * name is taken (a re-run, a re-export) is the file in place hashed: identical content is kept
+ * as is; anything else is replaced atomically (temporary file, then rename). Receipts are not
+ * synced here: the store records their hash, and an adapter that names them in its books syncs
+ * them before that write (hledger: once per journal append).
  *
  * What is on disk is not trusted by its name or its size (issue 17): a receipt found in place is
  * used only when it is a regular file — a symbolic link is never followed — whose SHA-256 is the
@@ -16,7 +27,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import {
@@ -41,6 +52,34 @@ export interface ReceiptLogger {
 
 export type ReceiptPolicy = Pick<CompiledAccountingConfig, 'attachments'>;
 
+/** A receipts folder (one company's), created 0700 on first use and then not again. */
+export interface ReceiptFolder {
+  readonly path: string;
+  /** Creates the folder once; after a failure, or when it is found gone, the next call tries again. */
+  ready(again?: boolean): Promise<void>;
+}
+
+/**
+ * The receipts folder `path` for one job: `mkdir` runs once for all its receipts, not per file.
+ * A folder removed while the job runs is created again when a write finds it missing.
+ */
+export function receiptFolder(path: string): ReceiptFolder {
+  let made: Promise<void> | null = null;
+  return {
+    path,
+    ready(again = false): Promise<void> {
+      if (made === null || again) {
+        const making = mkdir(path, { recursive: true, mode: 0o700 }).then(() => undefined);
+        making.catch(() => {
+          if (made === making) made = null;
+        });
+        made = making;
+      }
+      return made;
+    },
+  };
+}
+
 export interface DownloadResult {
   attachments: AttachmentRecord[];
   prefailure: ItemFailureFields | null;
@@ -48,10 +87,14 @@ export interface DownloadResult {
   tolerated: ReceiptProblem[];
 }
 
+/**
+ * Downloads an item's receipts into `folder` (a job passes one {@link receiptFolder} for all its
+ * items; a path makes a folder for this item alone).
+ */
 export async function downloadAttachments(
   client: PleoClient,
   item: ExportItem,
-  dir: string,
+  folder: ReceiptFolder | string,
   policy: ReceiptPolicy,
   signal?: AbortSignal,
   logger?: ReceiptLogger,
@@ -59,7 +102,7 @@ export async function downloadAttachments(
   const files = (item.files ?? []).filter((f) => f !== null);
   const result: DownloadResult = { attachments: [], prefailure: null, tolerated: [] };
   if (files.length === 0) return result;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const dir = typeof folder === 'string' ? receiptFolder(folder) : folder;
   for (const [index, file] of files.entries()) {
     const problem =
       checkReceipt({ index, size: file.size, contentType: file.type }, policy) ??
@@ -91,12 +134,12 @@ async function fetchOne(
   entryId: string,
   index: number,
   file: { url: string; size: number; type: string },
-  dir: string,
+  dir: ReceiptFolder,
   policy: ReceiptPolicy,
   ctx: FetchContext,
 ): Promise<ReceiptProblem | null> {
   const name = attachmentFileName(entryId, index, file.type);
-  const path = join(dir, name);
+  const path = join(dir.path, name);
   const record = (size: number, sha256: string): AttachmentRecord => ({
     key: attachmentKey(entryId, index),
     path,
@@ -127,18 +170,70 @@ async function fetchOne(
     if (ctx.signal?.aborted === true) throw error;
     return { kind: 'download', index, detail: describeError(error) };
   }
-  const refused = await writeReceipt(path, bytes, ctx.logger);
+  const refused = await writeReceipt(dir, path, bytes, sha256, ctx.logger);
   if (refused !== null) return { kind: 'download', index, detail: refused };
   ctx.into.push(record(bytes.byteLength, sha256));
   return null;
 }
 
 /**
- * Writes a receipt at `path` atomically with mode {@link RECEIPT_FILE_MODE}: a fresh temporary file
- * (`O_EXCL | O_NOFOLLOW`: never through a link planted at its name), then a rename, which replaces
- * a link at `path` itself rather than what it points to. Returns why it refused, or null.
+ * Writes a receipt at `path` (in `dir`) with mode {@link RECEIPT_FILE_MODE}, under its final name:
+ * `O_CREAT | O_EXCL | O_NOFOLLOW` creates it only when the name is free, and never opens through a
+ * link planted there. A taken name goes to {@link replaceReceipt}. Returns why it refused, or null.
  */
-async function writeReceipt(path: string, bytes: Uint8Array, logger?: ReceiptLogger): Promise<string | null> {
+async function writeReceipt(
+  dir: ReceiptFolder,
+  path: string,
+  bytes: Uint8Array,
+  sha256: string,
+  logger?: ReceiptLogger,
+): Promise<string | null> {
+  await dir.ready();
+  let handle;
+  try {
+    handle = await openExclusive(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return replaceReceipt(path, bytes, sha256, logger);
+    if (code !== 'ENOENT') throw error;
+    await dir.ready(true); // the folder went away while the job ran
+    handle = await openExclusive(path);
+  }
+  try {
+    await handle.chmod(RECEIPT_FILE_MODE); // the umask may have removed the group bit
+    await handle.writeFile(bytes);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    // A partial file is never trusted (its hash is checked before any use); remove it anyway.
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  return null;
+}
+
+function openExclusive(path: string): ReturnType<typeof open> {
+  return open(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    RECEIPT_FILE_MODE,
+  );
+}
+
+/**
+ * The name of a receipt is taken (a re-run after a crash, a re-export, another worker): a regular
+ * file with the same content is kept as it is; anything else is replaced atomically — a fresh
+ * temporary file (`O_EXCL | O_NOFOLLOW`), then a rename, which replaces a link at `path` itself
+ * rather than what it points to. Returns why it refused, or null.
+ */
+async function replaceReceipt(
+  path: string,
+  bytes: Uint8Array,
+  sha256: string,
+  logger?: ReceiptLogger,
+): Promise<string | null> {
+  const present = await hashRegularFile(path);
+  if (present !== null && present.sha256 === sha256 && present.size === bytes.byteLength) return null;
   const existing = await lstat(path).catch(() => null);
   if (existing !== null && !existing.isFile()) {
     if (existing.isDirectory()) return `${path} is a folder, not a receipt file`;
@@ -155,7 +250,7 @@ async function writeReceipt(path: string, bytes: Uint8Array, logger?: ReceiptLog
     RECEIPT_FILE_MODE,
   );
   try {
-    await handle.chmod(RECEIPT_FILE_MODE); // the umask may have removed the group bit
+    await handle.chmod(RECEIPT_FILE_MODE);
     await handle.writeFile(bytes);
   } finally {
     await handle.close();
@@ -202,19 +297,33 @@ export async function ensureAttachmentsHere(
 ): Promise<DownloadResult> {
   const files = (item.files ?? []).filter((f) => f !== null);
   const result: DownloadResult = { attachments: [], prefailure: null, tolerated: [] };
+  // Created only if a receipt must be written again (usually every one is in place).
+  const folders = new Map<string, ReceiptFolder>();
+  const folderOf = (path: string): ReceiptFolder => {
+    let folder = folders.get(path);
+    if (folder === undefined) folders.set(path, (folder = receiptFolder(path)));
+    return folder;
+  };
   for (const record of attachments) {
     const index = Number(record.key.slice(record.key.lastIndexOf('-') + 1));
     const file = files[index];
-    await mkdir(dirname(record.path), { recursive: true, mode: 0o700 });
     const problem =
       file === undefined
         ? ({ kind: 'download', index, detail: 'the export data no longer lists this receipt' } as const)
-        : await fetchOne(client, item.accountingEntryId, index, file, dirname(record.path), policy, {
-            signal,
-            logger,
-            into: result.attachments,
-            expectedSha256: record.sha256,
-          });
+        : await fetchOne(
+            client,
+            item.accountingEntryId,
+            index,
+            file,
+            folderOf(dirname(record.path)),
+            policy,
+            {
+              signal,
+              logger,
+              into: result.attachments,
+              expectedSha256: record.sha256,
+            },
+          );
     if (problem === null) continue;
     if (policy.attachments.required) {
       result.prefailure = receiptFailure(problem);

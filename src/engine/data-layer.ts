@@ -10,7 +10,7 @@
 import type { ExportItem, ExportJob } from '../client/index.js';
 import { ExportError, PaginationError } from '../errors/index.js';
 import { phaseReached, type Fence, type FetchedItem, type JobRecord } from '../store/index.js';
-import { downloadAttachments } from './attachments.js';
+import { downloadAttachments, receiptFolder, type ReceiptFolder } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { isJobFinalError, normaliseDate, type Fatal } from './outcomes.js';
 import { readAhead } from './read-ahead.js';
@@ -118,9 +118,12 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   let after = record.dataCursor;
   let fetched = 0;
   let complete = false;
+  const dir = run.ctx.attachmentsDir;
   const limit: DownloadLimits = {
     count: new Semaphore(run.ctx.downloadConcurrency),
     bytes: new Semaphore(DOWNLOAD_BYTES_IN_FLIGHT),
+    // One folder per job: created once for all its receipts (issue 20).
+    folder: dir === null ? null : receiptFolder(`${dir}/${run.job.companyId}`),
   };
   const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
   const commitOldest = async (): Promise<void> => {
@@ -198,6 +201,8 @@ export const DOWNLOAD_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
 interface DownloadLimits {
   count: Semaphore;
   bytes: Semaphore;
+  /** The company's receipts folder, or null when receipts are not downloaded. */
+  folder: ReceiptFolder | null;
 }
 
 async function downloadAll(
@@ -213,14 +218,13 @@ async function downloadAll(
       await limit.count.acquire();
       await limit.bytes.acquire(largest);
       try {
-        const dir = run.ctx.attachmentsDir;
         const downloaded =
-          dir === null
+          limit.folder === null
             ? { attachments: [], prefailure: null, tolerated: [] }
             : await downloadAttachments(
                 run.ctx.client,
                 item,
-                `${dir}/${run.job.companyId}`,
+                limit.folder,
                 run.ctx.receiptPolicy,
                 run.signal,
                 run.ctx.logger,

@@ -6,16 +6,17 @@
  * entry exactly once, with no torn transaction, and pass `hledger check --strict`.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import type { AccountingEntry } from '../../src/accounting/index.js';
-import { createHledgerAdapter } from '../../src/adapters/index.js';
+import { createHledgerAdapter, type StoredAttachment } from '../../src/adapters/index.js';
 import { contractEntry } from './contract.js';
 import { checkStrict, findByTag } from './hledger-cli.js';
 
@@ -29,7 +30,7 @@ interface ChildRun {
 
 async function runChild(
   journal: string,
-  entries: AccountingEntry[],
+  entries: (AccountingEntry | WithReceipts)[],
   env: Record<string, string>,
 ): Promise<ChildRun> {
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` before the crash tests`);
@@ -51,10 +52,16 @@ async function runChild(
   };
 }
 
+interface WithReceipts {
+  entry: AccountingEntry;
+  attachments: StoredAttachment[];
+}
+
 /** What the engine does on resume: look every entry up first, record only what is missing. */
 async function resume(
   journal: string,
   entries: AccountingEntry[],
+  receipts: ReadonlyMap<string, StoredAttachment[]> = new Map(),
 ): Promise<{ found: string[]; written: string[] }> {
   const adapter = createHledgerAdapter({ journalPath: journal });
   const found: string[] = [];
@@ -68,7 +75,7 @@ async function resume(
     const outcome = await adapter.record(e, {
       companyId: e.companyId,
       idempotencyKey: e.accountingEntryId,
-      attachments: [],
+      attachments: receipts.get(e.accountingEntryId) ?? [],
     });
     expect(outcome.status).toBe('booked');
     written.push(e.accountingEntryId);
@@ -161,4 +168,47 @@ describe('hledger adapter crash safety (child process SIGKILLed at injected poin
     expect(run.booked).toHaveLength(3);
     await assertExactlyOnce(journal, entries);
   });
+
+  // Issue 20 moved the receipts' sync from each copy to the journal append that names them (one
+  // background sync per file and a coalesced one per folder, awaited before the append).
+  for (const point of ['receipts-synced', 'after-write', 'after-sync'] as const) {
+    it(`entries with receipts, crash ${point} of the 3rd: every receipt named is in place, each entry once`, async () => {
+      const { journal, entries } = await setup(5);
+      const downloads = join(dirname(journal), 'downloads');
+      await mkdir(downloads);
+      const receipts = new Map<string, StoredAttachment[]>();
+      for (const [i, e] of entries.entries()) {
+        const bytes = Buffer.from(`%PDF receipt of entry ${i} `.repeat(50 + i));
+        const path = join(downloads, `${e.accountingEntryId}-0.pdf`);
+        await writeFile(path, bytes, { mode: 0o640 });
+        receipts.set(e.accountingEntryId, [
+          {
+            key: `${e.accountingEntryId}-0`,
+            path,
+            name: 'scan.pdf',
+            contentType: 'application/pdf',
+            size: bytes.length,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+          },
+        ]);
+      }
+      const items = entries.map((entry) => ({ entry, attachments: receipts.get(entry.accountingEntryId)! }));
+      const run = await runChild(journal, items, { CRASH_POINT: point, CRASH_BATCH: '2' });
+      expect(run.signal).toBe('SIGKILL');
+      expect(run.booked).toEqual(entries.slice(0, 2).map((e) => e.accountingEntryId));
+      const { found, written } = await resume(journal, entries, receipts);
+      const crashed = entries[2]!.accountingEntryId;
+      if (point === 'receipts-synced') expect(written).toContain(crashed);
+      else expect(found).toContain(crashed);
+      await assertExactlyOnce(journal, entries);
+      const text = await readFile(journal, 'utf8');
+      for (const e of entries) {
+        const link = `receipts/${e.companyId}/${e.accountingEntryId}-0.pdf`;
+        expect(text.split(`; receipt:${link}`)).toHaveLength(2);
+        const [original] = receipts.get(e.accountingEntryId)!;
+        const stored = await readFile(join(dirname(journal), link));
+        expect(createHash('sha256').update(stored).digest('hex')).toBe(original!.sha256);
+      }
+    });
+  }
 });

@@ -133,4 +133,44 @@ describe('hledger receipts', () => {
     expect(outcome).toMatchObject({ status: 'failed', failureReasonType: 'receipt_upload_failure' });
     expect((outcome as { failureReason: string }).failureReason).toMatch(/not a regular file/);
   });
+
+  it('a new receipt is one hard link to the download, synced before the journal append that names it', async () => {
+    const dir = await tempDir();
+    const events: string[] = [];
+    const adapter = createHledgerAdapter({
+      journalPath: join(dir, 'books.journal'),
+      faultHooks: {
+        receiptsSynced: () => events.push('receipts synced'),
+        afterWrite: () => events.push('journal written'),
+        afterSync: () => events.push('journal synced'),
+      },
+    });
+    const entries = [contractEntry(), contractEntry()];
+    try {
+      for (const e of entries) {
+        const attachment = await downloaded(
+          dir,
+          `${e.accountingEntryId}.pdf`,
+          `receipt ${e.accountingEntryId}`,
+        );
+        const ctx = { companyId: COMPANY_A, idempotencyKey: e.accountingEntryId };
+        const attachments = [{ key: `${e.accountingEntryId}-0`, ...attachment }];
+        expect(await adapter.stageAttachments!(attachments, ctx)).toBeNull();
+        expect((await adapter.record(e, { ...ctx, attachments })).status).toBe('booked');
+        const target = join(dir, 'receipts', COMPANY_A, `${e.accountingEntryId}-0.pdf`);
+        expect(statSync(target).ino).toBe(statSync(attachment.path).ino); // no bytes copied
+        expect(mode(target)).toBe('640');
+      }
+    } finally {
+      await adapter.close();
+    }
+    expect(events).toEqual([
+      'receipts synced',
+      'journal written',
+      'journal synced',
+      'receipts synced',
+      'journal written',
+      'journal synced',
+    ]);
+  });
 });

@@ -281,7 +281,7 @@ describe('hledger journal file safety', () => {
     checkStrict(journalPath);
   });
 
-  it('a receipt survives removal of the downloaded file, and a temporary copy left by a crash is replaced', async () => {
+  it('a receipt survives removal of the downloaded file, and a temporary copy left by a crash is not used', async () => {
     const journalPath = await tempJournal();
     const adapter = createHledgerAdapter({ journalPath });
     const e = contractEntry();
@@ -306,7 +306,26 @@ describe('hledger journal file safety', () => {
     expect(o.status).toBe('booked');
     await rm(src);
     expect(await readFile(target, 'utf8')).toBe('the real receipt');
-    expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(false);
+    // Issue 20: a new receipt name is one hard link, with no temporary file, so a stale temporary
+    // (only ever reused by a process of the same pid) is no longer swept on the way; it is never
+    // named by the journal nor read as the receipt.
+    expect(await readFile(journalPath, 'utf8')).not.toContain('.tmp-');
+    // Where a temporary is used (a name held by other content is replaced), a stale one is replaced.
+    const e2 = contractEntry();
+    const target2 = join(dirname(target), `${e2.accountingEntryId}-0.pdf`);
+    await writeFile(target2, 'another file');
+    await writeFile(`${target2}.tmp-${process.pid}`, 'half a copy from before the crash');
+    await writeFile(src, 'the real receipt');
+    const again = createHledgerAdapter({ journalPath });
+    const o2 = await again.record(e2, {
+      companyId: COMPANY,
+      idempotencyKey: e2.accountingEntryId,
+      attachments: [{ ...att, key: `${e2.accountingEntryId}-0` }],
+    });
+    await again.close();
+    expect(o2.status).toBe('booked');
+    expect(await readFile(target2, 'utf8')).toBe('the real receipt');
+    expect(existsSync(`${target2}.tmp-${process.pid}`)).toBe(false);
     checkStrict(journalPath);
   });
 

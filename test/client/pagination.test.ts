@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Page } from '../../src/client/index.js';
+import { paginate } from '../../src/client/pagination.js';
 import { MalformedResponseError, PaginationError } from '../../src/errors/index.js';
 import {
   checkNoSecretsLeak,
@@ -144,10 +146,18 @@ describe('pagination', () => {
     const s = await serve(jobsServer(1000));
     const { client } = makeClient(s.url, { pageSize: 10 });
     let pages = 0;
-    for await (const _p of client.listJobs({})) {
+    const received: (string | undefined)[] = [];
+    for await (const p of client.listJobs({})) {
+      received.push(p.pagination.endCursor);
       if (++pages === 3) break;
     }
-    expect(s.requests).toHaveLength(3);
+    // Page 4 was requested while page 3 was validated (issue 20) and aborted at the break: the
+    // server may or may not have seen that request, and nothing is asked after it.
+    expect(s.requests.length).toBeGreaterThanOrEqual(3);
+    expect(s.requests.length).toBeLessThanOrEqual(4);
+    expect(s.requests.map((r) => r.url.searchParams.get('after') ?? undefined)).toEqual(
+      [undefined, ...received].slice(0, s.requests.length),
+    );
   });
 
   it('serialises concurrent next() calls: pages arrive in order, one request at a time', async () => {
@@ -190,5 +200,143 @@ describe('pagination', () => {
     expect(() => client.listJobs({ statuses: ['done' as never] })).toThrow(/statuses must contain only/);
     expect(() => client.listJobItems('x', {})).toThrow(/jobId must be a uuid/);
     expect(s.requests).toHaveLength(0);
+  });
+});
+
+/**
+ * Issue 20: validating a page (~6 ms of CPU for 100 export items) runs while the next page's
+ * request is in flight, instead of before it is sent.
+ */
+describe('validation overlaps the next request', () => {
+  /** A paginator over `pages` whose fetches and validations are recorded in one event list. */
+  function observed(pages: Page<{ id: string }>[], invalid = new Set<number>()) {
+    const events: string[] = [];
+    const aborted: number[] = [];
+    const iterable = paginate<{ id: string }>({
+      operation: 'listJobs',
+      method: 'GET',
+      path: '/v3/export-jobs',
+      keyOf: (item) => item.id,
+      fetchPage: async (after, signal) => {
+        const n = after === undefined ? 0 : Number(after.slice(3));
+        events.push(`fetch ${n + 1}`);
+        signal.addEventListener('abort', () => aborted.push(n + 1));
+        await Promise.resolve();
+        const found = pages[n];
+        if (found === undefined) throw new Error(`no page ${n + 1}`);
+        return found;
+      },
+      validatePage: (p) => {
+        const n = pages.indexOf(p) + 1;
+        events.push(`validate ${n}`);
+        if (invalid.has(n))
+          throw new MalformedResponseError(`page ${n} is malformed`, {
+            code: 'MALFORMED_RESPONSE',
+            retryable: false,
+          });
+        events.push(`valid ${n}`);
+      },
+    });
+    return { events, aborted, iterable };
+  }
+  const pagesOf = (count: number): Page<{ id: string }>[] =>
+    Array.from({ length: count }, (_, i) =>
+      page([{ id: `item-${i + 1}` }], i + 1 < count ? `CUR${i + 1}` : undefined),
+    );
+
+  it('sends the request for page k+1 before page k is validated, and yields pages in order', async () => {
+    const { events, iterable } = observed(pagesOf(3));
+    const yielded: string[] = [];
+    for await (const p of iterable) {
+      events.push(`yield ${p.data[0]?.id}`);
+      yielded.push(p.data[0]?.id ?? '');
+    }
+    expect(yielded).toEqual(['item-1', 'item-2', 'item-3']);
+    expect(events).toEqual([
+      'fetch 1',
+      'fetch 2',
+      'validate 1',
+      'valid 1',
+      'yield item-1',
+      'fetch 3',
+      'validate 2',
+      'valid 2',
+      'yield item-2',
+      'validate 3', // the last page: nothing to send ahead
+      'valid 3',
+      'yield item-3',
+    ]);
+  });
+
+  it('a malformed page still fails in order: nothing after it is yielded, the request sent ahead is aborted', async () => {
+    const { events, aborted, iterable } = observed(pagesOf(4), new Set([2]));
+    const yielded: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const p of iterable) yielded.push(p.data[0]?.id ?? '');
+      })(),
+    );
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect(error.message).toBe('page 2 is malformed');
+    expect(yielded).toEqual(['item-1']);
+    // Page 3 was on its way while page 2 was validated; it is dropped, and page 4 never asked.
+    expect(events).toEqual(['fetch 1', 'fetch 2', 'validate 1', 'valid 1', 'fetch 3', 'validate 2']);
+    expect(aborted).toEqual([3]);
+  });
+
+  it('a failing request sent ahead surfaces only after the page before it was yielded', async () => {
+    // Page 1 claims a next page that cannot be fetched: page 1 is yielded first, then the error.
+    const { iterable } = observed(pagesOf(2).slice(0, 1));
+    const yielded: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const p of iterable) yielded.push(p.data[0]?.id ?? '');
+      })(),
+    );
+    expect(yielded).toEqual(['item-1']);
+    expect(error.message).toBe('no page 2');
+  });
+
+  it('through the client (injected fetch): page k+1 is requested before page k reaches the caller; a schema error on page 2 stops there', async () => {
+    const jobs = Array.from({ length: 6 }, (_, i) => makeJob(i + 1));
+    const bodies = [
+      page(jobs.slice(0, 2), cursor(2)),
+      page([makeJob(3, { status: 'exploded' as never }), jobs[3]!], cursor(4)),
+      page(jobs.slice(4, 6)),
+    ];
+    const requested: (string | null)[] = [];
+    let consumed = 0;
+    const consumedAtRequest: number[] = [];
+    const { client } = makeClient('http://127.0.0.1:9', {
+      fetch: (url) => {
+        const after = new URL(url).searchParams.get('after');
+        requested.push(after);
+        consumedAtRequest.push(consumed);
+        const index = after === null ? 0 : after === cursor(2) ? 1 : 2;
+        return Promise.resolve(
+          new Response(JSON.stringify(bodies[index]), {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          }),
+        );
+      },
+    });
+    const seen: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const p of client.listJobs({})) {
+          consumed += 1;
+          seen.push(...p.data.map((j) => j.id));
+        }
+      })(),
+    );
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect(error).toMatchObject({ code: 'MALFORMED_RESPONSE', status: 200 });
+    expect(error.message).toContain('/data/0/status');
+    expect(seen).toEqual([jobs[0]!.id, jobs[1]!.id]);
+    // Page 2 was asked for before page 1 reached the caller, page 3 before page 2's validation
+    // failed; page 3's answer was dropped.
+    expect(requested).toEqual([null, cursor(2), cursor(4)]);
+    expect(consumedAtRequest).toEqual([0, 0, 1]);
   });
 });

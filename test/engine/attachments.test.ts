@@ -7,6 +7,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ExportItem, PleoClient } from '../../src/client/index.js';
-import { downloadAttachments, ensureAttachmentsHere } from '../../src/engine/attachments.js';
+import { downloadAttachments, ensureAttachmentsHere, receiptFolder } from '../../src/engine/attachments.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pleo-receipts-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -142,5 +143,73 @@ describe('receipts found on disk', () => {
     const result = await ensureAttachmentsHere(again.client, item(), [legacy], POLICY);
     expect(again.downloads).toHaveLength(1);
     expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+  });
+});
+
+/** Issue 20: receipts are written where they stay, in a folder made once per job. */
+describe('receipts written in place', () => {
+  it('one folder per job: created on first use, not per receipt; created again when it goes away', async () => {
+    const dir = join(root, `d${n++}`, 'company');
+    const folder = receiptFolder(dir);
+    const made: Promise<void>[] = [];
+    const counting = {
+      path: folder.path,
+      ready: (again?: boolean) => {
+        const p = folder.ready(again);
+        made.push(p);
+        return p;
+      },
+    };
+    const { client } = fakeClient();
+    for (const i of [1, 2, 3]) {
+      const id = `e0000000-0000-4000-8000-00000000000${i}`;
+      expect((await downloadAttachments(client, item(id), counting, POLICY)).prefailure).toBeNull();
+    }
+    expect(new Set(made).size).toBe(1); // one mkdir for the three receipts
+    rmSync(dir, { recursive: true });
+    const result = await downloadAttachments(
+      client,
+      item('e0000000-0000-4000-8000-000000000004'),
+      folder,
+      POLICY,
+    );
+    expect(readFileSync(result.attachments[0]!.path)).toEqual(RECEIPT);
+    expect(mode(dir)).toBe('700');
+  });
+
+  it('a new receipt goes straight to its final name: no temporary file, nothing else in the folder', async () => {
+    const dir = join(root, `d${n++}`);
+    await downloadAttachments(fakeClient().client, item(), dir, POLICY);
+    expect(readdirSync(dir)).toEqual(['e0000000-0000-4000-8000-000000000001-0.pdf']);
+  });
+
+  it('a name taken by the same content is kept as it is (same file, not rewritten)', async () => {
+    const dir = join(root, `d${n++}`);
+    const first = (await downloadAttachments(fakeClient().client, item(), dir, POLICY)).attachments[0]!;
+    const before = statSync(first.path);
+    const again = (await downloadAttachments(fakeClient().client, item(), dir, POLICY)).attachments[0]!;
+    const after = statSync(again.path);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(again.sha256).toBe(sha256(RECEIPT));
+  });
+
+  it('a file left half-written by a crash is detected by its hash and replaced whole', async () => {
+    const dir = join(root, `d${n++}`);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'e0000000-0000-4000-8000-000000000001-0.pdf');
+    writeFileSync(path, RECEIPT.subarray(0, 7)); // the crash's partial file, at the final name
+    const result = await downloadAttachments(fakeClient().client, item(), dir, POLICY);
+    expect(readFileSync(path)).toEqual(RECEIPT);
+    expect(result.attachments[0]).toMatchObject({ path, size: RECEIPT.length, sha256: sha256(RECEIPT) });
+    expect(mode(path)).toBe('640');
+    expect(readdirSync(dir)).toEqual(['e0000000-0000-4000-8000-000000000001-0.pdf']);
+  });
+
+  it('a folder at a receipt name is refused, not written through', async () => {
+    const dir = join(root, `d${n++}`);
+    mkdirSync(join(dir, 'e0000000-0000-4000-8000-000000000001-0.pdf'), { recursive: true });
+    const result = await downloadAttachments(fakeClient().client, item(), dir, POLICY);
+    expect(result.prefailure).toMatchObject({ failureReasonType: 'receipt_download_failure' });
   });
 });

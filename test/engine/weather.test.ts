@@ -165,13 +165,16 @@ describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd
     expect(snap.job.status).toBe('completed');
     expect(snap.statusCounts.successful).toBe(60);
     // Pleo heard from us (an accepted event or item update) at least every keepAliveMs (10 min)
-    // plus the one page read that may straddle it (4 min), from the claim to the final event.
+    // plus the page reads that may straddle it, from the claim to the final event. This clock
+    // charges a read's 4 minutes when it is sent, and the client sends the next read while it
+    // validates the current page (issue 20), one read ahead of the engine's read-ahead: two reads
+    // (8 min) may be charged between two checks, though in real time a check still waits for one.
     const writes = h.sim.admin
       .requestLog()
       .filter((r) => (r.operation === 'updateJobItems' || r.operation === 'createEvent') && r.status !== null)
       .map((r) => Date.parse(r.at));
     const gaps = writes.slice(1).map((at, i) => at - writes[i]!);
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(14 * 60 * 1000);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(18 * 60 * 1000);
     expect(writes.at(-1)! - writes[0]!).toBeGreaterThanOrEqual(120 * 60 * 1000);
   });
 

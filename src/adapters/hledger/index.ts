@@ -10,7 +10,10 @@
  *   `externalUrl` is `file://<journal>#L<line of the transaction>`.
  * - Receipts are copied to `attachmentsDir`, one folder per company, under deterministic names
  *   (mode 0640, identity by SHA-256, never through a symbolic link) and linked by relative path
- *   (`; receipt:receipts/<company id>/<id>-0.pdf`).
+ *   (`; receipt:receipts/<company id>/<id>-0.pdf`). A new name is a hard link to the downloaded
+ *   file (one `link`; a copy across file systems). Receipts are synced, with their folder, before
+ *   the journal append that names them: the syncs start when the receipt is placed and the append
+ *   waits for them; a folder's syncs are coalesced (one in flight, one queued).
  * - Supplier-currency amounts are kept as a `supplier-amount:` tag (default: balances stay in the
  *   wallet currency, which is what the books are kept in) or, with `costNotation: 'cost'`, as
  *   hledger `@@` costs (expense accounts then hold the supplier currency; use `hledger bal -B`).
@@ -22,7 +25,8 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -86,6 +90,8 @@ interface Pending {
   key: string;
   entry: AccountingEntry;
   receipts: string[];
+  /** The receipts and their folders synced (started when they were placed). */
+  synced: Promise<void>;
   resolve: (value: RecordOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -93,7 +99,7 @@ interface Pending {
 /**
  * Puts the bytes of `source` at `tmp`: a hard link when both are on one file system (no bytes
  * copied; the engine never rewrites a downloaded receipt in place, it replaces it by rename), a
- * copy otherwise. The caller syncs `tmp` before renaming it into place.
+ * copy otherwise. The caller renames `tmp` into place; the journal append syncs it.
  */
 async function placeCopy(source: string, tmp: string, again = false): Promise<void> {
   try {
@@ -134,19 +140,74 @@ async function regularFileHash(path: string): Promise<string | null> {
 }
 
 /**
- * True when `target` already holds the receipt at `source`: the same file (a hard link placed
- * earlier) or the same content by SHA-256 — never by size, and never through a symbolic link.
- * Throws when the downloaded receipt itself is not a regular file.
+ * True when `target` already holds the receipt `incoming` (at `source`): the same file (a hard
+ * link placed earlier) or the same content by SHA-256 — never by size, and never through a
+ * symbolic link.
  */
-async function sameReceipt(source: string, target: string, sha256: string | undefined): Promise<boolean> {
-  const incoming = await lstat(source);
-  if (!incoming.isFile()) throw new Error(`the downloaded receipt ${source} is not a regular file`);
+async function sameReceipt(
+  source: string,
+  incoming: Stats,
+  target: string,
+  sha256: string | undefined,
+): Promise<boolean> {
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isFile() !== true) return false;
   if (existing.ino === incoming.ino && existing.dev === incoming.dev) return true;
   if (existing.size !== incoming.size) return false;
   const wanted = sha256 ?? (await regularFileHash(source));
   return wanted !== null && (await regularFileHash(target)) === wanted;
+}
+
+/**
+ * Syncs a receipt (`fdatasync`: its bytes and size) or a folder (`fsync`: the names in it), opened
+ * read-only and never through a symbolic link.
+ */
+async function syncPath(path: string, folder = false): Promise<void> {
+  const handle = await open(
+    path,
+    constants.O_RDONLY | (folder ? constants.O_DIRECTORY : constants.O_NOFOLLOW),
+  );
+  try {
+    await (folder ? handle.sync() : handle.datasync());
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Group sync of one folder: a caller gets a sync that starts after its call (so it covers the
+ * names it placed before calling): the one queued behind a sync in flight, shared by everyone who
+ * asks meanwhile, or a new one when none is in flight.
+ */
+function folderSyncer(dir: string): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const sync = syncPath(dir, true).finally(() => {
+      if (running === sync) running = null;
+    });
+    running = sync;
+    return sync;
+  };
+  return () => {
+    if (running === null) return start();
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = null;
+        return start();
+      });
+    return queued;
+  };
+}
+
+/** A receipt that could not be stored next to the journal fails its item (permanent). */
+function receiptRefusal(what: string, error: unknown): ItemRefusal {
+  return {
+    status: 'failed',
+    failureReasonType: 'receipt_upload_failure',
+    failureReason: `${what} could not be stored next to the journal (${(error as Error).message}). Export the expense again to retry.`,
+  };
 }
 
 export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAdapter {
@@ -210,12 +271,28 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       for (const p of batch) p.reject(error);
       return;
     }
-    const fresh = batch.filter((p) => {
+    const unrecorded = batch.filter((p) => {
       const found = recorded(file, p.key);
       if (found) p.resolve({ status: 'booked', ...found });
       return !found;
     });
+    // The receipts the blocks name are on disk before the blocks are (issue 20): synced in the
+    // background since they were placed, each folder once per sync group, not per file.
+    const syncErrors = await Promise.all(
+      unrecorded.map((p) =>
+        p.synced.then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    const fresh = unrecorded.filter((p, i) => {
+      const error = syncErrors[i];
+      if (error !== null && error !== undefined) p.resolve(receiptRefusal('The receipts', error));
+      return error === null;
+    });
     if (fresh.length === 0) return;
+    if (unrecorded.some((p) => p.receipts.length > 0)) options.faultHooks?.receiptsSynced?.();
     const accounts = new Set(file.declaredAccounts);
     const commodities = new Set(file.declaredCommodities);
     let number = file.lastNumber;
@@ -285,21 +362,69 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
   }
 
   /**
-   * Receipts copied (and synced) by `stageAttachments`, by entry key, until `record` links them.
-   * Bounded by the engine's in-flight window; empty after a restart (the copy is then checked again).
+   * Receipts placed by `stageAttachments`, by entry key, until `record` links them (their sync
+   * runs meanwhile). Bounded by the engine's in-flight window; empty after a restart (the copy is
+   * then checked again).
    */
-  const staged = new Map<string, { count: number; links: string[] }>();
+  const staged = new Map<string, { count: number; placed: Placed }>();
+  /** Receipt folders made by this adapter (one `mkdir` each, again only if one goes away). */
+  const madeDirs = new Set<string>();
+  const folderSyncs = new Map<string, () => Promise<void>>();
+
+  interface Placed {
+    links: string[];
+    /** Every placed receipt and its folder synced; the journal append naming them waits for it. */
+    synced: Promise<void>;
+  }
+
+  async function makeDir(dir: string, again = false): Promise<void> {
+    if (madeDirs.has(dir) && !again) return;
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    madeDirs.add(dir);
+  }
+
+  /**
+   * Puts the receipt at `source` at `target`: a new name is one hard link to the downloaded file
+   * (the engine wrote it 0640; the mode is set only when it is not); a name already holding the
+   * same file or content is kept; anything else (other content, a link, another file system) is
+   * replaced atomically through a temporary file and a rename, which replaces a link at `target`
+   * itself, never what it points to.
+   */
+  async function placeReceipt(source: string, target: string, sha256: string | undefined): Promise<void> {
+    const incoming = await lstat(source);
+    if (!incoming.isFile()) throw new Error(`the downloaded receipt ${source} is not a regular file`);
+    if (source === target) return;
+    const dir = dirname(target);
+    let code: string | undefined;
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        await link(source, target);
+        if ((incoming.mode & 0o777) !== RECEIPT_MODE) await chmod(target, RECEIPT_MODE);
+        return;
+      } catch (error) {
+        code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' || attempt > 0) break;
+        await makeDir(dir, true); // the folder went away
+      }
+    }
+    if (code === 'EEXIST' && (await sameReceipt(source, incoming, target, sha256))) return;
+    const tmp = `${target}.tmp-${process.pid}`;
+    await placeCopy(source, tmp);
+    await chmod(tmp, RECEIPT_MODE);
+    await rename(tmp, target);
+  }
 
   async function storeReceipts(
     companyId: string,
     key: string,
     attachments: readonly StoredAttachment[],
-  ): Promise<string[] | ItemRefusal> {
-    if (attachments.length === 0) return [];
+  ): Promise<Placed | ItemRefusal> {
+    if (attachments.length === 0) return { links: [], synced: Promise.resolve() };
     // One folder per company: companies sharing a journal folder never share a receipt name.
     const dir = join(attachmentsDir, safeName(companyId));
-    await mkdir(dir, { recursive: true, mode: 0o750 });
+    await makeDir(dir);
     const links: string[] = [];
+    const targets: string[] = [];
     for (const attachment of attachments) {
       let ext = extensionForContentType(attachment.contentType);
       if (ext === 'bin')
@@ -309,30 +434,20 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
             .replace(/[^A-Za-z0-9]/g, '') || 'bin';
       const target = join(dir, `${safeName(attachment.key || key)}.${ext}`);
       try {
-        const source = resolve(attachment.path);
-        if (source !== target && !(await sameReceipt(source, target, attachment.sha256))) {
-          const tmp = `${target}.tmp-${process.pid}`;
-          await placeCopy(source, tmp);
-          const handle = await open(tmp, 'r+');
-          try {
-            await handle.chmod(RECEIPT_MODE);
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-          await rename(tmp, target); // replaces a link at `target` itself, never what it points to
-        }
+        await placeReceipt(resolve(attachment.path), target, attachment.sha256);
       } catch (error) {
-        return {
-          status: 'failed',
-          failureReasonType: 'receipt_upload_failure',
-          failureReason: `Receipt ${attachment.name} could not be stored next to the journal (${(error as Error).message}). Export the expense again to retry.`,
-        };
+        return receiptRefusal(`Receipt ${attachment.name}`, error);
       }
+      targets.push(target);
       const link = relative(dirname(journalPath), target);
       links.push(isAbsolute(link) ? link : link.split(sep).join('/'));
     }
-    return links;
+    // Started now, awaited by the journal append that names them (flushBatch).
+    let syncFolder = folderSyncs.get(dir);
+    if (syncFolder === undefined) folderSyncs.set(dir, (syncFolder = folderSyncer(dir)));
+    const synced = Promise.all([...targets.map((t) => syncPath(t)), syncFolder()]).then(() => undefined);
+    synced.catch(() => undefined); // surfaces in flushBatch
+    return { links, synced };
   }
 
   async function doRecord(
@@ -379,13 +494,20 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
         };
       }
     }
-    const receipts =
+    const placed =
       early !== undefined && early.count === attachments.length
-        ? early.links
+        ? early.placed
         : await storeReceipts(companyId, key, attachments);
-    if (!Array.isArray(receipts)) return receipts;
+    if ('status' in placed) return placed;
     return new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
-      queue.push({ key, entry, receipts, resolve: resolvePromise, reject: rejectPromise });
+      queue.push({
+        key,
+        entry,
+        receipts: placed.links,
+        synced: placed.synced,
+        resolve: resolvePromise,
+        reject: rejectPromise,
+      });
       schedule();
     });
   }
@@ -416,10 +538,10 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     },
 
     async stageAttachments(attachments, ctx): Promise<ItemRefusal | null> {
-      // Copied and synced now, while earlier entries are written; `record` links them.
-      const links = await storeReceipts(ctx.companyId, ctx.idempotencyKey, attachments);
-      if (!Array.isArray(links)) return links;
-      staged.set(ctx.idempotencyKey, { count: attachments.length, links });
+      // Placed now, while earlier entries are written (their sync runs on); `record` links them.
+      const placed = await storeReceipts(ctx.companyId, ctx.idempotencyKey, attachments);
+      if ('status' in placed) return placed;
+      staged.set(ctx.idempotencyKey, { count: attachments.length, placed });
       return null;
     },
 

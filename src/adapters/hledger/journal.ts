@@ -24,6 +24,8 @@ import { acquireLock, type JournalLock } from './lock.js';
 export type { IndexedEntry } from './entry-index.js';
 
 export interface FaultHooks {
+  /** Called when the receipts a batch names are synced, before the batch is written. */
+  receiptsSynced?: () => void;
   /** Called after the first half of a batch is written (simulates a torn write when it kills). */
   midWrite?: () => void;
   /** Called after the write, before fsync. */
