@@ -1,38 +1,54 @@
 /**
- * One poll of one company: its runtime (client, adapter, engine; built on first use and kept, so
- * an OAuth token provider and the client's rate limiter live as long as the daemon), then
- * `engine.runOnce(signal)`, with logs and metrics taken from the engine's events.
+ * The in-process way of running: a company's jobs run in this process, against the store it was
+ * given (SQLite in the embedded mode).
  *
- * A poll never throws: a failure is logged and counted, and the company is polled again at its
- * next timer or trigger (a runtime that could not be built — e.g. OAuth not connected yet — is
- * retried then too).
+ * - {@link createInProcessPoller}: the daemon's {@link CompanyPoller}. One poll of one company builds
+ *   its runtime (client, adapter, engine) on first use and keeps it, so an OAuth token provider and
+ *   the client's rate limiter live as long as the daemon, then runs `engine.runOnce(signal)`, with
+ *   logs and metrics taken from the engine's events. A poll never throws: a failure is logged and
+ *   counted, and the company is polled again at its next timer or trigger (a runtime that could not
+ *   be built — e.g. OAuth not connected yet — is retried then too).
+ * - {@link runCompaniesOnce}: `run --once` (and the demo): every configured company once, through
+ *   the same {@link createCompanyPool} as the daemon, without timers.
  */
-import type { CompiledCompany } from '../config/index.js';
+import type { CompiledCompany, CompiledConfig } from '../config/index.js';
 import type { EngineEvent, EngineLogger, JobResult } from '../engine/index.js';
 import { describeError, isExportError } from '../errors/index.js';
-import type { CompanyRuntime, RuntimeHooks } from '../runtime/index.js';
-import type { JobOutcome, PollTrigger, ServerMetrics } from './metrics.js';
+import type { RequestEvent } from '../client/index.js';
+import type { Store } from '../store/index.js';
+import { createCompanyPool, type CompanyPoller } from './company-pool.js';
+import { createCompanyRuntime, type CompanyRuntime, type RuntimeHooks } from './wiring.js';
 
-export type PollOutcome = 'ok' | 'error' | 'interrupted';
+/** How one run of one export job ended, as the daemon's metrics and logs name it. */
+export type JobOutcome =
+  | 'completed'
+  | 'completed_with_errors'
+  | 'failed'
+  | 'skipped'
+  | 'already_final'
+  | 'expired'
+  | 'interrupted'
+  | 'deferred'
+  | 'error';
 
+/** Builds a company's client, adapter and engine with the given hooks (tests inject their own). */
 export type CreateRuntime = (company: CompiledCompany, hooks: RuntimeHooks) => Promise<CompanyRuntime>;
 
-export interface RunnerOptions {
+/** What the in-process poller reports (the daemon's metrics implement it). */
+export interface RunMetrics {
+  /** `seconds` is null when the run's start was not seen (a stale job settled at startup). */
+  jobFinished(outcome: JobOutcome, seconds: number | null): void;
+  itemRecorded(outcome: 'booked' | 'failed', failureType: string | null): void;
+  pleoRequest(event: RequestEvent): void;
+}
+
+export interface InProcessPollerOptions {
   companies: readonly CompiledCompany[];
   createRuntime: CreateRuntime;
-  metrics: ServerMetrics;
+  metrics: RunMetrics;
   logger: EngineLogger;
   now: () => number;
   fetch?: RuntimeHooks['fetch'];
-}
-
-export interface Runner {
-  /** Never throws; says how the poll ended. */
-  poll(companyId: string, trigger: PollTrigger, signal: AbortSignal): Promise<PollOutcome>;
-  /** Jobs being processed now, across companies. */
-  runningJobs(): number;
-  /** Closes every runtime built so far (after the last poll returned). */
-  close(): Promise<void>;
 }
 
 interface Current {
@@ -40,7 +56,7 @@ interface Current {
   startedAt: number;
 }
 
-export function createRunner(options: RunnerOptions): Runner {
+export function createInProcessPoller(options: InProcessPollerOptions): CompanyPoller {
   const { metrics, logger, now } = options;
   const companies = new Map(options.companies.map((c) => [c.id, c]));
   const runtimes = new Map<string, CompanyRuntime>();
@@ -101,15 +117,12 @@ export function createRunner(options: RunnerOptions): Runner {
         const { engine } = await runtime(company);
         const results = await engine.runOnce(signal);
         for (const result of results) finishJob(companyId, result.jobId, outcomeOf(result));
-        const outcome = signal.aborted ? 'interrupted' : 'ok';
-        metrics.pollFinished(trigger, outcome);
-        return outcome;
+        return signal.aborted ? 'interrupted' : 'ok';
       } catch (error) {
         // An abort on shutdown surfaces as ABORTED from whichever call was in flight: expected.
         const interrupted = signal.aborted && (!isExportError(error) || error.code === 'ABORTED');
         const job = current.get(companyId);
         if (job) finishJob(companyId, job.jobId, interrupted ? 'interrupted' : 'error');
-        metrics.pollFinished(trigger, interrupted ? 'interrupted' : 'error');
         if (interrupted)
           logger.info({ companyId }, 'poll interrupted by shutdown; the job resumes at the next start');
         else logger.error({ companyId, trigger, error: describeError(error) }, 'poll failed');
@@ -136,4 +149,70 @@ function outcomeOf(result: JobResult): JobOutcome {
   if (result.disposition !== 'completed') return result.disposition;
   const event = result.event;
   return event === 'completed_with_errors' || event === 'failed' ? event : 'completed';
+}
+
+export interface RunOnceOptions {
+  /** Aborting it stops taking companies; running ones finish or checkpoint their in-flight items. */
+  signal?: AbortSignal;
+  logger?: EngineLogger;
+  /** Every engine event of every company (progress output). */
+  onEvent?: (companyId: string, event: EngineEvent) => void;
+  /** @default the wiring's `createCompanyRuntime` over `config` and `store` */
+  createRuntime?: CreateRuntime;
+}
+
+/**
+ * Runs every configured company once — its eligible jobs, oldest first — with companies in parallel
+ * up to `server.maxConcurrentCompanies`, and returns the jobs' results in the order they ended.
+ * Each company's runtime is built for the run and closed after it. A company whose run throws stops
+ * the others from starting (running ones finish); the first such error is thrown once they did.
+ *
+ * @example
+ * const results = await runCompaniesOnce(config, store, { signal: shutdown.signal });
+ */
+export async function runCompaniesOnce(
+  config: CompiledConfig,
+  store: Store,
+  options: RunOnceOptions = {},
+): Promise<JobResult[]> {
+  const companies = new Map(config.companies.map((company) => [company.id, company]));
+  const createRuntime: CreateRuntime =
+    options.createRuntime ?? ((company, hooks) => createCompanyRuntime(config, company, store, hooks));
+  const hooks: RuntimeHooks = {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+  const results: JobResult[] = [];
+  const failures: unknown[] = [];
+  const external = options.signal;
+  const pool = createCompanyPool({
+    companyIds: [...companies.keys()],
+    maxConcurrent: config.server.maxConcurrentCompanies,
+    pollIntervalMs: null,
+    poll: async (companyId, _trigger, poolSignal) => {
+      const company = companies.get(companyId);
+      if (company === undefined || failures.length > 0 || external?.aborted === true) return;
+      const signal = external ? AbortSignal.any([external, poolSignal]) : poolSignal;
+      try {
+        const runtime = await createRuntime(company, hooks);
+        try {
+          results.push(...(await runtime.engine.runOnce(signal)));
+        } finally {
+          await runtime.close();
+        }
+      } catch (error) {
+        failures.push(error);
+      }
+    },
+  });
+  // Shutdown: companies still waiting for a slot are not started.
+  const onAbort = (): void => void pool.stop();
+  external?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all([...companies.keys()].map((companyId) => pool.trigger(companyId, 'manual')));
+  } finally {
+    external?.removeEventListener('abort', onAbort);
+  }
+  if (failures.length > 0) throw failures[0];
+  return results;
 }

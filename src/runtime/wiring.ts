@@ -1,8 +1,7 @@
 /**
- * @module runtime
- * Builds the object graph from a compiled configuration: the store, and per company a Pleo
- * client, an accounting adapter and an engine. The CLI and the daemon both start here, so the
- * two ways to run share one wiring.
+ * The wiring: builds the object graph from a compiled configuration — the store, and per company a
+ * Pleo client, an accounting adapter and an engine. Both ways of running (`in-process.ts`,
+ * `scaled-out.ts`) start here, so they share one wiring.
  */
 import { join } from 'node:path';
 
@@ -34,8 +33,6 @@ import {
 import { ConfigError } from '../errors/index.js';
 import { createPostgresStore, createSqliteStore, withEncryptedValues, type Store } from '../store/index.js';
 import { ensurePrivateDir, ensurePrivateFile, type WarnLogger } from './private-files.js';
-
-export { ensurePrivateDir, ensurePrivateFile, type WarnLogger } from './private-files.js';
 
 export interface RuntimeHooks {
   logger?: EngineLogger;

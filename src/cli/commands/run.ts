@@ -7,7 +7,7 @@ import { mapExportItem } from '../../accounting/index.js';
 import type { CompiledConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors/index.js';
 import { previewJob, type JobResult } from '../../engine/index.js';
-import { createClient, createCompanyRuntime } from '../../runtime/index.js';
+import { createClient, runCompaniesOnce } from '../../runtime/index.js';
 import type { Store } from '../../store/index.js';
 import {
   configFromOptions,
@@ -31,7 +31,7 @@ interface RunOptions extends CommonOptions {
   progress: boolean;
 }
 
-/** Runs every configured company once (companies in parallel up to the configured cap). */
+/** Runs every configured company once (`runCompaniesOnce`), with a progress bar per job. */
 export async function runAllOnce(
   config: CompiledConfig,
   store: Store,
@@ -40,29 +40,15 @@ export async function runAllOnce(
 ): Promise<JobResult[]> {
   const logger = createLogger(options.logLevel ?? (io.isTTY ? 'warn' : config.log.level));
   const progress = new Progress(io, options.progress ?? true);
-  const results: JobResult[] = [];
-  const queue = [...config.companies];
-  const worker = async (): Promise<void> => {
-    for (let company = queue.shift(); company; company = queue.shift()) {
-      const runtime = await createCompanyRuntime(config, company, store, {
-        logger,
-        onEvent: (_id, event) => progress.handle(event),
-      });
-      try {
-        results.push(...(await runtime.engine.runOnce(options.signal)));
-      } finally {
-        await runtime.close();
-      }
-    }
-  };
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(config.server.maxConcurrentCompanies, queue.length) }, worker),
-    );
+    return await runCompaniesOnce(config, store, {
+      logger,
+      onEvent: (_id, event) => progress.handle(event),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } finally {
     progress.stop();
   }
-  return results;
 }
 
 export function runCommand(io: Io): Command {
