@@ -73,7 +73,7 @@ export interface CompanyPool {
   has(companyId: string): boolean;
   /**
    * Asks for a poll of the company. Resolves when a poll that started after this call has
-   * finished (at once when the scheduler is stopped). Throws for an unknown company.
+   * finished (at once when the pool is stopped). Throws for an unknown company.
    */
   trigger(companyId: string, reason: PollTrigger): Promise<void>;
   state(companyId: string): WorkerState;

@@ -87,7 +87,7 @@ export function serveCommand(_io: Io): Command {
           store,
           logger,
           ...(scaled ? { poller: scaled.poller } : {}),
-          // A retried job is created at Pleo, then the company is polled at once: the scheduler
+          // A retried job is created at Pleo, then the company is polled at once: the company pool
           // runs it in order (embedded) or enqueues it for the workers (scaled out).
           consoleActions: (trigger) =>
             consoleActions({
