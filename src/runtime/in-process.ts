@@ -11,10 +11,10 @@
  * - {@link runCompaniesOnce}: `run --once` (and the demo): every configured company once, through
  *   the same {@link createCompanyPool} as the daemon, without timers.
  */
+import type { RequestEvent } from '../client/index.js';
 import type { CompiledCompany, CompiledConfig } from '../config/index.js';
 import type { EngineEvent, EngineLogger, JobResult } from '../engine/index.js';
 import { describeError, isExportError } from '../errors/index.js';
-import type { RequestEvent } from '../client/index.js';
 import type { Store } from '../store/index.js';
 import { createCompanyPool, type CompanyPoller } from './company-pool.js';
 import { createCompanyRuntime, type CompanyRuntime, type RuntimeHooks } from './wiring.js';
