@@ -10,14 +10,22 @@
  *   be built — e.g. OAuth not connected yet — is retried then too).
  * - {@link runCompaniesOnce}: `run --once` (and the demo): every configured company once, through
  *   the same {@link createCompanyPool} as the daemon, without timers.
+ * - {@link previewPendingJobs}: `run --dry-run`: every pending job mapped, nothing written.
  */
+import { mapExportItem } from '../accounting/index.js';
 import type { RequestEvent } from '../client/index.js';
 import type { CompiledCompany, CompiledConfig } from '../config/index.js';
-import type { EngineEvent, EngineLogger, JobResult } from '../engine/index.js';
+import {
+  previewJob,
+  type EngineEvent,
+  type EngineLogger,
+  type JobResult,
+  type PreviewResult,
+} from '../engine/index.js';
 import { describeError, isExportError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { createCompanyPool, type CompanyPoller } from './company-pool.js';
-import { createCompanyRuntime, type CompanyRuntime, type RuntimeHooks } from './wiring.js';
+import { createClient, createCompanyRuntime, type CompanyRuntime, type RuntimeHooks } from './wiring.js';
 
 /** How one run of one export job ended, as the daemon's metrics and logs name it. */
 export type JobOutcome =
@@ -215,4 +223,32 @@ export async function runCompaniesOnce(
   }
   if (failures.length > 0) throw failures[0];
   return results;
+}
+
+/**
+ * `run --dry-run`: each configured company's pending jobs, in turn, read without being claimed and
+ * mapped with the company's configuration (see the engine's `previewJob`); writes nothing to Pleo,
+ * the store or the accounting system. Yields each job's preview as it is ready, and a company
+ * without pending jobs once with `preview: null`.
+ */
+export async function* previewPendingJobs(
+  config: CompiledConfig,
+  store: Store,
+): AsyncGenerator<{ company: CompiledCompany; preview: PreviewResult | null }> {
+  for (const company of config.companies) {
+    const client = await createClient(config, company, store);
+    const jobs: string[] = [];
+    for await (const page of client.listJobs({ statuses: ['pending'] }))
+      jobs.push(...page.data.map((j) => j.id));
+    if (jobs.length === 0) yield { company, preview: null };
+    for (const jobId of jobs) {
+      const preview = await previewJob({
+        client,
+        jobId,
+        store,
+        mapItem: (item, ctx) => mapExportItem(item, company.accounting, ctx),
+      });
+      yield { company, preview };
+    }
+  }
 }

@@ -43,6 +43,7 @@ export {
 } from './company-pool.js';
 export {
   createInProcessPoller,
+  previewPendingJobs,
   runCompaniesOnce,
   type CreateRuntime,
   type InProcessPollerOptions,

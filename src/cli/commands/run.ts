@@ -3,11 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { Command } from 'commander';
 
-import { mapExportItem } from '../../accounting/index.js';
 import type { CompiledConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors/index.js';
-import { previewJob, type JobResult } from '../../engine/index.js';
-import { createClient, runCompaniesOnce } from '../../runtime/index.js';
+import type { JobResult } from '../../engine/index.js';
+import { previewPendingJobs, runCompaniesOnce } from '../../runtime/index.js';
 import type { Store } from '../../store/index.js';
 import {
   configFromOptions,
@@ -115,20 +114,8 @@ export function runCommand(io: Io): Command {
 }
 
 async function dryRun(config: CompiledConfig, store: Store, io: Io, asJson: boolean): Promise<void> {
-  for (const company of config.companies) {
-    const client = await createClient(config, company, store);
-    const jobs: string[] = [];
-    for await (const page of client.listJobs({ statuses: ['pending'] }))
-      jobs.push(...page.data.map((j) => j.id));
-    if (jobs.length === 0 && !asJson) io.out(`Company ${company.name}: no pending jobs.`);
-    for (const jobId of jobs) {
-      const preview = await previewJob({
-        client,
-        jobId,
-        store,
-        mapItem: (item, ctx) => mapExportItem(item, company.accounting, ctx),
-      });
-      printPreview(io, preview, { json: asJson, limit: 20 });
-    }
+  for await (const { company, preview } of previewPendingJobs(config, store)) {
+    if (preview !== null) printPreview(io, preview, { json: asJson, limit: 20 });
+    else if (!asJson) io.out(`Company ${company.name}: no pending jobs.`);
   }
 }
