@@ -107,6 +107,7 @@ async function settleStale(ctx: CompiledEngine, signal?: AbortSignal): Promise<v
 /** Pleo answers 404 for a job we hold: nothing more can be done for it; record that, once. */
 async function settleGone(ctx: CompiledEngine, local: JobRecord): Promise<void> {
   const fence = await ctx.store.acquireJob(local, ctx.owner);
+  ctx.emit({ kind: 'lease_acquired', jobId: local.jobId, owner: ctx.owner, previousOwner: local.leaseOwner });
   await ctx.store.updateJob(fence, {
     phase: 'done',
     pleoStatus: 'failed',

@@ -120,6 +120,7 @@ export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: Abort
   });
   if (before.phase === 'done') return result(ctx, before, 'already_final');
   const fence = await ctx.store.acquireJob(ref, ctx.owner);
+  ctx.emit({ kind: 'lease_acquired', jobId: job.id, owner: ctx.owner, previousOwner: before.leaseOwner });
   const run = new JobRun(ctx, job, fence, before.runs > 0, signal);
   return run.run();
 }

@@ -32,6 +32,12 @@ export interface EngineLogger {
 export type EngineEvent =
   | { kind: 'job_discovered'; jobId: string; status: string; numberOfItems: number }
   | { kind: 'job_claimed'; jobId: string; resumed: boolean }
+  /**
+   * This run acquired the job's lease (a new fence). `previousOwner` held it before (null: nobody,
+   * a job seen for the first time); another owner than `owner` means a lease takeover: that worker
+   * died, stalled or stopped mid-job and this one resumes the job.
+   */
+  | { kind: 'lease_acquired'; jobId: string; owner: string; previousOwner: string | null }
   | { kind: 'job_skipped'; jobId: string; reason: string }
   | { kind: 'items_listed'; jobId: string; listed: number; total: number }
   | { kind: 'items_fetched'; jobId: string; fetched: number; total: number }

@@ -16,11 +16,11 @@
  * A run that throws (Pleo down past the client's retries, store unreachable, a lost lease) fails
  * its message and pg-boss retries it with backoff. A **lease takeover** — an engine of this process
  * acquiring a job whose lease another owner held, because that owner died, stalled or stopped
- * mid-job — is logged and counted when it happens: the engines use `workers.store`, which watches
- * `acquireJob`.
+ * mid-job — is logged and counted when it happens: whoever runs the engines reports each lease
+ * acquisition to {@link QueueWorkers.leaseAcquired} (the engine's `lease_acquired` event).
  */
 import { describeError, isExportError } from '../errors/index.js';
-import type { Fence, JobRef, Store } from '../store/index.js';
+import type { JobRef } from '../store/index.js';
 import type { Delivery, WorkQueue } from './work-queue.js';
 
 export type WorkersState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -41,8 +41,6 @@ export interface QueueWorkersOptions {
   /** Companies this process can run (the configuration's); a message for another one is retried. */
   companyIds: readonly string[];
   runCompany: RunCompany;
-  /** The shared store (see `QueueWorkers.store`). */
-  store: Store;
   logger: WorkerLogger;
 }
 
@@ -67,8 +65,11 @@ export interface WorkerStats {
 
 export interface QueueWorkers {
   readonly state: WorkersState;
-  /** The store this process's engines must use: the shared store, with acquisitions watched. */
-  readonly store: Store;
+  /**
+   * An engine of this process acquired a job's lease, which `previousOwner` held before (null:
+   * nobody). Another owner than `owner` is a lease takeover: logged and counted.
+   */
+  leaseAcquired(ref: JobRef, previousOwner: string | null, owner: string): void;
   start(): Promise<void>;
   /** Stops taking messages, aborts running runs and waits up to `graceMs` for them. */
   stop(graceMs: number): Promise<void>;
@@ -84,20 +85,11 @@ export class RunInterruptedError extends Error {
 }
 
 export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
-  const { queue, store, logger } = options;
+  const { queue, logger } = options;
   const known = new Set(options.companyIds);
   const stopping = new AbortController();
   let state: WorkersState = 'created';
   const counters = { busy: 0, completed: 0, failed: 0, interrupted: 0, redeliveries: 0, takeovers: 0 };
-
-  const watched = watchAcquisitions(store, (ref, previousOwner, acquiredBy) => {
-    if (previousOwner === null || previousOwner === acquiredBy) return;
-    counters.takeovers++;
-    logger.warn(
-      { companyId: ref.companyId, jobId: ref.jobId, previousOwner, owner: acquiredBy },
-      'lease takeover: resumed a job another worker held',
-    );
-  });
 
   async function handle(delivery: Delivery): Promise<void> {
     const { companyId } = delivery.message;
@@ -144,7 +136,14 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
     get state() {
       return state;
     },
-    store: watched,
+    leaseAcquired(ref, previousOwner, owner) {
+      if (previousOwner === null || previousOwner === owner) return;
+      counters.takeovers++;
+      logger.warn(
+        { companyId: ref.companyId, jobId: ref.jobId, previousOwner, owner },
+        'lease takeover: resumed a job another worker held',
+      );
+    },
     async start() {
       if (state !== 'created') throw new Error(`workers cannot start from state ${state}`);
       state = 'running';
@@ -177,29 +176,6 @@ export function createQueueWorkers(options: QueueWorkersOptions): QueueWorkers {
       return { state, slots: options.concurrency, ...counters };
     },
   };
-}
-
-/**
- * The store with `acquireJob` watched: `onAcquire` learns who held the job's lease before (null:
- * nobody, a new job) and who took it. One extra read per job run.
- */
-function watchAcquisitions(
-  store: Store,
-  onAcquire: (ref: JobRef, previousOwner: string | null, owner: string) => void,
-): Store {
-  const acquireJob = async (ref: JobRef, owner: string): Promise<Fence> => {
-    const before = await store.getJob(ref);
-    const fence = await store.acquireJob(ref, owner);
-    onAcquire(ref, before?.leaseOwner ?? null, owner);
-    return fence;
-  };
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'acquireJob') return acquireJob;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }
 
 function abortReason(signal: AbortSignal): string {

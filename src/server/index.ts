@@ -1,7 +1,9 @@
 /**
  * @module server
- * The embedded daemon (`pleo-export serve`): webhooks, scheduled polling, a manual trigger,
- * health, readiness and Prometheus metrics, over the same engine the CLI runs.
+ * The daemon (`pleo-export serve`): webhooks, scheduled polling, a manual trigger, health,
+ * readiness and Prometheus metrics. When and how often a company is polled is the runtime's
+ * company pool; what a poll does is the {@link CompanyPoller} port it is given — run the company's
+ * jobs in this process (the default), or enqueue a run for the workers (the scaled-out mode).
  *
  * Endpoints
  * - `POST /webhooks/pleo`: Standard Webhooks–signed export-job notifications (see `webhooks.ts`).
@@ -26,7 +28,15 @@ import type { CompiledConfig } from '../config/index.js';
 import { createWebConsole, isLoopbackHost, type ConsoleActions, type WebConsole } from '../console/index.js';
 import type { EngineLogger } from '../engine/index.js';
 import { describeError } from '../errors/index.js';
-import { createCompanyRuntime, type RuntimeHooks } from '../runtime/index.js';
+import {
+  createCompanyPool,
+  createCompanyRuntime,
+  createInProcessPoller,
+  type CompanyPoller,
+  type CreateRuntime,
+  type RuntimeHooks,
+  type SetTimeoutLike,
+} from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 import { bearerMatches, isLoopback, requireTriggerToken } from './access.js';
 import {
@@ -38,8 +48,6 @@ import {
   type Mount,
 } from './http.js';
 import { createServerMetrics, type WebhookResult } from './metrics.js';
-import { createRunner, type CreateRuntime } from './runner.js';
-import { createScheduler, type SetTimeoutLike } from './scheduler.js';
 import { createScanBudget, createSecretCache } from './secrets.js';
 import {
   companyHint,
@@ -59,9 +67,14 @@ export {
 } from './webhooks.js';
 export { SECRETS_GENERATION_KEY, saveWebhookSecret, webhookSecretKey } from './secrets.js';
 export { isLoopbackHost, requireTriggerToken } from './access.js';
-export type { CreateRuntime } from './runner.js';
-export type { SetTimeoutLike, WorkerState } from './scheduler.js';
-export type { JobOutcome, PollTrigger } from './metrics.js';
+export type {
+  CompanyPoller,
+  CreateRuntime,
+  JobOutcome,
+  PollTrigger,
+  SetTimeoutLike,
+  WorkerState,
+} from '../runtime/index.js';
 
 /** The path Pleo delivers webhooks to (append it to `server.publicUrl` when subscribing). */
 export const WEBHOOK_PATH = '/webhooks/pleo';
@@ -83,8 +96,15 @@ export interface ServerOptions {
   logger: EngineLogger;
   hooks?: ServerHooks;
   /**
-   * Builds a company's client, adapter and engine; it gets the hooks that feed the metrics and
-   * logs. @default the runtime's `createCompanyRuntime` over `config` and `store`
+   * What a poll of a company does (the scaled-out mode passes one that enqueues a run for the
+   * workers). @default the runtime's in-process poller: the company's jobs run in this process,
+   * with `createRuntime`, feeding this server's metrics and logs
+   */
+  poller?: CompanyPoller;
+  /**
+   * Builds a company's client, adapter and engine for the default in-process poller; it gets the
+   * hooks that feed the metrics and logs. @default the runtime's `createCompanyRuntime` over
+   * `config` and `store`
    */
   createRuntime?: CreateRuntime;
   /**
@@ -159,25 +179,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
 
-  // The gauges read the scheduler and the runner at scrape time (both exist by then).
+  // The gauges read the pool and the poller at scrape time (both exist by then).
   const metrics = createServerMetrics({
     queueDepth: () => sched.queueDepth(),
-    runningJobs: () => runner.runningJobs(),
+    runningJobs: () => poller.runningJobs(),
   });
-  const runner = createRunner({
-    companies: config.companies,
-    createRuntime,
-    metrics,
-    logger,
-    now,
-    ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
-  });
-  const sched = createScheduler({
+  const poller: CompanyPoller =
+    options.poller ??
+    createInProcessPoller({
+      companies: config.companies,
+      createRuntime,
+      metrics,
+      logger,
+      now,
+      ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+    });
+  const sched = createCompanyPool({
     companyIds,
     maxConcurrent: config.server.maxConcurrentCompanies,
     pollIntervalMs: config.server.pollIntervalMs,
     poll: async (companyId, trigger, signal) => {
-      const outcome = await runner.poll(companyId, trigger, signal);
+      const outcome = await poller.poll(companyId, trigger, signal);
+      metrics.pollFinished(trigger, outcome);
       lastPolls.set(companyId, { at: new Date(now()).toISOString(), trigger, outcome });
       void pruneAudit();
     },
@@ -376,7 +399,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await drain();
         web?.close();
         await http.close();
-        await runner.close();
+        await poller.close();
       })()),
   };
 }

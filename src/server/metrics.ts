@@ -20,20 +20,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { RequestEvent } from '../client/index.js';
+import type { JobOutcome, PollOutcome, PollTrigger } from '../runtime/index.js';
 
-export type JobOutcome =
-  | 'completed'
-  | 'completed_with_errors'
-  | 'failed'
-  | 'skipped'
-  | 'already_final'
-  | 'expired'
-  | 'interrupted'
-  | 'deferred'
-  | 'error';
-
-/** Why a company was polled. */
-export type PollTrigger = 'startup' | 'timer' | 'webhook' | 'manual';
+export type { JobOutcome, PollTrigger } from '../runtime/index.js';
 
 export type WebhookResult =
   | 'accepted'
@@ -53,11 +42,11 @@ export interface ServerMetrics {
   jobFinished(outcome: JobOutcome, seconds: number | null): void;
   itemRecorded(outcome: 'booked' | 'failed', failureType: string | null): void;
   pleoRequest(event: RequestEvent): void;
-  pollFinished(trigger: PollTrigger, outcome: 'ok' | 'error' | 'interrupted'): void;
+  pollFinished(trigger: PollTrigger, outcome: PollOutcome): void;
   webhook(result: WebhookResult): void;
 }
 
-/** Live values read at scrape time from the scheduler. */
+/** Live values read at scrape time from the company pool and the poller. */
 export interface GaugeSources {
   queueDepth(): number;
   runningJobs(): number;

@@ -276,6 +276,30 @@ describe('engine: resume and reconciliation', () => {
     expect(snap.items!.every((i) => i.updateCount === 1)).toBe(true);
   });
 
+  it('reports each lease it acquires with the owner that held it before (another owner: a takeover)', async () => {
+    h = await startHarness();
+    const held = h.sim.admin.createJob(h.companyId, { itemCount: 3, profile: { failureRatio: 0 } });
+    h.clock.advance(60_000);
+    const fresh = h.sim.admin.createJob(h.companyId, { itemCount: 3, profile: { failureRatio: 0 } });
+    // A worker that died mid-job left its lease on the first job.
+    const pleoJob = await h.client.getJob(held.id);
+    await h.store.upsertJob({
+      companyId: h.companyId,
+      jobId: held.id,
+      createdAt: pleoJob.createdAt,
+      pleoStatus: pleoJob.status,
+      vendorBasedBookkeeping: pleoJob.vendorBasedBookkeeping,
+      numberOfItems: pleoJob.numberOfItems,
+    });
+    await h.store.acquireJob({ companyId: h.companyId, jobId: held.id }, 'host:dead');
+    const results = await h.engine({ owner: 'host:me' }).runOnce();
+    expect(results.map((r) => r.jobId)).toEqual([held.id, fresh.id]);
+    expect(h.events.filter((e) => e.kind === 'lease_acquired')).toEqual([
+      { kind: 'lease_acquired', jobId: held.id, owner: 'host:me', previousOwner: 'host:dead' },
+      { kind: 'lease_acquired', jobId: fresh.id, owner: 'host:me', previousOwner: null },
+    ]);
+  });
+
   it('re-exporting entries that were already booked books nothing twice and reports the existing entries', async () => {
     h = await startHarness();
     const first = h.sim.admin.createJob(h.companyId, { itemCount: 30, profile: { failureRatio: 0 } });

@@ -15,7 +15,6 @@ import {
   type RunCompany,
   type WorkQueue,
 } from '../../src/queue/index.js';
-import type { JobRecord, Store } from '../../src/store/index.js';
 import { createDatabase, waitFor } from './harness.js';
 
 let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
@@ -24,7 +23,6 @@ let workers: QueueWorkers | undefined;
 let schema = 0;
 
 const silent = { info() {}, warn() {}, error() {} };
-const noStore = {} as Store;
 
 beforeAll(async () => {
   database = await createDatabase();
@@ -89,7 +87,6 @@ describe('work queue', () => {
       concurrency: 4,
       companyIds: ['a', 'b'],
       runCompany,
-      store: noStore,
       logger: silent,
     });
     await q.enqueue('a', 'poll');
@@ -118,7 +115,6 @@ describe('work queue', () => {
           ? Promise.reject(new Error('Pleo is down'))
           : Promise.resolve({ interrupted: false });
       },
-      store: noStore,
       logger: silent,
     });
     await q.enqueue('a', 'poll');
@@ -143,24 +139,16 @@ describe('work queue', () => {
       ['job-2', null], // new
       ['job-3', 'me'], // ours already
     ]);
-    const store = {
-      getJob: (ref: { jobId: string }) =>
-        Promise.resolve({ ...ref, leaseOwner: leases.get(ref.jobId) ?? null } as JobRecord),
-      acquireJob: (ref: { companyId: string; jobId: string }, owner: string) => {
-        leases.set(ref.jobId, owner);
-        return Promise.resolve({ ...ref, owner, token: 1 });
-      },
-    } as unknown as Store;
+    // What the worker pool forwards from the engine's `lease_acquired` events.
     const w: QueueWorkers = createQueueWorkers({
       queue: q,
       concurrency: 1,
       companyIds: ['a'],
-      runCompany: async () => {
+      runCompany: () => {
         for (const jobId of ['job-1', 'job-2', 'job-3'])
-          await w.store.acquireJob({ companyId: 'a', jobId }, 'me');
-        return { interrupted: false };
+          w.leaseAcquired({ companyId: 'a', jobId }, leases.get(jobId) ?? null, 'me');
+        return Promise.resolve({ interrupted: false });
       },
-      store,
       logger: silent,
     });
     workers = w;
@@ -180,7 +168,6 @@ describe('work queue', () => {
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         return { interrupted: true };
       },
-      store: noStore,
       logger: silent,
     });
     await q.enqueue('a', 'poll');

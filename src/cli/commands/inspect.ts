@@ -5,10 +5,10 @@ import { ITEM_STATUSES, type ExportJobItemStatus } from '../../client/index.js';
 import type { CompiledConfig } from '../../config/index.js';
 import { ExportError } from '../../errors/index.js';
 import { createWorkQueue, type QueueDepth, type WaitingMessage } from '../../queue/index.js';
+import { workQueueOptions } from '../../runtime/index.js';
 import { ITEM_STATES, type AuditEvent, type ItemState, type Store } from '../../store/index.js';
 import { configFromOptions, intArg, openStore, withConfigOptions, type CommonOptions } from '../context.js';
 import { json, shorten, table, type Io } from '../output.js';
-import { workQueueOptions } from './worker.js';
 
 async function withStore<T>(options: CommonOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(configFromOptions(options));

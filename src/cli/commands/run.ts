@@ -3,11 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { Command } from 'commander';
 
-import { mapExportItem } from '../../accounting/index.js';
 import type { CompiledConfig } from '../../config/index.js';
 import { ConfigError } from '../../errors/index.js';
-import { previewJob, type JobResult } from '../../engine/index.js';
-import { createClient, createCompanyRuntime } from '../../runtime/index.js';
+import type { JobResult } from '../../engine/index.js';
+import { previewPendingJobs, runCompaniesOnce } from '../../runtime/index.js';
 import type { Store } from '../../store/index.js';
 import {
   configFromOptions,
@@ -31,7 +30,7 @@ interface RunOptions extends CommonOptions {
   progress: boolean;
 }
 
-/** Runs every configured company once (companies in parallel up to the configured cap). */
+/** Runs every configured company once (`runCompaniesOnce`), with a progress bar per job. */
 export async function runAllOnce(
   config: CompiledConfig,
   store: Store,
@@ -40,30 +39,16 @@ export async function runAllOnce(
 ): Promise<JobResult[]> {
   const logger = createLogger(options.logLevel ?? (io.isTTY ? 'warn' : config.log.level));
   const progress = new Progress(io, options.progress ?? true);
-  const results: JobResult[] = [];
-  const queue = [...config.companies];
-  const worker = async (): Promise<void> => {
-    for (let company = queue.shift(); company; company = queue.shift()) {
-      const runtime = await createCompanyRuntime(config, company, store, {
-        logger,
-        onEvent: (_id, event) => progress.handle(event),
-        ...(io.sleep ? { sleep: io.sleep } : {}),
-      });
-      try {
-        results.push(...(await runtime.engine.runOnce(options.signal)));
-      } finally {
-        await runtime.close();
-      }
-    }
-  };
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(config.server.maxConcurrentCompanies, queue.length) }, worker),
-    );
+    return await runCompaniesOnce(config, store, {
+      logger,
+      onEvent: (_id, event) => progress.handle(event),
+      ...(io.sleep ? { sleep: io.sleep } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } finally {
     progress.stop();
   }
-  return results;
 }
 
 export function runCommand(io: Io): Command {
@@ -130,20 +115,8 @@ export function runCommand(io: Io): Command {
 }
 
 async function dryRun(config: CompiledConfig, store: Store, io: Io, asJson: boolean): Promise<void> {
-  for (const company of config.companies) {
-    const client = await createClient(config, company, store);
-    const jobs: string[] = [];
-    for await (const page of client.listJobs({ statuses: ['pending'] }))
-      jobs.push(...page.data.map((j) => j.id));
-    if (jobs.length === 0 && !asJson) io.out(`Company ${company.name}: no pending jobs.`);
-    for (const jobId of jobs) {
-      const preview = await previewJob({
-        client,
-        jobId,
-        store,
-        mapItem: (item, ctx) => mapExportItem(item, company.accounting, ctx),
-      });
-      printPreview(io, preview, { json: asJson, limit: 20 });
-    }
+  for await (const { company, preview } of previewPendingJobs(config, store)) {
+    if (preview !== null) printPreview(io, preview, { json: asJson, limit: 20 });
+    else if (!asJson) io.out(`Company ${company.name}: no pending jobs.`);
   }
 }

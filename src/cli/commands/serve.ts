@@ -9,12 +9,14 @@
  *
  * Scaled out (`--postgres URL`): polls, webhooks and triggers enqueue company runs on the shared
  * work queue instead of running them; `--workers N` also runs N of them in this process (0: detect
- * only, and let `worker` processes run them). See `worker.ts`.
+ * only, and let `worker` processes run them). See `src/runtime/scaled-out.ts`.
  */
 import { once } from 'node:events';
 
 import { Command } from 'commander';
 
+import { ConfigError } from '../../errors/index.js';
+import { requireScaleOutAdapters, startScaledOutDaemon, type ScaledOutDaemon } from '../../runtime/index.js';
 import { requireTriggerToken, startServer } from '../../server/index.js';
 import {
   configFromOptions,
@@ -28,15 +30,6 @@ import {
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../output.js';
 import { shutdownSignal } from '../signals.js';
-import {
-  enqueueingRuntime,
-  openWorkQueue,
-  requireScaleOutAdapters,
-  startWorkerPool,
-  type WorkerPool,
-} from './worker.js';
-import { registerQueueMetrics, type WorkQueue } from '../../queue/index.js';
-import { ConfigError } from '../../errors/index.js';
 import { consoleActions } from '../console-actions.js';
 
 interface ServeOptions extends CommonOptions {
@@ -86,20 +79,15 @@ export function serveCommand(_io: Io): Command {
           'shutting down: finishing in-flight items',
         ),
       );
-      let queue: WorkQueue | undefined;
-      let pool: WorkerPool | undefined;
+      let scaled: ScaledOutDaemon | undefined;
       try {
-        if (scaledOut) {
-          queue = await openWorkQueue(config, logger);
-          if (workers > 0)
-            pool = await startWorkerPool(config, store, queue, { concurrency: workers, logger });
-        }
+        if (scaledOut) scaled = await startScaledOutDaemon(config, store, { workers, logger });
         const server = await startServer({
           config,
           store,
           logger,
-          ...(queue ? { createRuntime: enqueueingRuntime(config, store, queue) } : {}),
-          // A retried job is created at Pleo, then the company is polled at once: the scheduler
+          ...(scaled ? { poller: scaled.poller } : {}),
+          // A retried job is created at Pleo, then the company is polled at once: the company pool
           // runs it in order (embedded) or enqueues it for the workers (scaled out).
           consoleActions: (trigger) =>
             consoleActions({
@@ -111,7 +99,7 @@ export function serveCommand(_io: Io): Command {
               start: (company) => trigger(company.id),
             }),
         });
-        if (queue) registerQueueMetrics(server.metrics, queue, pool?.workers ?? null);
+        scaled?.registerMetrics(server.metrics);
         logger.info(
           {
             url: server.url,
@@ -124,16 +112,12 @@ export function serveCommand(_io: Io): Command {
         if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
         await server.close();
         // Running companies checkpoint and go back to the queue (another worker resumes them).
-        const graceMs = Math.max(1000, config.server.shutdownGraceMs - 2000);
-        const stopping = pool ? pool.stop(graceMs) : queue?.stop(1000);
-        pool = undefined;
-        queue = undefined;
-        await stopping;
+        await scaled?.stop(Math.max(1000, config.server.shutdownGraceMs - 2000));
         logger.info({}, 'stopped');
         process.exitCode = EXIT.ok;
       } finally {
         shutdown.dispose();
-        await (pool ?? queue)?.stop(1000).catch(() => undefined);
+        await scaled?.stop(1000).catch(() => undefined);
         await store.close();
       }
     });

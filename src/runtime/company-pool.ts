@@ -1,5 +1,8 @@
 /**
- * The in-process scheduler of the embedded daemon: when each company is polled.
+ * The company pool: the one place that decides when each company is polled and how many run at
+ * once. The daemon (`serve`, with poll timers) and `run` (each company once, no timers) both use
+ * it; what a poll does is the {@link CompanyPoller} port — run the company's jobs in this process
+ * (`in-process.ts`) or hand the run to the work queue (`scaled-out.ts`).
  *
  * Each configured company has one worker, a small state machine:
  *
@@ -13,14 +16,32 @@
  *   (its webhook arrives while we work) is picked up right after, never concurrently.
  * - Companies run in parallel up to `maxConcurrent`; the others wait in a FIFO queue (its length
  *   is the queue-depth metric). A company that runs again goes to the back of the queue.
- * - An idle worker always has exactly one poll timer armed, `pollIntervalMs` ±20 % (jitter keeps
- *   many companies from polling Pleo in lockstep); leaving `idle` cancels it. The timer is the
- *   safety net for lost webhooks (docs/decisions.md#w12: webhooks are "at least once, maybe never").
+ * - With a `pollIntervalMs`, an idle worker always has exactly one poll timer armed,
+ *   `pollIntervalMs` ±20 % (jitter keeps many companies from polling Pleo in lockstep); leaving
+ *   `idle` cancels it. The timer is the safety net for lost webhooks (docs/decisions.md#w12:
+ *   webhooks are "at least once, maybe never"). Without one (null), a company polls only when triggered.
  * - `stop()` takes no more work: timers are cancelled, queued polls dropped, the shared signal is
  *   aborted (the engines finish or checkpoint their in-flight items), and it waits for the
  *   running polls to return.
  */
-import type { PollTrigger } from './metrics.js';
+
+/** Why a company was polled. */
+export type PollTrigger = 'startup' | 'timer' | 'webhook' | 'manual';
+
+/** How a poll ended: `interrupted` when shutdown cut it short. */
+export type PollOutcome = 'ok' | 'error' | 'interrupted';
+
+/**
+ * The port every way of running offers the pool: poll one company once.
+ * `poll` never throws: a failure is the poller's to log, and says `error`.
+ */
+export interface CompanyPoller {
+  poll(companyId: string, trigger: PollTrigger, signal: AbortSignal): Promise<PollOutcome>;
+  /** Export jobs being processed in this process now (0 for a poller that only enqueues). */
+  runningJobs(): number;
+  /** Releases what the polls built (company runtimes); called after the last poll returned. */
+  close(): Promise<void>;
+}
 
 export type WorkerState = 'idle' | 'queued' | 'running' | 'stopped';
 
@@ -33,12 +54,12 @@ export const defaultSetTimeout: SetTimeoutLike = (callback, ms) => {
   return () => clearTimeout(timer);
 };
 
-export interface SchedulerOptions {
+export interface CompanyPoolOptions {
   companyIds: readonly string[];
   /** Polls running at once, across companies. */
   maxConcurrent: number;
-  /** Mean time between two polls of an idle company. */
-  pollIntervalMs: number;
+  /** Mean time between two polls of an idle company; null: no timers, polls only when triggered. */
+  pollIntervalMs: number | null;
   /** One poll of one company. It should not throw (errors are its to log); a throw is swallowed. */
   poll: (companyId: string, trigger: PollTrigger, signal: AbortSignal) => Promise<void>;
   setTimeout?: SetTimeoutLike;
@@ -46,13 +67,13 @@ export interface SchedulerOptions {
   random?: () => number;
 }
 
-export interface Scheduler {
+export interface CompanyPool {
   /** Polls every company once now (startup recovery), then keeps their timers running. */
   start(): void;
   has(companyId: string): boolean;
   /**
    * Asks for a poll of the company. Resolves when a poll that started after this call has
-   * finished (at once when the scheduler is stopped). Throws for an unknown company.
+   * finished (at once when the pool is stopped). Throws for an unknown company.
    */
   trigger(companyId: string, reason: PollTrigger): Promise<void>;
   state(companyId: string): WorkerState;
@@ -78,7 +99,7 @@ interface Worker {
   run: Promise<void> | null;
 }
 
-export function createScheduler(options: SchedulerOptions): Scheduler {
+export function createCompanyPool(options: CompanyPoolOptions): CompanyPool {
   const setTimer = options.setTimeout ?? defaultSetTimeout;
   const random = options.random ?? Math.random;
   const abort = new AbortController();
@@ -100,7 +121,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const arm = (w: Worker): void => {
-    const ms = Math.round(options.pollIntervalMs * (0.8 + 0.4 * random()));
+    const interval = options.pollIntervalMs;
+    if (interval === null) return;
+    const ms = Math.round(interval * (0.8 + 0.4 * random()));
     w.cancelTimer = setTimer(() => {
       w.cancelTimer = null;
       void trigger(w, 'timer');
@@ -220,7 +243,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             release(w);
           }
         }
-        abort.abort(new Error('the daemon is shutting down'));
+        abort.abort(new Error('shutting down'));
       }
       await Promise.all([...workers.values()].map((w) => w.run ?? Promise.resolve()));
       pump();

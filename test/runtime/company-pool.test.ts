@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import type { PollTrigger } from '../../src/server/index.js';
-import { createScheduler } from '../../src/server/scheduler.js';
-import { FakeTimers } from './helpers.js';
+import { createCompanyPool, type PollTrigger } from '../../src/runtime/index.js';
+import { FakeTimers } from '../server/helpers.js';
 
 /** A poll function whose polls the test finishes one by one. */
 function controlledPolls() {
@@ -29,11 +28,11 @@ function controlledPolls() {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('scheduler', () => {
+describe('company pool', () => {
   it('never runs two polls of one company at once: a trigger while running runs it again once, after', async () => {
     const polls = controlledPolls();
     const timers = new FakeTimers();
-    const s = createScheduler({
+    const s = createCompanyPool({
       companyIds: ['a'],
       maxConcurrent: 4,
       pollIntervalMs: 1000,
@@ -61,7 +60,7 @@ describe('scheduler', () => {
 
   it('runs companies in parallel up to the cap, the others wait in FIFO order', async () => {
     const polls = controlledPolls();
-    const s = createScheduler({
+    const s = createCompanyPool({
       companyIds: ['a', 'b', 'c', 'd'],
       maxConcurrent: 2,
       pollIntervalMs: 1000,
@@ -96,7 +95,7 @@ describe('scheduler', () => {
     const polls = controlledPolls();
     const timers = new FakeTimers();
     const randoms = [0, 0.999999, 0.5];
-    const s = createScheduler({
+    const s = createCompanyPool({
       companyIds: ['a', 'b', 'c'],
       maxConcurrent: 3,
       pollIntervalMs: 100_000,
@@ -122,10 +121,32 @@ describe('scheduler', () => {
     ]);
   });
 
+  it('without a poll interval arms no timer: a company polls only when triggered', async () => {
+    const polls = controlledPolls();
+    const timers = new FakeTimers();
+    const s = createCompanyPool({
+      companyIds: ['a', 'b'],
+      maxConcurrent: 1,
+      pollIntervalMs: null,
+      poll: polls.poll,
+      setTimeout: timers.setTimeout,
+    });
+    const done = Promise.all([s.trigger('a', 'manual'), s.trigger('b', 'manual')]);
+    expect(polls.started.map((p) => p.companyId)).toEqual(['a']);
+    polls.started[0]!.finish();
+    await tick();
+    expect(polls.started.map((p) => p.companyId)).toEqual(['a', 'b']);
+    polls.started[1]!.finish();
+    await done;
+    await s.whenIdle();
+    expect(timers.timers).toHaveLength(0);
+    expect([s.state('a'), s.state('b')]).toEqual(['idle', 'idle']);
+  });
+
   it('stop: no new polls, queued ones dropped, timers cancelled, the running poll aborted and awaited', async () => {
     const polls = controlledPolls();
     const timers = new FakeTimers();
-    const s = createScheduler({
+    const s = createCompanyPool({
       companyIds: ['a', 'b', 'c'],
       maxConcurrent: 1,
       pollIntervalMs: 1000,
