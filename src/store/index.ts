@@ -20,11 +20,15 @@ export type {
   JobRef,
   JobSnapshot,
   JobStats,
+  KeyValueStore,
   ListedItem,
+  OperatorReads,
+  ProgressStore,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
+  StoreLifecycle,
 } from './types.js';
 export { AUDIT_STEPS, ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';

@@ -102,7 +102,9 @@ afterAll(async () => {
   await admin.end();
 });
 
-runStoreContract('postgres', () => Promise.resolve(makeStore(newSchema())));
+runStoreContract('postgres', () => Promise.resolve(makeStore(newSchema())), {
+  withCommitFaults: (faults) => Promise.resolve(makeStore(newSchema(), { faults })),
+});
 
 const COMPANY = 'c0000000-0000-4000-8000-000000000001';
 const ref = { companyId: COMPANY, jobId: 'j0000000-0000-4000-8000-000000000001' };

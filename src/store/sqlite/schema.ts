@@ -98,4 +98,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE items ADD COLUMN amount_value INTEGER;
   ALTER TABLE items ADD COLUMN amount_currency TEXT;
   `,
+  // An operator's lookup of a job by id alone (`findJob`).
+  `
+  CREATE INDEX jobs_job ON jobs (job_id);
+  `,
 ];

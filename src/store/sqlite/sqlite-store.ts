@@ -23,7 +23,6 @@ import type {
   FailureSummary,
   Fence,
   FetchedItem,
-  ItemFailureFields,
   ItemFilter,
   ItemOutcome,
   ItemRecord,
@@ -43,10 +42,21 @@ import type {
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
+import { JOB_PHASES, phaseReached } from '../types.js';
+import {
+  countItems,
+  listedAction,
+  listedDetail,
+  NO_DATA_DETAIL,
+  outcomeDetail,
+  planOrder,
+  rejectionDetail,
+  type CountGroup,
+} from '../rules.js';
 import {
   amountOf,
   fetchedDetail,
+  nullableString,
   receiptsDetail,
   toAuditEvent,
   toBooking,
@@ -67,19 +77,11 @@ export interface SqliteStoreOptions {
   now?: () => number;
 }
 
-const OPEN_PLEO = new Set(['pending', 'in_progress']);
-const NO_DATA: ItemFailureFields = {
-  failureReasonType: 'unexpected_failure',
-  failureReason:
-    'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
-};
-
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
 }
 
 class SqliteStore implements Store {
-  readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly now: () => number;
   private readonly statements = new Map<string, StatementSync>();
@@ -225,6 +227,11 @@ class SqliteStore implements Store {
       .map((row) => toJob(row as Row));
   }
 
+  async findJob(jobId: string): Promise<JobRecord | null> {
+    const row = this.get('SELECT * FROM jobs WHERE job_id = ? ORDER BY created_at DESC LIMIT 1', jobId);
+    return row ? toJob(row) : null;
+  }
+
   async jobStats(): Promise<JobStats> {
     const byPhase = Object.fromEntries(JOB_PHASES.map((p) => [p, 0])) as Record<JobPhase, number>;
     for (const row of this.all('SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase')) {
@@ -290,14 +297,19 @@ class SqliteStore implements Store {
       let inserted = 0;
       let reconciled = 0;
       for (const item of page.items) {
-        const open = OPEN_PLEO.has(item.status);
-        const existing = this.get(
+        const held = this.get(
           'SELECT state, reported FROM items WHERE company_id = ? AND job_id = ? AND entry_id = ?',
           fence.companyId,
           fence.jobId,
           item.accountingEntryId,
         );
-        if (!existing) {
+        const action = listedAction(
+          held
+            ? { state: String(held['state']) as ItemState, reported: Number(held['reported']) === 1 }
+            : null,
+          item.status,
+        );
+        if (action.kind === 'insert') {
           this.run(
             `INSERT INTO items (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
                                   exported_at, failure_reason, failure_reason_type, reported, updated_at)
@@ -306,52 +318,29 @@ class SqliteStore implements Store {
             fence.jobId,
             item.accountingEntryId,
             item.status,
-            open ? 'listed' : 'skipped',
+            action.state,
             item.externalId ?? null,
             item.externalUrl ?? null,
             item.exportedAt ?? null,
             item.failureReason ?? null,
             item.failureReasonType ?? null,
-            open ? 0 : 1,
+            action.reported ? 1 : 0,
             now,
           );
-          this.audit(fence, item.accountingEntryId, 'listed', now, {
-            pleoStatus: item.status,
-            skipped: !open,
-          });
+          this.audit(fence, item.accountingEntryId, 'listed', now, listedDetail(item, action));
           inserted++;
-          continue;
-        }
-        if (open) continue;
-        // Pleo holds a final status for this item. If our outcome was waiting to be reported, its
-        // report was accepted before a crash: mark it reported, never send it again. If we had not
-        // finished the item, someone else finalised it at Pleo: stop processing it.
-        const state = String(existing['state']) as ItemState;
-        if (state === 'booked' || state === 'failed') {
-          if (Number(existing['reported']) === 0) {
-            this.run(
-              `UPDATE items SET reported = 1, pleo_status = ?, updated_at = ?
-                 WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-              item.status,
-              now,
-              fence.companyId,
-              fence.jobId,
-              item.accountingEntryId,
-            );
-            this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
-            reconciled++;
-          }
-        } else if (state !== 'skipped') {
+        } else if (action.kind === 'reconcile') {
           this.run(
-            `UPDATE items SET state = 'skipped', reported = 1, pleo_status = ?, updated_at = ?
+            `UPDATE items SET state = ?, reported = 1, pleo_status = ?, updated_at = ?
                WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+            action.state,
             item.status,
             now,
             fence.companyId,
             fence.jobId,
             item.accountingEntryId,
           );
-          this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
+          this.audit(fence, item.accountingEntryId, 'reconciled', now, listedDetail(item, action));
           reconciled++;
         }
       }
@@ -406,37 +395,35 @@ class SqliteStore implements Store {
       }
       const patch: JobPatch = { dataCursor: page.cursor };
       if (page.complete) {
-        // In-scope items that the data layer never returned cannot be booked: fail them visibly.
-        this.run(
-          `INSERT INTO audit (company_id, job_id, entry_id, at, step, attempt, detail)
-           SELECT company_id, job_id, entry_id, ?, 'data_fetched', attempt, ? FROM items
-           WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
-          now,
-          JSON.stringify({ missing: true, prefailure: NO_DATA }),
-          fence.companyId,
-          fence.jobId,
+        // The plan (rules.ts): every item still `listed` gets its seq; one without data is
+        // planned last with a visible failure.
+        const plan = planOrder(
+          this.all(
+            `SELECT entry_id, date, payload IS NOT NULL AS has_data FROM items
+               WHERE company_id = ? AND job_id = ? AND state = 'listed'`,
+            fence.companyId,
+            fence.jobId,
+          ).map((row) => ({
+            accountingEntryId: String(row['entry_id']),
+            date: nullableString(row['date']),
+            hasData: Number(row['has_data']) === 1,
+          })),
         );
-        this.run(
-          `UPDATE items SET prefailure = ?, date = COALESCE(date, '9999-12-31T23:59:59Z'), updated_at = ?
-             WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
-          JSON.stringify(NO_DATA),
-          now,
-          fence.companyId,
-          fence.jobId,
-        );
-        // The deterministic order: oldest transaction date first, accountingEntryId as tie-break.
-        // ISO-8601 UTC strings of one format sort like the instants they denote.
-        this.run(
-          `UPDATE items SET seq = ordered.rn, state = 'planned', updated_at = ?
-             FROM (SELECT entry_id, ROW_NUMBER() OVER (ORDER BY date, entry_id) AS rn
-                   FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed') AS ordered
-             WHERE items.company_id = ? AND items.job_id = ? AND items.entry_id = ordered.entry_id`,
-          now,
-          fence.companyId,
-          fence.jobId,
-          fence.companyId,
-          fence.jobId,
-        );
+        for (const item of plan) {
+          if (item.prefailure !== null)
+            this.audit(fence, item.accountingEntryId, 'data_fetched', now, NO_DATA_DETAIL);
+          this.run(
+            `UPDATE items SET state = 'planned', seq = ?, date = ?, prefailure = COALESCE(?, prefailure), updated_at = ?
+               WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+            item.seq,
+            item.date,
+            item.prefailure === null ? null : JSON.stringify(item.prefailure),
+            now,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+          );
+        }
         patch.phase = 'planned';
       }
       this.patchJob(fence, patch);
@@ -504,13 +491,13 @@ class SqliteStore implements Store {
           accountingEntryId,
         );
         const earlierJob = earlier ? String(earlier['job_id']) : null;
-        this.audit(fence, accountingEntryId, 'booked', now, {
-          externalId: outcome.externalId,
-          externalUrl: outcome.externalUrl,
-          exportedAt: outcome.exportedAt,
-          ...(outcome.resolvedBy ? { resolvedBy: outcome.resolvedBy } : {}),
-          ...(earlierJob !== null && earlierJob !== fence.jobId ? { bookedInJob: earlierJob } : {}),
-        });
+        this.audit(
+          fence,
+          accountingEntryId,
+          'booked',
+          now,
+          outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
+        );
         this.run(
           `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
                   failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = ?
@@ -534,10 +521,7 @@ class SqliteStore implements Store {
           outcome.exportedAt,
         );
       } else {
-        this.audit(fence, accountingEntryId, 'failed', now, {
-          failureReasonType: outcome.failureReasonType,
-          failureReason: outcome.failureReason,
-        });
+        this.audit(fence, accountingEntryId, 'failed', now, outcomeDetail(outcome, null));
         this.run(
           `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
            WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
@@ -609,10 +593,7 @@ class SqliteStore implements Store {
           fence.jobId,
           rejection.accountingEntryId,
         );
-        this.audit(fence, rejection.accountingEntryId, 'report_rejected', now, {
-          message: rejection.message,
-          giveUp: rejection.giveUp === true,
-        });
+        this.audit(fence, rejection.accountingEntryId, 'report_rejected', now, rejectionDetail(rejection));
       }
     });
   }
@@ -628,36 +609,19 @@ class SqliteStore implements Store {
   }
 
   async counts(ref: JobRef): Promise<JobCounts> {
-    const byState = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
-    let total = 0;
-    let reported = 0;
-    for (const row of this.all(
-      `SELECT state, SUM(reported) AS reported, COUNT(*) AS n FROM items WHERE company_id = ? AND job_id = ? GROUP BY state`,
+    const groups: CountGroup[] = this.all(
+      `SELECT state, pleo_status, reported, date IS NOT NULL AS fetched, COUNT(*) AS n FROM items
+         WHERE company_id = ? AND job_id = ? GROUP BY state, pleo_status, reported, fetched`,
       ref.companyId,
       ref.jobId,
-    )) {
-      const n = Number(row['n']);
-      byState[String(row['state']) as ItemState] = n;
-      total += n;
-      reported += Number(row['reported']);
-    }
-    const outcome = this.get(
-      `SELECT SUM(CASE WHEN state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful') THEN 1 ELSE 0 END) AS ok,
-              SUM(CASE WHEN state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful') THEN 1 ELSE 0 END) AS ko,
-              SUM(CASE WHEN state <> 'skipped' AND date IS NOT NULL THEN 1 ELSE 0 END) AS fetched
-       FROM items WHERE company_id = ? AND job_id = ?`,
-      ref.companyId,
-      ref.jobId,
-    );
-    return {
-      total,
-      byState,
-      reported,
-      unreported: total - reported,
-      successful: Number(outcome?.['ok'] ?? 0),
-      failed: Number(outcome?.['ko'] ?? 0),
-      fetched: Number(outcome?.['fetched'] ?? 0),
-    };
+    ).map((row) => ({
+      state: String(row['state']) as ItemState,
+      pleoStatus: String(row['pleo_status']) as CountGroup['pleoStatus'],
+      reported: Number(row['reported']) === 1,
+      fetched: Number(row['fetched']) === 1,
+      n: Number(row['n']),
+    }));
+    return countItems(groups);
   }
 
   async topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]> {
