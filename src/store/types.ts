@@ -211,6 +211,19 @@ export interface IntentDetail {
   entry?: unknown;
 }
 
+/** An intent: the next write to the accounting system for this item is attempt `attempt`. */
+export interface IntentRecord {
+  accountingEntryId: string;
+  attempt: number;
+  detail?: IntentDetail;
+}
+
+/** Intents and outcomes of several items, committed together (outcomes first). */
+export interface ProgressBatch {
+  outcomes: readonly { accountingEntryId: string; outcome: ItemOutcome }[];
+  intents: readonly IntentRecord[];
+}
+
 export const AUDIT_STEPS = [
   'listed',
   'reconciled',
@@ -347,6 +360,11 @@ export interface ProgressStore {
    * and drops the stored payload; a failed item keeps its payload (`retry` maps it again).
    */
   recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void>;
+  /**
+   * Intents and outcomes of several items in one transaction (group commit): each as
+   * `recordOutcome` / `markBooking` would write it, with its audit event; all or nothing.
+   */
+  recordProgress(fence: Fence, progress: ProgressBatch): Promise<void>;
   findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null>;
 
   /** Outcomes not yet accepted by Pleo, by seq; with `maxSeq`, only up to it. */

@@ -53,6 +53,7 @@ export interface Tables {
   kv: string;
   audit: string;
   writes: string;
+  payloads: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -65,6 +66,7 @@ export function tablesOf(schema: string): Tables {
     kv: `${s}.kv`,
     audit: `${s}.audit`,
     writes: `${s}.writes`,
+    payloads: `${s}.payloads`,
   };
 }
 
@@ -192,14 +194,19 @@ export async function storeFetchedPage(
        WHERE found.cur_state = 'listed' AND ev.detail IS NOT NULL
        ORDER BY found.ord, ev.n
        RETURNING 1
+     ), payloads AS (
+       INSERT INTO ${t.payloads} (company_id, job_id, entry_id, payload)
+       SELECT $1::text, $2::text, entry_id, payload FROM found WHERE cur_state = 'listed'
+       ON CONFLICT (company_id, job_id, entry_id) DO UPDATE SET payload = EXCLUDED.payload
+       RETURNING 1
      ), stored AS (
-       INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, payload, attachments,
+       INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, attachments,
                                prefailure, amount_value, amount_currency, updated_at)
-       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure,
+       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, attachments, prefailure,
               amount_value, amount_currency, $8::text
        FROM found WHERE cur_state = 'listed'
        ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
-         SET date = EXCLUDED.date, payload = EXCLUDED.payload, attachments = EXCLUDED.attachments,
+         SET date = EXCLUDED.date, attachments = EXCLUDED.attachments,
              prefailure = EXCLUDED.prefailure, amount_value = EXCLUDED.amount_value,
              amount_currency = EXCLUDED.amount_currency, updated_at = EXCLUDED.updated_at
        RETURNING 1
@@ -238,8 +245,9 @@ export async function storeFetchedPage(
  */
 export async function planJob(tx: Tx, t: Tables, ref: JobRef, now: string): Promise<number> {
   const listed = await tx.query(
-    `SELECT entry_id, date, payload IS NOT NULL AS has_data FROM ${t.items}
-     WHERE company_id = $1 AND job_id = $2 AND state = 'listed'`,
+    `SELECT it.entry_id, it.date, p.entry_id IS NOT NULL AS has_data FROM ${t.items} AS it
+     LEFT JOIN ${t.payloads} AS p USING (company_id, job_id, entry_id)
+     WHERE it.company_id = $1 AND it.job_id = $2 AND it.state = 'listed'`,
     [ref.companyId, ref.jobId],
   );
   const plan: PlannedItem[] = planOrder(

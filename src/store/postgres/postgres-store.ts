@@ -42,6 +42,7 @@ import type {
   ItemState,
   ItemWithPayload,
   IntentDetail,
+  IntentRecord,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -50,6 +51,7 @@ import type {
   JobSnapshot,
   JobStats,
   ListedItem,
+  ProgressBatch,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
@@ -354,9 +356,10 @@ class PostgresStore implements Store {
 
   async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
     const rows = await this.db.query(
-      `SELECT * FROM ${this.t.items}
-       WHERE company_id = $1 AND job_id = $2 AND state IN ('planned', 'booking') AND seq > $3
-       ORDER BY seq LIMIT $4`,
+      `SELECT it.*, p.payload FROM ${this.t.items} AS it
+       LEFT JOIN ${this.t.payloads} AS p USING (company_id, job_id, entry_id)
+       WHERE it.company_id = $1 AND it.job_id = $2 AND it.state IN ('planned', 'booking') AND it.seq > $3
+       ORDER BY it.seq LIMIT $4`,
       [ref.companyId, ref.jobId, afterSeq, limit],
     );
     return rows.map(toItemWithPayload);
@@ -368,16 +371,30 @@ class PostgresStore implements Store {
     attempt: number,
     detail: IntentDetail = {},
   ): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
+  }
+
+  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
+  }
+
+  async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {
     await this.fenced(fence, async (tx) => {
       const now = this.iso();
-      const changed = await tx.execute(
-        `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
-         WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
-        [fence.companyId, fence.jobId, accountingEntryId, attempt, now],
-      );
-      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
-      await this.audit(tx, fence, accountingEntryId, 'intent', now, detail);
+      for (const { accountingEntryId, outcome } of progress.outcomes)
+        await this.applyOutcome(tx, fence, accountingEntryId, outcome, now);
+      for (const intent of progress.intents) await this.applyIntent(tx, fence, intent, now);
     });
+  }
+
+  private async applyIntent(tx: Tx, fence: Fence, intent: IntentRecord, now: string): Promise<void> {
+    const changed = await tx.execute(
+      `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
+       WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
+      [fence.companyId, fence.jobId, intent.accountingEntryId, intent.attempt, now],
+    );
+    if (changed !== 1) throw new Error(`store: item ${intent.accountingEntryId} is not open for booking`);
+    await this.audit(tx, fence, intent.accountingEntryId, 'intent', now, intent.detail ?? {});
   }
 
   /** Appends one audit event for an item (its current attempt is the event's). */
@@ -397,9 +414,14 @@ class PostgresStore implements Store {
     );
   }
 
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    await this.fenced(fence, async (tx) => {
-      const now = this.iso();
+  private async applyOutcome(
+    tx: Tx,
+    fence: Fence,
+    accountingEntryId: string,
+    outcome: ItemOutcome,
+    now: string,
+  ): Promise<void> {
+    {
       if (outcome.status === 'booked') {
         const earlier = await tx.query(
           `SELECT job_id FROM ${this.t.bookings} WHERE company_id = $1 AND entry_id = $2`,
@@ -414,13 +436,16 @@ class PostgresStore implements Store {
           now,
           outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
         );
-        // One statement: the item's outcome and the booking, which the primary key keeps unique per
-        // (company, entry) even when two jobs record the same entry at the same moment.
+        // One statement: the item's outcome, its payload dropped (no longer needed), and the booking,
+        // which the primary key keeps unique per (company, entry) even when two jobs record the same
+        // entry at the same moment.
         await tx.execute(
           `WITH item AS (
              UPDATE ${this.t.items} SET state = 'booked', external_id = $4, external_url = $5, exported_at = $6,
-                    failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = $7
+                    failure_reason = NULL, failure_reason_type = NULL, updated_at = $7
              WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
+           ), payload AS (
+             DELETE FROM ${this.t.payloads} WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
            )
            INSERT INTO ${this.t.bookings} (company_id, entry_id, job_id, external_id, external_url, exported_at)
            VALUES ($1, $3, $2, $4, $5, $6) ON CONFLICT (company_id, entry_id) DO NOTHING`,
@@ -450,7 +475,7 @@ class PostgresStore implements Store {
           ],
         );
       }
-    });
+    }
   }
 
   async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
@@ -545,7 +570,8 @@ class PostgresStore implements Store {
 
   async findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]> {
     const rows = await this.db.query(
-      `SELECT it.* FROM ${this.t.items} AS it JOIN ${this.t.jobs} AS j USING (company_id, job_id)
+      `SELECT it.*, p.payload FROM ${this.t.items} AS it JOIN ${this.t.jobs} AS j USING (company_id, job_id)
+       LEFT JOIN ${this.t.payloads} AS p USING (company_id, job_id, entry_id)
        WHERE it.entry_id = $1 ORDER BY j.created_at DESC, j.job_id DESC`,
       [accountingEntryId],
     );

@@ -155,6 +155,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX jobs_job ON jobs (job_id);
     `,
   },
+  {
+    // The export payload (several KB) out of the hot item row: an intent or an outcome writes a
+    // new version of the small row only, not of the payload with it. Existing payloads move over.
+    name: 'payloads',
+    sql: `
+    CREATE TABLE payloads (
+      company_id text COLLATE "C" NOT NULL,
+      job_id text COLLATE "C" NOT NULL,
+      entry_id text COLLATE "C" NOT NULL,
+      payload text NOT NULL,
+      PRIMARY KEY (company_id, job_id, entry_id)
+    );
+    INSERT INTO payloads (company_id, job_id, entry_id, payload)
+      SELECT company_id, job_id, entry_id, payload FROM items WHERE payload IS NOT NULL;
+    ALTER TABLE items DROP COLUMN payload;
+    `,
+  },
 ];
 
 /** `"name"`, for a schema name already checked by `assertSchemaName`. */

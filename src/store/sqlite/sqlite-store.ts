@@ -9,7 +9,11 @@
  * idempotent path*, never booked twice. Choose `durability: 'full'` to fsync every commit.
  *
  * node:sqlite is synchronous; the async `Store` methods wrap it so a Postgres store fits the same
- * interface. All statements are prepared once.
+ * interface. All statements are prepared once. WAL checkpoints do not run inside our commits but
+ * in a worker thread (`checkpointer.ts`).
+ *
+ * The export payload (several KB per item) has its own table, `payloads`: the per-item protocol
+ * writes (intent, outcome) rewrite the small item row only.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,6 +33,7 @@ import type {
   ItemState,
   ItemWithPayload,
   IntentDetail,
+  IntentRecord,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -37,6 +42,7 @@ import type {
   JobSnapshot,
   JobStats,
   ListedItem,
+  ProgressBatch,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
@@ -66,6 +72,7 @@ import {
   toJob,
   type Row,
 } from '../rows.js';
+import { Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -85,6 +92,7 @@ class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly now: () => number;
   private readonly statements = new Map<string, StatementSync>();
+  private readonly checkpointer: Checkpointer | null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -94,6 +102,14 @@ class SqliteStore implements Store {
     this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA foreign_keys = ON');
+    if (options.path === ':memory:') this.checkpointer = null;
+    else {
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer({
+        path: options.path,
+        fallback: () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'),
+      });
+    }
   }
 
   private stmt(sql: string): StatementSync {
@@ -120,6 +136,7 @@ class SqliteStore implements Store {
     try {
       const result = fn();
       this.db.exec('COMMIT');
+      this.checkpointer?.committed();
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -157,6 +174,7 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.isOpen) this.db.close();
   }
 
@@ -363,11 +381,10 @@ class SqliteStore implements Store {
       const unknown: string[] = [];
       for (const item of page.items) {
         const changed = this.run(
-          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, amount_value = ?,
+          `UPDATE items SET date = ?, attachments = ?, prefailure = ?, amount_value = ?,
                   amount_currency = ?, updated_at = ?
              WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state = 'listed'`,
           item.date,
-          JSON.stringify(item.payload),
           JSON.stringify(item.attachments),
           item.prefailure ? JSON.stringify(item.prefailure) : null,
           amountOf(item)?.value ?? null,
@@ -378,6 +395,14 @@ class SqliteStore implements Store {
           item.accountingEntryId,
         );
         if (changed === 1) {
+          this.run(
+            `INSERT INTO payloads (company_id, job_id, entry_id, payload) VALUES (?, ?, ?, ?)
+             ON CONFLICT (company_id, job_id, entry_id) DO UPDATE SET payload = excluded.payload`,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+            JSON.stringify(item.payload),
+          );
           stored++;
           this.audit(fence, item.accountingEntryId, 'data_fetched', now, fetchedDetail(item));
           const receipts = receiptsDetail(item);
@@ -399,8 +424,9 @@ class SqliteStore implements Store {
         // planned last with a visible failure.
         const plan = planOrder(
           this.all(
-            `SELECT entry_id, date, payload IS NOT NULL AS has_data FROM items
-               WHERE company_id = ? AND job_id = ? AND state = 'listed'`,
+            `SELECT entry_id, date, EXISTS (SELECT 1 FROM payloads AS p WHERE p.company_id = items.company_id
+                      AND p.job_id = items.job_id AND p.entry_id = items.entry_id) AS has_data
+               FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed'`,
             fence.companyId,
             fence.jobId,
           ).map((row) => ({
@@ -448,8 +474,9 @@ class SqliteStore implements Store {
 
   async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
     return this.all(
-      `SELECT * FROM items WHERE company_id = ? AND job_id = ? AND state IN ('planned', 'booking') AND seq > ?
-         ORDER BY seq LIMIT ?`,
+      `SELECT items.*, payloads.payload FROM items LEFT JOIN payloads USING (company_id, job_id, entry_id)
+         WHERE items.company_id = ? AND items.job_id = ? AND items.state IN ('planned', 'booking') AND items.seq > ?
+         ORDER BY items.seq LIMIT ?`,
       ref.companyId,
       ref.jobId,
       afterSeq,
@@ -463,77 +490,94 @@ class SqliteStore implements Store {
     attempt: number,
     detail: IntentDetail = {},
   ): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
+  }
+
+  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
+  }
+
+  async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {
     this.tx(() => {
       this.checkFence(fence);
       const now = this.iso();
-      const changed = this.run(
-        `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
-         WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
-        attempt,
+      for (const { accountingEntryId, outcome } of progress.outcomes)
+        this.applyOutcome(fence, accountingEntryId, outcome, now);
+      for (const intent of progress.intents) this.applyIntent(fence, intent, now);
+    });
+  }
+
+  private applyIntent(fence: Fence, intent: IntentRecord, now: string): void {
+    const changed = this.run(
+      `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
+       WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
+      intent.attempt,
+      now,
+      fence.companyId,
+      fence.jobId,
+      intent.accountingEntryId,
+    );
+    if (changed !== 1) throw new Error(`store: item ${intent.accountingEntryId} is not open for booking`);
+    this.audit(fence, intent.accountingEntryId, 'intent', now, intent.detail ?? {});
+  }
+
+  private applyOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome, now: string): void {
+    if (outcome.status === 'booked') {
+      const earlier = this.get(
+        'SELECT job_id FROM bookings WHERE company_id = ? AND entry_id = ?',
+        fence.companyId,
+        accountingEntryId,
+      );
+      const earlierJob = earlier ? String(earlier['job_id']) : null;
+      this.audit(
+        fence,
+        accountingEntryId,
+        'booked',
+        now,
+        outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
+      );
+      this.run(
+        `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
+                failure_reason = NULL, failure_reason_type = NULL, updated_at = ?
+         WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+        outcome.externalId,
+        outcome.externalUrl,
+        outcome.exportedAt,
         now,
         fence.companyId,
         fence.jobId,
         accountingEntryId,
       );
-      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
-      this.audit(fence, accountingEntryId, 'intent', now, detail);
-    });
-  }
-
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    this.tx(() => {
-      this.checkFence(fence);
-      const now = this.iso();
-      if (outcome.status === 'booked') {
-        const earlier = this.get(
-          'SELECT job_id FROM bookings WHERE company_id = ? AND entry_id = ?',
-          fence.companyId,
-          accountingEntryId,
-        );
-        const earlierJob = earlier ? String(earlier['job_id']) : null;
-        this.audit(
-          fence,
-          accountingEntryId,
-          'booked',
-          now,
-          outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
-        );
-        this.run(
-          `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
-                  failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = ?
-           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-          outcome.externalId,
-          outcome.externalUrl,
-          outcome.exportedAt,
-          now,
-          fence.companyId,
-          fence.jobId,
-          accountingEntryId,
-        );
-        this.run(
-          `INSERT INTO bookings (company_id, entry_id, job_id, external_id, external_url, exported_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, entry_id) DO NOTHING`,
-          fence.companyId,
-          accountingEntryId,
-          fence.jobId,
-          outcome.externalId,
-          outcome.externalUrl,
-          outcome.exportedAt,
-        );
-      } else {
-        this.audit(fence, accountingEntryId, 'failed', now, outcomeDetail(outcome, null));
-        this.run(
-          `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
-           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-          outcome.failureReason,
-          outcome.failureReasonType,
-          now,
-          fence.companyId,
-          fence.jobId,
-          accountingEntryId,
-        );
-      }
-    });
+      // A booked item's export data is no longer needed (a failed one keeps it for `retry`).
+      this.run(
+        'DELETE FROM payloads WHERE company_id = ? AND job_id = ? AND entry_id = ?',
+        fence.companyId,
+        fence.jobId,
+        accountingEntryId,
+      );
+      this.run(
+        `INSERT INTO bookings (company_id, entry_id, job_id, external_id, external_url, exported_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, entry_id) DO NOTHING`,
+        fence.companyId,
+        accountingEntryId,
+        fence.jobId,
+        outcome.externalId,
+        outcome.externalUrl,
+        outcome.exportedAt,
+      );
+    } else {
+      this.audit(fence, accountingEntryId, 'failed', now, outcomeDetail(outcome, null));
+      this.run(
+        `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
+         WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+        outcome.failureReason,
+        outcome.failureReasonType,
+        now,
+        fence.companyId,
+        fence.jobId,
+        accountingEntryId,
+      );
+    }
   }
 
   async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
@@ -661,7 +705,8 @@ class SqliteStore implements Store {
 
   async findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]> {
     return this.all(
-      `SELECT items.* FROM items JOIN jobs USING (company_id, job_id) WHERE entry_id = ?
+      `SELECT items.*, payloads.payload FROM items JOIN jobs USING (company_id, job_id)
+         LEFT JOIN payloads USING (company_id, job_id, entry_id) WHERE items.entry_id = ?
          ORDER BY jobs.created_at DESC`,
       accountingEntryId,
     ).map(toItemWithPayload);
