@@ -53,6 +53,7 @@ import { asError } from './errors.js';
 import { assertFence } from './fence.js';
 import { fetchExportData, listJobItems, type RunContext } from './data-layer.js';
 import { eventStatus, isJobFinalError, jobTypeFor, unexpected, type Fatal } from './outcomes.js';
+import { ProgressBatcher } from './progress.js';
 import { outcomeUpdate, Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import { Turn } from './turn.js';
@@ -127,6 +128,8 @@ export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: Abort
 
 class JobRun implements RunContext {
   private readonly reporter: Reporter;
+  /** Intents and outcomes, group-committed (see progress.ts for what a crash between commits leaves). */
+  private readonly progress: ProgressBatcher;
   /** Seqs of items dispatched by `process` whose outcome is not recorded yet. */
   private readonly open = new Set<number>();
   private fatal: Fatal | null = null;
@@ -152,6 +155,7 @@ class JobRun implements RunContext {
     this.fence = fence;
     this.resumed = resumed;
     this.signal = signal;
+    this.progress = new ProgressBatcher(ctx.store, fence, () => ctx.step('progress_committed'));
     this.reporter = new Reporter({
       store: ctx.store,
       client: ctx.client,
@@ -302,11 +306,13 @@ class JobRun implements RunContext {
    * once (1 = strict order). The store work around them is not part of the turn: while item k is
    * being written, item k+1 is looked up, mapped, its intent committed and its receipts staged in
    * the accounting system (`stageAttachments`, where the adapter offers it), and item k's outcome
-   * is committed while item k+1 is being written. Entries keep their order; receipts do not.
+   * is committed while item k+1 is being written. Intents and outcomes are group-committed
+   * (`progress.ts`): item k's outcome and the intent of an item prepared behind it usually share one
+   * transaction. Entries keep their order; receipts do not.
    * With an embedded accounting system (hledger: a write and an fsync per entry) this hides the
    * store's work behind the write instead of adding it, measured in BENCHMARKS.md (workloads 1
    * and 3). At most `2 × concurrency + STAGING_AHEAD` items are in flight, so after a crash at
-   * most that many intents wait for their `findExisting`.
+   * most that many intents (committed, or outcomes not yet committed) wait for their `findExisting`.
    */
   private async process(): Promise<void> {
     if (this.fatal !== null) return;
@@ -372,6 +378,7 @@ class JobRun implements RunContext {
       if (failure === null && !stopping()) await this.reporter.drain(true);
     } finally {
       await Promise.all(inFlight); // in-flight items hand their outcomes to the reporter first
+      await this.progress.flush(); // intents of items that stopped before their write
       await this.reporter.endLive();
     }
     if (failure !== null) throw asError(failure);
@@ -450,10 +457,29 @@ class JobRun implements RunContext {
     const entry: AccountingEntry = mapped.entry;
     const receipts = await this.receiptsHere(item);
     if (receipts.prefailure !== null) return settle({ status: 'failed', ...receipts.prefailure }, false);
-    await store.markBooking(this.fence, key, item.attempt + 1, { entry });
-    const intentAt = this.ctx.now();
-    this.ctx.step('intent_recorded');
+    // The intent is queued and committed with the next group (progress.ts); it is made durable
+    // right before the first side effect it announces, never after.
+    const intent = this.progress.intent({
+      accountingEntryId: key,
+      attempt: item.attempt + 1,
+      detail: { entry },
+    });
+    let intentAt = 0;
+    let announced = false;
+    void intent.committed.then(
+      () => (intentAt = this.ctx.now()), // when the fence was last checked for this item
+      () => undefined, // the item's own `durable()` rethrows
+    );
+    const durable = async (): Promise<number> => {
+      await intent.durable();
+      if (!announced) {
+        announced = true;
+        this.ctx.step('intent_recorded');
+      }
+      return intentAt;
+    };
     if (adapter.stageAttachments !== undefined && receipts.attachments.length > 0) {
+      await durable();
       // Receipts go to the accounting system while earlier entries are written (not in turn).
       const stage = adapter.stageAttachments.bind(adapter);
       const staged = await this.adapterCall('Storing the receipts', () =>
@@ -467,7 +493,7 @@ class JobRun implements RunContext {
     await turn.take();
     if (stopping()) return; // left `booking`: a later run looks it up before writing
     // The write follows the fenced intent; when the turn took long, read the fence again first.
-    if (this.ctx.now() - intentAt > FENCE_RECHECK_MS) await assertFence(store, this.fence);
+    if (this.ctx.now() - (await durable()) > FENCE_RECHECK_MS) await assertFence(store, this.fence);
     const written = await this.adapterCall('Recording the entry', () =>
       adapter.record(entry, { ...adapterCtx, idempotencyKey: key, attachments: receipts.attachments }),
     );
@@ -519,7 +545,7 @@ class JobRun implements RunContext {
             failureReasonType: outcome.failureReasonType,
             failureReason: outcome.failureReason,
           };
-    await this.ctx.store.recordOutcome(this.fence, key, stored);
+    await this.progress.outcome(key, stored);
     this.ctx.step('outcome_recorded');
     this.ctx.emit({
       kind: 'item_recorded',

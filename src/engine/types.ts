@@ -63,6 +63,8 @@ export type EngineStep =
   | 'receipts_staged'
   | 'entry_written'
   | 'outcome_recorded'
+  /** A group commit of intents and outcomes (progress.ts). */
+  | 'progress_committed'
   | 'report_sent'
   | 'before_complete'
   | 'event_sent';

@@ -3,6 +3,7 @@ export type {
   AuditEvent,
   AuditStep,
   IntentDetail,
+  IntentRecord,
   BookingRecord,
   FailureSummary,
   Fence,
@@ -20,11 +21,16 @@ export type {
   JobRef,
   JobSnapshot,
   JobStats,
+  KeyValueStore,
   ListedItem,
+  OperatorReads,
+  ProgressBatch,
+  ProgressStore,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
+  StoreLifecycle,
 } from './types.js';
 export { AUDIT_STEPS, ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';

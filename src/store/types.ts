@@ -211,6 +211,19 @@ export interface IntentDetail {
   entry?: unknown;
 }
 
+/** An intent: the next write to the accounting system for this item is attempt `attempt`. */
+export interface IntentRecord {
+  accountingEntryId: string;
+  attempt: number;
+  detail?: IntentDetail;
+}
+
+/** Intents and outcomes of several items, committed together (outcomes first). */
+export interface ProgressBatch {
+  outcomes: readonly { accountingEntryId: string; outcome: ItemOutcome }[];
+  intents: readonly IntentRecord[];
+}
+
 export const AUDIT_STEPS = [
   'listed',
   'reconciled',
@@ -300,25 +313,25 @@ export interface ItemFilter {
   offset?: number;
 }
 
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
+/** Creating and upgrading the schema, and letting go of the connection(s). */
+export interface StoreLifecycle {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+}
 
+/**
+ * (a) Progress: the engine's writes, each one transaction under the job's fence (a stale fence
+ * throws `LeaseLostError` and changes nothing), and the reads that drive them. The rules these
+ * writes apply (reconciliation, planning) are decided once, in `rules.ts`, for every dialect.
+ */
+export interface ProgressStore {
   /** Inserts the job if new; otherwise refreshes its Pleo status (the phase is never moved back). */
   upsertJob(snapshot: JobSnapshot): Promise<JobRecord>;
   getJob(ref: JobRef): Promise<JobRecord | null>;
-  listJobs(filter?: {
-    companyId?: string;
-    phases?: readonly JobPhase[];
-    limit?: number;
-  }): Promise<JobRecord[]>;
-  /** Counts of jobs per phase across all companies (every phase present, zero when empty). */
-  jobStats(): Promise<JobStats>;
   /** Takes the job for `owner`: bumps the fence token so every older fence becomes stale. */
   acquireJob(ref: JobRef, owner: string): Promise<Fence>;
-  /** Fenced patch of the job. Throws LeaseLostError if the fence is stale. */
+  /** Fenced patch of the job. */
   updateJob(fence: Fence, patch: JobPatch): Promise<JobRecord>;
 
   /** Stores one page of job items and the page's cursor in one transaction (idempotent). */
@@ -335,9 +348,9 @@ export interface Store {
     fence: Fence,
     page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
   ): Promise<SaveFetchedPageResult>;
-
   /** Of `accountingEntryIds`, those still waiting for their data (state `listed`). */
   entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>>;
+
   /** In-scope items still to process (`planned` or `booking`), by seq, after `afterSeq`. */
   itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
   /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */
@@ -347,6 +360,11 @@ export interface Store {
    * and drops the stored payload; a failed item keeps its payload (`retry` maps it again).
    */
   recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void>;
+  /**
+   * Intents and outcomes of several items in one transaction (group commit): each as
+   * `recordOutcome` / `markBooking` would write it, with its audit event; all or nothing.
+   */
+  recordProgress(fence: Fence, progress: ProgressBatch): Promise<void>;
   findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null>;
 
   /** Outcomes not yet accepted by Pleo, by seq; with `maxSeq`, only up to it. */
@@ -355,16 +373,32 @@ export interface Store {
     fence: Fence,
     accepted: readonly { accountingEntryId: string; pleoStatus: ExportJobItemStatus }[],
   ): Promise<void>;
+  /** Each rejection counts one report attempt of its item, however often the transaction ran. */
   markReportRejected(fence: Fence, rejections: readonly ReportRejection[]): Promise<void>;
   /** Lowest seq among items still `planned`/`booking` (null when none): reports never pass it. */
   lowestOpenSeq(ref: JobRef): Promise<number | null>;
-
+  /** How the job's items add up (`countItems` in `rules.ts`). */
   counts(ref: JobRef): Promise<JobCounts>;
   topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]>;
+}
+
+/** (b) Reads for operators (CLI, console, metrics): never written through, never fenced. */
+export interface OperatorReads {
+  listJobs(filter?: {
+    companyId?: string;
+    phases?: readonly JobPhase[];
+    limit?: number;
+  }): Promise<JobRecord[]>;
+  /**
+   * The job with this id, whatever its company (job ids are UUIDs); null when it is not in the
+   * store. One indexed lookup.
+   */
+  findJob(jobId: string): Promise<JobRecord | null>;
+  /** Counts of jobs per phase across all companies (every phase present, zero when empty). */
+  jobStats(): Promise<JobStats>;
   listItems(ref: JobRef, filter?: ItemFilter): Promise<ItemRecord[]>;
   /** Every item record of an entry across jobs (newest first), for `pleo-export show`. */
   findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]>;
-
   /**
    * The audit trail of an entry, oldest first (in the order the steps were written), across the
    * jobs it came in (only `jobId`'s with a job; only `companyId`'s with a company).
@@ -375,7 +409,10 @@ export interface Store {
   ): Promise<AuditEvent[]>;
   /** Deletes audit events written before `before` (ISO); returns how many. */
   pruneAudit(before: string): Promise<number>;
+}
 
+/** (c) Small durable key-value records (OAuth tokens, subscription ids, webhook ids). */
+export interface KeyValueStore {
   /** Remembers a webhook id; false when it was seen before (replay). */
   rememberWebhook(id: string, receivedAt: string): Promise<boolean>;
   /** Small durable key-value records (OAuth tokens, subscription ids), written atomically. */
@@ -388,3 +425,9 @@ export interface Store {
    */
   replaceValue(key: string, expected: string, next: string): Promise<boolean>;
 }
+
+/**
+ * The `Store` port: every dialect (SQLite via node:sqlite, PostgreSQL via pg) implements this one
+ * list and passes one contract suite (test/store/contract.ts).
+ */
+export interface Store extends StoreLifecycle, ProgressStore, OperatorReads, KeyValueStore {}

@@ -136,6 +136,10 @@ const STEPS: [step: string, at: number][] = [
   ['receipts_staged', 50], // receipts uploaded, entry not written yet
   ['entry_written', 77],
   ['outcome_recorded', 120],
+  // Group commits of intents and outcomes (src/engine/progress.ts): killed right after one, the
+  // outcomes still queued behind it are lost and their items are found by lookup.
+  ['progress_committed', 3],
+  ['progress_committed', 101],
   ['report_sent', 1],
   ['report_sent', 2],
   ['before_complete', 1],
@@ -156,6 +160,15 @@ describe('crash safety (kill -9 of the engine process)', () => {
       assertExactlyOnce(w, jobId, 260);
     });
   }
+
+  it('killed after a group commit with concurrency 4: the outcomes queued behind it are found by lookup', async () => {
+    const { w, jobId } = await setup(260, 2);
+    const env = { ...w.env, CONCURRENCY: '4' };
+    const crashed = await runChild({ ...env, CRASH_STEP: 'progress_committed', CRASH_AT: '40' });
+    expect(crashed.signal).toBe('SIGKILL');
+    await finish(w, { CONCURRENCY: '4' });
+    assertExactlyOnce(w, jobId, 260);
+  });
 
   it('killed at random step boundaries and random moments, with concurrency 4', async () => {
     // 800 entries at 10 ms each in the accounting system, so runs are long enough to be cut.

@@ -44,7 +44,26 @@ function fetched(id: string, date: string): FetchedItem {
   };
 }
 
-export function runStoreContract(name: string, factory: () => Promise<Store>): void {
+/** Seams around COMMIT (a dialect that retries transaction bodies offers them; see below). */
+export interface CommitFaults {
+  beforeCommit?: (attempt: number) => void;
+  afterCommit?: (attempt: number) => void;
+}
+
+export interface ContractOptions {
+  /**
+   * A store whose transactions call `faults` around COMMIT. Given by dialects that run a failed
+   * transaction body again (PostgreSQL); SQLite's bodies are synchronous and never retried (a call
+   * commits or throws, and a crash ends the process), so it has nothing to offer here.
+   */
+  withCommitFaults?: (faults: CommitFaults) => Promise<Store>;
+}
+
+export function runStoreContract(
+  name: string,
+  factory: () => Promise<Store>,
+  options: ContractOptions = {},
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -74,6 +93,14 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       const jobs = await store.listJobs({ companyId: COMPANY });
       expect(jobs.map((j) => j.jobId)).toEqual([JOB, entry(9)]);
       expect(await store.listJobs({ phases: ['claimed'] })).toHaveLength(1);
+    });
+
+    it('finds a job by its id alone, whatever its company', async () => {
+      await store.upsertJob(snapshot());
+      await store.upsertJob(snapshot({ companyId: entry(7), jobId: entry(9) }));
+      expect(await store.findJob(entry(9))).toMatchObject({ companyId: entry(7), jobId: entry(9) });
+      expect(await store.findJob(JOB)).toMatchObject({ companyId: COMPANY, jobId: JOB });
+      expect(await store.findJob(entry(404))).toBeNull();
     });
 
     it('counts jobs per phase across companies', async () => {
@@ -623,5 +650,139 @@ export function runStoreContract(name: string, factory: () => Promise<Store>): v
       expect(await store.replaceValue('cas', 'a', 'b')).toBe(true);
       expect(await store.getValue('cas')).toBe('b');
     });
+
+    const withFaults = options.withCommitFaults;
+    if (withFaults) {
+      it('a retried transaction body changes everything once: lost COMMIT acknowledgements and serialization failures', async () => {
+        let armed: 'before' | 'after' | null = null;
+        let fired = 0;
+        const fire = (when: 'before' | 'after', attempt: number): void => {
+          if (armed !== when || attempt !== 1) return;
+          armed = null;
+          fired++;
+          throw when === 'after'
+            ? new Error('Connection terminated unexpectedly') // the COMMIT went through; its answer did not
+            : Object.assign(new Error('could not serialize access due to concurrent update'), {
+                code: '40001',
+              });
+        };
+        const faulty = await withFaults({
+          beforeCommit: (attempt) => fire('before', attempt),
+          afterCommit: (attempt) => fire('after', attempt),
+        });
+        await faulty.migrate();
+        try {
+          const once = async <T>(when: 'before' | 'after', write: () => Promise<T>): Promise<T> => {
+            armed = when;
+            const before = fired;
+            const result = await write();
+            expect(fired).toBe(before + 1);
+            return result;
+          };
+          await faulty.upsertJob(snapshot());
+          const fence = await faulty.acquireJob(ref, 'w1');
+          const [a, b, c] = [entry(1), entry(2), entry(3)];
+          for (const when of ['after', 'before'] as const) {
+            expect(
+              await once(when, () =>
+                faulty.saveListedPage(fence, {
+                  items: [a, b, c].map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+                  cursor: `L-${when}`,
+                  complete: true,
+                }),
+              ),
+            ).toEqual({ inserted: when === 'after' ? 3 : 0, reconciled: 0 });
+          }
+          expect(
+            await once('after', () =>
+              faulty.saveFetchedPage(fence, {
+                items: [fetched(a, '2026-01-01T00:00:00.000Z'), fetched(b, '2026-01-02T00:00:00.000Z')],
+                cursor: 'F',
+                complete: true,
+              }),
+            ),
+          ).toEqual({ stored: 2, unknown: [] });
+          expect(await once('after', () => faulty.updateJob(fence, { dataCursor: 'F2' }))).toMatchObject({
+            phase: 'planned',
+            dataCursor: 'F2',
+          });
+          await once('after', () => faulty.markBooking(fence, a, 1));
+          await once('before', () => faulty.markBooking(fence, b, 1));
+          await once('after', () =>
+            faulty.recordOutcome(fence, a, {
+              status: 'booked',
+              externalId: 'EA',
+              externalUrl: null,
+              exportedAt: 't',
+            }),
+          );
+          await once('before', () =>
+            faulty.recordOutcome(fence, b, {
+              status: 'failed',
+              failureReasonType: 'vendor_unknown',
+              failureReason: 'r',
+            }),
+          );
+          await once('after', () =>
+            faulty.markReportRejected(fence, [{ accountingEntryId: a, message: 'busy' }]),
+          );
+          await once('before', () =>
+            faulty.markReportRejected(fence, [{ accountingEntryId: b, message: 'busy' }]),
+          );
+          await once('after', () =>
+            faulty.markReportRejected(fence, [{ accountingEntryId: b, message: 'again' }]),
+          );
+          await once('after', () =>
+            faulty.markReported(fence, [{ accountingEntryId: a, pleoStatus: 'successful' }]),
+          );
+          // b's report was accepted before a crash: the re-listing reconciles it, once.
+          expect(
+            await once('after', () =>
+              faulty.saveListedPage(fence, {
+                items: [{ accountingEntryId: b, status: 'failed' }],
+                cursor: 'L2',
+                complete: true,
+              }),
+            ),
+          ).toEqual({ inserted: 0, reconciled: 1 });
+
+          const items = await faulty.listItems(ref);
+          const item = (id: string) => items.find((i) => i.accountingEntryId === id);
+          expect(item(a)).toMatchObject({ state: 'booked', attempt: 1, reportAttempts: 1, reported: true });
+          expect(item(b)).toMatchObject({ state: 'failed', attempt: 1, reportAttempts: 2, reported: true });
+          expect(item(c)).toMatchObject({
+            state: 'planned',
+            seq: 3,
+            prefailure: { failureReasonType: 'unexpected_failure' },
+          });
+          expect((await faulty.auditTrail(a)).map((e) => e.step)).toEqual([
+            'listed',
+            'data_fetched',
+            'intent',
+            'booked',
+            'report_rejected',
+            'reported',
+          ]);
+          expect((await faulty.auditTrail(b)).map((e) => e.step)).toEqual([
+            'listed',
+            'data_fetched',
+            'intent',
+            'failed',
+            'report_rejected',
+            'report_rejected',
+            'reconciled',
+          ]);
+          expect((await faulty.auditTrail(c)).map((e) => e.step)).toEqual(['listed', 'data_fetched']);
+          expect(await faulty.counts(ref)).toMatchObject({ total: 3, reported: 2, successful: 1, failed: 1 });
+          expect(await faulty.getJob(ref)).toMatchObject({
+            fenceToken: fence.token,
+            runs: 1,
+            listCursor: 'L2',
+          });
+        } finally {
+          await faulty.close();
+        }
+      });
+    }
   });
 }

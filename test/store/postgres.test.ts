@@ -102,7 +102,9 @@ afterAll(async () => {
   await admin.end();
 });
 
-runStoreContract('postgres', () => Promise.resolve(makeStore(newSchema())));
+runStoreContract('postgres', () => Promise.resolve(makeStore(newSchema())), {
+  withCommitFaults: (faults) => Promise.resolve(makeStore(newSchema(), { faults })),
+});
 
 const COMPANY = 'c0000000-0000-4000-8000-000000000001';
 const ref = { companyId: COMPANY, jobId: 'j0000000-0000-4000-8000-000000000001' };
@@ -307,6 +309,48 @@ describe('postgres store: workers sharing one database', () => {
     expect(await count(`SELECT count(*) AS n FROM "${schema}".migrations`)).toBe(POSTGRES_MIGRATIONS.length);
     await Promise.all(workers.map((w, i) => newJob(w, { companyId: COMPANY, jobId: `job-${i}` })));
     expect((await workers[0]!.jobStats()).byPhase.discovered).toBe(4);
+  });
+
+  it('moves the payloads of an older schema into the payloads table', async () => {
+    const schema = newSchema();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".migrations (version integer PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const before = POSTGRES_MIGRATIONS.findIndex((m) => m.name === 'payloads');
+    for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, before).entries()) {
+      await admin.query(`SET search_path TO "${schema}"; ${migration.sql}; RESET search_path`);
+      await admin.query(`INSERT INTO "${schema}".migrations (version, name) VALUES ($1, $2)`, [
+        i + 1,
+        migration.name,
+      ]);
+    }
+    await admin.query(
+      `INSERT INTO "${schema}".jobs (company_id, job_id, created_at, pleo_status, vendor_based_bookkeeping,
+         number_of_items, phase, discovered_at, updated_at)
+       VALUES ($1, $2, 't', 'in_progress', false, 2, 'planned', 't', 't')`,
+      [ref.companyId, ref.jobId],
+    );
+    await admin.query(
+      `INSERT INTO "${schema}".items (company_id, job_id, entry_id, pleo_status, state, seq, date, payload, updated_at)
+       VALUES ($1, $2, 'e1', 'pending', 'planned', 1, 'd', '{"accountingEntryId":"e1"}', 't'),
+              ($1, $2, 'e2', 'pending', 'planned', 2, 'd', NULL, 't')`,
+      [ref.companyId, ref.jobId],
+    );
+    const store = makeStore(schema);
+    await store.migrate();
+    const todo = await store.itemsToProcess(ref, 0, 10);
+    expect(todo.map((i) => [i.accountingEntryId, i.payload])).toEqual([
+      ['e1', { accountingEntryId: 'e1' }],
+      ['e2', null],
+    ]);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'items' AND column_name = 'payload'`,
+        [schema],
+      ),
+    ).toBe(0);
   });
 
   it('refuses a schema newer than the code', async () => {

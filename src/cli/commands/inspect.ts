@@ -147,8 +147,7 @@ export function itemsCommand(io: Io): Command {
         },
       ) => {
         await withStore(options, async (store) => {
-          const jobs = (await store.listJobs({ limit: 100_000 })).filter((j) => j.jobId === jobId);
-          const job = jobs[0];
+          const job = await store.findJob(jobId);
           if (!job)
             throw new ExportError(`Job ${jobId} is not in the local state.`, {
               code: 'NOT_FOUND',

@@ -41,7 +41,7 @@ export function retryCommand(io: Io): Command {
       const config = configFromOptions(options);
       const store = await openStore(config);
       try {
-        const job = (await store.listJobs({ limit: 100_000 })).find((j) => j.jobId === jobId.toLowerCase());
+        const job = await store.findJob(jobId.toLowerCase());
         if (!job)
           throw new ExportError(`Job ${jobId} is not in the local state.`, {
             code: 'NOT_FOUND',

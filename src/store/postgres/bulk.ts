@@ -18,19 +18,30 @@
  * Pages are de-duplicated by entry id first (ON CONFLICT DO UPDATE refuses to touch a row twice).
  *
  * Each statement also appends the audit events of the rows it changes, in a data-modifying CTE of
- * the same statement. A transaction run again after a lost COMMIT (`retry` true) skips events
- * already written, so the trail never shows a step twice because of a retry.
+ * the same statement. What to write is decided above SQL (`../rules.ts`): these statements read
+ * the rows a rule needs and write back what it answered. A transaction body that runs again after
+ * a lost COMMIT acknowledgement never gets here twice: `postgres-store.ts` recognises its own
+ * committed write first (`fenced`), so no statement has to guard against its own repetition.
  */
 import type {
   FetchedItem,
-  ItemFailureFields,
+  ItemState,
   JobRef,
   ListedItem,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
 } from '../types.js';
-import { amountOf, fetchedDetail, receiptsDetail } from '../rows.js';
+import { amountOf, fetchedDetail, nullableString, receiptsDetail } from '../rows.js';
+import {
+  listedAction,
+  listedDetail,
+  NO_DATA_DETAIL,
+  planOrder,
+  rejectionDetail,
+  type HeldItem,
+  type PlannedItem,
+} from '../rules.js';
 import type { Tx } from './database.js';
 import { quoteIdent } from './schema.js';
 
@@ -41,6 +52,8 @@ export interface Tables {
   webhooks: string;
   kv: string;
   audit: string;
+  writes: string;
+  payloads: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -52,25 +65,9 @@ export function tablesOf(schema: string): Tables {
     webhooks: `${s}.webhooks`,
     kv: `${s}.kv`,
     audit: `${s}.audit`,
+    writes: `${s}.writes`,
+    payloads: `${s}.payloads`,
   };
-}
-
-const OPEN_PLEO = ['pending', 'in_progress'];
-const NO_DATA_DATE = '9999-12-31T23:59:59Z';
-const NO_DATA: ItemFailureFields = {
-  failureReasonType: 'unexpected_failure',
-  failureReason:
-    'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
-};
-
-/**
- * On a retried transaction: `AND` no event `step` of this row's attempt exists yet (`alias` names
- * the row with `entry_id` and `cur_attempt`).
- */
-function notYet(t: Tables, retry: boolean, step: string, alias: string): string {
-  if (!retry) return '';
-  return `AND NOT EXISTS (SELECT 1 FROM ${t.audit} AS a WHERE a.entry_id = ${alias}.entry_id
-    AND a.company_id = $1 AND a.job_id = $2 AND a.step = ${step} AND a.attempt = ${alias}.cur_attempt)`;
 }
 
 /** `(SELECT … FROM items WHERE <primary key of input.entry_id> LIMIT 1)`: one index lookup. */
@@ -81,10 +78,29 @@ function lookup(t: Tables, columns: string): string {
     ) AS cur ON true`;
 }
 
+/** What the store holds of `ids` (absent ids are missing from the map): one lookup per id. */
+async function heldItems(
+  tx: Tx,
+  t: Tables,
+  ref: JobRef,
+  ids: readonly string[],
+): Promise<Map<string, HeldItem>> {
+  const rows = await tx.query(
+    `SELECT input.entry_id, cur.state, cur.reported FROM unnest($3::text[]) AS input(entry_id)
+     ${lookup(t, 'state, reported')} WHERE cur.state IS NOT NULL`,
+    [ref.companyId, ref.jobId, ids],
+  );
+  return new Map(
+    rows.map((row) => [
+      String(row['entry_id']),
+      { state: String(row['state']) as ItemState, reported: row['reported'] === true },
+    ]),
+  );
+}
+
 /**
- * New rows are inserted (final ones as skipped, already reported). For rows we hold, a final
- * status at Pleo means either our outcome's report was accepted before a crash (mark it reported,
- * never send it again) or someone else finalised an item we had not finished (stop processing it).
+ * Stores a page of job items as `listedAction` (`../rules.ts`) decides for each row: new rows are
+ * inserted, rows Pleo shows final are reconciled, the rest are kept as they are.
  */
 export async function upsertListedPage(
   tx: Tx,
@@ -93,58 +109,63 @@ export async function upsertListedPage(
   items: readonly ListedItem[],
   now: string,
 ): Promise<SaveListedPageResult> {
-  const rows = await tx.query(
+  // De-duplicated by entry id, the first occurrence kept (ON CONFLICT refuses to touch a row twice).
+  const byId = new Map<string, ListedItem>();
+  for (const item of items) if (!byId.has(item.accountingEntryId)) byId.set(item.accountingEntryId, item);
+  const page = [...byId.values()];
+  const held = await heldItems(
+    tx,
+    t,
+    ref,
+    page.map((i) => i.accountingEntryId),
+  );
+  const writes = page.flatMap((item) => {
+    const action = listedAction(held.get(item.accountingEntryId) ?? null, item.status);
+    return action.kind === 'keep' ? [] : [{ item, action }];
+  });
+  if (writes.length === 0) return { inserted: 0, reconciled: 0 };
+  const inserts = writes.filter((w) => w.action.kind === 'insert');
+  // New rows are inserted whole; a reconciled row (the conflict branch) changes its state, its
+  // Pleo status and `reported` only. Each gets its `listed` or `reconciled` event.
+  await tx.execute(
     `WITH input AS (
-       SELECT DISTINCT ON (entry_id) *
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
-         AS i(entry_id, status, external_id, external_url, exported_at, failure_reason, failure_reason_type, ord)
-       ORDER BY entry_id, ord
-     ), found AS (
-       SELECT input.*, cur.state AS cur_state, COALESCE(cur.attempt, 0) AS cur_attempt,
-              cur.state IS NOT NULL AND input.status <> ALL($11::text[])
-                AND ((cur.state IN ('booked', 'failed') AND NOT cur.reported)
-                     OR cur.state IN ('listed', 'planned', 'booking')) AS reconcile
-       FROM input ${lookup(t, 'state, reported, attempt')}
+       SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::text[], $11::boolean[], $12::text[], $13::text[]) WITH ORDINALITY
+         AS i(entry_id, status, external_id, external_url, exported_at, failure_reason, failure_reason_type,
+              state, reported, step, detail, ord)
      ), audited AS (
        INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
-       SELECT $1::text, $2::text, entry_id, $10::text,
-              CASE WHEN cur_state IS NULL THEN 'listed' ELSE 'reconciled' END, cur_attempt,
-              (CASE WHEN cur_state IS NULL
-                    THEN json_build_object('pleoStatus', status, 'skipped', status <> ALL($11::text[]))
-                    ELSE json_build_object('pleoStatus', status, 'state', cur_state) END)::text
-       FROM found WHERE cur_state IS NULL OR reconcile
-       RETURNING 1
-     ), written AS (
-       -- Executed although nothing reads it: PostgreSQL runs every data-modifying CTE.
-       INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
-                                     exported_at, failure_reason, failure_reason_type, reported, updated_at)
-       SELECT $1::text, $2::text, entry_id, status,
-              CASE WHEN status = ANY($11::text[]) THEN 'listed' ELSE 'skipped' END,
-              external_id, external_url, exported_at, failure_reason, failure_reason_type,
-              status <> ALL($11::text[]), $10::text
-       FROM found WHERE cur_state IS NULL OR reconcile
-       ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
-         SET state = CASE WHEN it.state IN ('booked', 'failed') THEN it.state ELSE 'skipped' END,
-             reported = true, pleo_status = EXCLUDED.pleo_status, updated_at = EXCLUDED.updated_at
+       SELECT $1::text, $2::text, input.entry_id, $14::text, input.step, COALESCE(cur.attempt, 0), input.detail
+       FROM input ${lookup(t, 'attempt')}
+       ORDER BY input.ord
        RETURNING 1
      )
-     SELECT count(*) FILTER (WHERE cur_state IS NULL) AS inserted, count(*) FILTER (WHERE reconcile) AS reconciled
-     FROM found`,
+     INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
+                                   exported_at, failure_reason, failure_reason_type, reported, updated_at)
+     SELECT $1::text, $2::text, entry_id, status, state, external_id, external_url, exported_at, failure_reason,
+            failure_reason_type, reported, $14::text
+     FROM input
+     ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
+       SET state = EXCLUDED.state, reported = EXCLUDED.reported, pleo_status = EXCLUDED.pleo_status,
+           updated_at = EXCLUDED.updated_at`,
     [
       ref.companyId,
       ref.jobId,
-      items.map((i) => i.accountingEntryId),
-      items.map((i) => i.status),
-      items.map((i) => i.externalId ?? null),
-      items.map((i) => i.externalUrl ?? null),
-      items.map((i) => i.exportedAt ?? null),
-      items.map((i) => i.failureReason ?? null),
-      items.map((i) => i.failureReasonType ?? null),
+      writes.map((w) => w.item.accountingEntryId),
+      writes.map((w) => w.item.status),
+      writes.map((w) => w.item.externalId ?? null),
+      writes.map((w) => w.item.externalUrl ?? null),
+      writes.map((w) => w.item.exportedAt ?? null),
+      writes.map((w) => w.item.failureReason ?? null),
+      writes.map((w) => w.item.failureReasonType ?? null),
+      writes.map((w) => w.action.state),
+      writes.map((w) => (w.action.kind === 'insert' ? w.action.reported : true)),
+      writes.map((w) => (w.action.kind === 'insert' ? 'listed' : 'reconciled')),
+      writes.map((w) => JSON.stringify(listedDetail(w.item, w.action))),
       now,
-      OPEN_PLEO,
     ],
   );
-  return { inserted: Number(rows[0]?.['inserted'] ?? 0), reconciled: Number(rows[0]?.['reconciled'] ?? 0) };
+  return { inserted: inserts.length, reconciled: writes.length - inserts.length };
 }
 
 /** Stores the data layer of items still `listed`; reports entries the job does not have. */
@@ -154,7 +175,6 @@ export async function storeFetchedPage(
   ref: JobRef,
   items: readonly FetchedItem[],
   now: string,
-  retry: boolean,
 ): Promise<SaveFetchedPageResult> {
   const rows = await tx.query(
     `WITH input AS (
@@ -171,17 +191,22 @@ export async function storeFetchedPage(
        SELECT $1::text, $2::text, found.entry_id, $8::text, ev.step, found.cur_attempt, ev.detail
        FROM found CROSS JOIN LATERAL (VALUES (1, 'data_fetched', found.fetched), (2, 'receipts_stored', found.receipts))
          AS ev(n, step, detail)
-       WHERE found.cur_state = 'listed' AND ev.detail IS NOT NULL ${notYet(t, retry, 'ev.step', 'found')}
+       WHERE found.cur_state = 'listed' AND ev.detail IS NOT NULL
        ORDER BY found.ord, ev.n
        RETURNING 1
+     ), payloads AS (
+       INSERT INTO ${t.payloads} (company_id, job_id, entry_id, payload)
+       SELECT $1::text, $2::text, entry_id, payload FROM found WHERE cur_state = 'listed'
+       ON CONFLICT (company_id, job_id, entry_id) DO UPDATE SET payload = EXCLUDED.payload
+       RETURNING 1
      ), stored AS (
-       INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, payload, attachments,
+       INSERT INTO ${t.items} (company_id, job_id, entry_id, pleo_status, state, date, attachments,
                                prefailure, amount_value, amount_currency, updated_at)
-       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, payload, attachments, prefailure,
+       SELECT $1::text, $2::text, entry_id, 'pending', 'listed', date, attachments, prefailure,
               amount_value, amount_currency, $8::text
        FROM found WHERE cur_state = 'listed'
        ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
-         SET date = EXCLUDED.date, payload = EXCLUDED.payload, attachments = EXCLUDED.attachments,
+         SET date = EXCLUDED.date, attachments = EXCLUDED.attachments,
              prefailure = EXCLUDED.prefailure, amount_value = EXCLUDED.amount_value,
              amount_currency = EXCLUDED.amount_currency, updated_at = EXCLUDED.updated_at
        RETURNING 1
@@ -214,34 +239,49 @@ export async function storeFetchedPage(
 }
 
 /**
- * Assigns `seq` in the deterministic order — oldest transaction date first, accountingEntryId as
- * tie-break, in byte order (the columns are COLLATE "C") — to every item still `listed`. Items the
- * data layer never returned cannot be booked: they get a visible failure and go last.
+ * Plans the job: every item still `listed` gets the seq `planOrder` (`../rules.ts`) gives it; one
+ * the data layer never returned is planned last with a visible failure and its `data_fetched` event.
+ * Reads each listed row's id and date once, writes the plan back in one upsert.
  */
 export async function planJob(tx: Tx, t: Tables, ref: JobRef, now: string): Promise<number> {
+  const listed = await tx.query(
+    `SELECT it.entry_id, it.date, p.entry_id IS NOT NULL AS has_data FROM ${t.items} AS it
+     LEFT JOIN ${t.payloads} AS p USING (company_id, job_id, entry_id)
+     WHERE it.company_id = $1 AND it.job_id = $2 AND it.state = 'listed'`,
+    [ref.companyId, ref.jobId],
+  );
+  const plan: PlannedItem[] = planOrder(
+    listed.map((row) => ({
+      accountingEntryId: String(row['entry_id']),
+      date: nullableString(row['date']),
+      hasData: row['has_data'] === true,
+    })),
+  );
+  if (plan.length === 0) return 0;
   return tx.execute(
-    `WITH missing AS (
+    `WITH input AS (
+       SELECT * FROM unnest($3::text[], $4::integer[], $5::text[], $6::text[]) AS i(entry_id, seq, date, prefailure)
+     ), missing AS (
        INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
-       SELECT company_id, job_id, entry_id, $3::text, 'data_fetched', attempt, $6::text
-       FROM ${t.items} WHERE company_id = $1 AND job_id = $2 AND state = 'listed' AND payload IS NULL
-       ORDER BY entry_id
+       SELECT $1::text, $2::text, input.entry_id, $7::text, 'data_fetched', cur.attempt, $8::text
+       FROM input ${lookup(t, 'attempt')} WHERE input.prefailure IS NOT NULL
+       ORDER BY input.seq
        RETURNING 1
      )
      INSERT INTO ${t.items} AS it (company_id, job_id, entry_id, pleo_status, state, seq, date, prefailure, updated_at)
-     SELECT company_id, job_id, entry_id, pleo_status, 'planned',
-            row_number() OVER (ORDER BY COALESCE(date, $4), entry_id), COALESCE(date, $4),
-            CASE WHEN payload IS NULL THEN $5 ELSE prefailure END, $3::text
-     FROM ${t.items} WHERE company_id = $1 AND job_id = $2 AND state = 'listed'
+     SELECT $1::text, $2::text, entry_id, 'pending', 'planned', seq, date, prefailure, $7::text FROM input
      ON CONFLICT (company_id, job_id, entry_id) DO UPDATE
-       SET state = 'planned', seq = EXCLUDED.seq, date = EXCLUDED.date, prefailure = EXCLUDED.prefailure,
-           updated_at = EXCLUDED.updated_at`,
+       SET state = 'planned', seq = EXCLUDED.seq, date = EXCLUDED.date,
+           prefailure = COALESCE(EXCLUDED.prefailure, it.prefailure), updated_at = EXCLUDED.updated_at`,
     [
       ref.companyId,
       ref.jobId,
+      plan.map((p) => p.accountingEntryId),
+      plan.map((p) => p.seq),
+      plan.map((p) => p.date),
+      plan.map((p) => (p.prefailure === null ? null : JSON.stringify(p.prefailure))),
       now,
-      NO_DATA_DATE,
-      JSON.stringify(NO_DATA),
-      JSON.stringify({ missing: true, prefailure: NO_DATA }),
+      JSON.stringify(NO_DATA_DETAIL),
     ],
   );
 }
@@ -252,7 +292,6 @@ export async function markItemsReported(
   ref: JobRef,
   accepted: readonly { accountingEntryId: string; pleoStatus: string }[],
   now: string,
-  retry: boolean,
 ): Promise<void> {
   await tx.execute(
     `WITH input AS (
@@ -265,7 +304,7 @@ export async function markItemsReported(
        INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
        SELECT $1::text, $2::text, found.entry_id, $5::text, 'reported', found.cur_attempt,
               json_build_object('pleoStatus', found.status)::text
-       FROM found WHERE true ${notYet(t, retry, "'reported'", 'found')}
+       FROM found
        ORDER BY found.ord
        RETURNING 1
      )
@@ -294,7 +333,8 @@ export async function markItemsRejected(
   await tx.execute(
     `WITH input AS (
        SELECT DISTINCT ON (entry_id) *
-       FROM unnest($3::text[], $4::text[], $5::boolean[]) WITH ORDINALITY AS i(entry_id, message, give_up, ord)
+       FROM unnest($3::text[], $4::text[], $5::boolean[], $7::text[]) WITH ORDINALITY
+         AS i(entry_id, message, give_up, detail, ord)
        ORDER BY entry_id, ord
      ), found AS (
        SELECT input.*, cur.attempt AS cur_attempt FROM input ${lookup(t, 'state, attempt')}
@@ -302,7 +342,7 @@ export async function markItemsRejected(
      ), audited AS (
        INSERT INTO ${t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
        SELECT $1::text, $2::text, found.entry_id, $6::text, 'report_rejected', found.cur_attempt,
-              json_build_object('message', found.message, 'giveUp', found.give_up)::text
+              found.detail
        FROM found ORDER BY found.ord
        RETURNING 1
      )
@@ -319,6 +359,7 @@ export async function markItemsRejected(
       rejections.map((r) => r.message),
       rejections.map((r) => r.giveUp === true),
       now,
+      rejections.map((r) => JSON.stringify(rejectionDetail(r))),
     ],
   );
 }

@@ -26,6 +26,16 @@ export interface RetryInfo {
   error: unknown;
 }
 
+/**
+ * Test seams around COMMIT, told the attempt (1-based). Throwing a transient error from
+ * `beforeCommit` fails the attempt before COMMIT (it rolls back); from `afterCommit`, after COMMIT
+ * succeeded, as when the acknowledgement is lost on the way back.
+ */
+export interface CommitFaults {
+  beforeCommit?: (attempt: number) => void;
+  afterCommit?: (attempt: number) => void;
+}
+
 export interface DatabaseOptions {
   connectionString: string;
   max: number;
@@ -34,6 +44,7 @@ export interface DatabaseOptions {
   onRetry: (info: RetryInfo) => void;
   onPoolError: (error: Error) => void;
   sleep: (ms: number) => Promise<void>;
+  faults: CommitFaults;
 }
 
 export class Database {
@@ -75,7 +86,7 @@ export class Database {
     const { retry } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt((tx) => fn(tx, attempt), mode.explicit);
+        return await this.attempt((tx) => fn(tx, attempt), mode.explicit, attempt);
       } catch (error) {
         if (attempt >= retry.maxAttempts || !isRetryablePostgresError(error)) throw error;
         const delayMs = retryDelayMs(retry, attempt);
@@ -85,7 +96,7 @@ export class Database {
     }
   }
 
-  private async attempt<T>(fn: (tx: Tx) => Promise<T>, explicit: boolean): Promise<T> {
+  private async attempt<T>(fn: (tx: Tx) => Promise<T>, explicit: boolean, attempt: number): Promise<T> {
     const client = await this.pool.connect();
     const tx: Tx = {
       query: async (sql, params = []) => (await client.query<Row>(sql, params as unknown[])).rows,
@@ -97,7 +108,9 @@ export class Database {
       await client.query('BEGIN');
       try {
         const result = await fn(tx);
+        this.options.faults.beforeCommit?.(attempt);
         await client.query('COMMIT');
+        this.options.faults.afterCommit?.(attempt);
         return result;
       } catch (error) {
         if (isConnectionBroken(error)) throw error;

@@ -12,15 +12,22 @@
  * (company, entry), so when two jobs record the same entry at once the first booking stays.
  *
  * Retries. Every method runs through `Database.transaction`, which retries transient failures
- * (`retry.ts`) from the start on a fresh connection. Each body is therefore idempotent: re-running
- * a committed page save inserts and reconciles nothing new; outcomes and intents are overwrites;
- * a re-acquire only bumps the fence once more. `rememberWebhook` is the one place where a commit
- * lost in flight would change the answer; it recognises its own earlier insert (same receivedAt)
- * on a retry.
+ * (`retry.ts`) from the start on a fresh connection. A failure before COMMIT rolled everything
+ * back, so running the body again is just the first run. The one ambiguous case is a COMMIT whose
+ * acknowledgement was lost: the body may have committed. Every fenced write therefore inserts a
+ * marker with a write id (one per call, the same on every attempt) in its own transaction; a
+ * retried attempt that finds its marker knows its first run committed, changes nothing, and
+ * returns the first run's result (kept with the marker). So a retried body never counts a report
+ * attempt twice or writes an audit event twice, whatever the statement. Markers are needed only
+ * while the caller may still retry; each write deletes the job's markers older than an hour.
+ * Outside the fence, a re-acquire only bumps the fence once more, and `rememberWebhook`
+ * recognises its own earlier insert (same receivedAt) on a retry.
  *
  * Bulk writes send whole pages as arrays (`unnest`) in one statement, never one round trip per
  * item; see `bulk.ts` for how they stay proportional to the page whatever the planner believes.
  */
+import { randomUUID } from 'node:crypto';
+
 import { ConfigError, LeaseLostError } from '../../errors/index.js';
 import type {
   AuditEvent,
@@ -35,6 +42,7 @@ import type {
   ItemState,
   ItemWithPayload,
   IntentDetail,
+  IntentRecord,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -43,12 +51,14 @@ import type {
   JobSnapshot,
   JobStats,
   ListedItem,
+  ProgressBatch,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
+import { JOB_PHASES, phaseReached } from '../types.js';
+import { countItems, outcomeDetail, type CountGroup } from '../rules.js';
 import {
   listedAmong,
   markItemsRejected,
@@ -59,7 +69,7 @@ import {
   tablesOf,
   upsertListedPage,
 } from './bulk.js';
-import { Database, type RetryInfo, type Row, type Tx } from './database.js';
+import { Database, type CommitFaults, type RetryInfo, type Row, type Tx } from './database.js';
 import { compileRetry, type PostgresRetryOptions } from './retry.js';
 import { toAuditEvent } from '../rows.js';
 import { ITEM_COLUMNS, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from './rows.js';
@@ -88,7 +98,16 @@ export interface PostgresStoreOptions {
    * retried on another. @default ignore
    */
   onPoolError?: (error: Error) => void;
+  /**
+   * For tests only: throw from these to simulate a transient failure just before COMMIT (the
+   * transaction rolls back) or just after it (the acknowledgement is lost). @default none
+   * @internal
+   */
+  faults?: CommitFaults;
 }
+
+/** How long a write marker is kept: far longer than any retry sequence (about 20 s by default). */
+const MARKER_TTL_MS = 60 * 60 * 1000;
 
 const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   phase: 'phase',
@@ -114,7 +133,6 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 }
 
 class PostgresStore implements Store {
-  readonly kind = 'postgres' as const;
   private readonly db: Database;
   private readonly schema: string;
   private readonly now: () => number;
@@ -140,6 +158,7 @@ class PostgresStore implements Store {
       onRetry: options.onRetry ?? (() => {}),
       onPoolError: options.onPoolError ?? (() => {}),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      faults: options.faults ?? {},
     });
   }
 
@@ -157,22 +176,51 @@ class PostgresStore implements Store {
 
   /**
    * Runs `fn` in a transaction that holds the job's row lock, after checking that `fence` is still
-   * the job's current fence. Passes the job's phase as locked, and whether this is a retry of the
-   * transaction (its first run may have committed: audit inserts then skip what is there).
+   * the job's current fence, and passes the job's phase as locked. The same statement inserts this
+   * call's write marker (see Retries above): on a retried attempt that finds the marker committed,
+   * `fn` is not run again and the first run's result is returned (`replay` rebuilds a result that
+   * is not kept, e.g. a record read again).
    */
-  private fenced<T>(fence: Fence, fn: (tx: Tx, phase: JobPhase, retry: boolean) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (tx, attempt) => {
+  private fenced<T>(
+    fence: Fence,
+    fn: (tx: Tx, phase: JobPhase) => Promise<T>,
+    replay?: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    const writeId = randomUUID();
+    return this.db.transaction(async (tx) => {
+      const now = this.now();
       const rows = await tx.query(
-        `SELECT fence_token, phase FROM ${this.t.jobs} WHERE company_id = $1 AND job_id = $2 FOR UPDATE`,
-        [fence.companyId, fence.jobId],
+        `WITH marker AS (
+           INSERT INTO ${this.t.writes} (write_id, company_id, job_id, at) VALUES ($3, $1, $2, $4)
+           ON CONFLICT (write_id) DO NOTHING RETURNING 1
+         ), expired AS (
+           DELETE FROM ${this.t.writes} WHERE company_id = $1 AND job_id = $2 AND at < $5 RETURNING 1
+         )
+         SELECT fence_token, phase, EXISTS (SELECT 1 FROM marker) AS fresh,
+                (SELECT result FROM ${this.t.writes} WHERE write_id = $3) AS result
+         FROM ${this.t.jobs} WHERE company_id = $1 AND job_id = $2 FOR UPDATE`,
+        [fence.companyId, fence.jobId, writeId, now, now - MARKER_TTL_MS],
       );
       const row = rows[0];
+      if (row && row['fresh'] !== true) {
+        // Our first attempt committed; only its acknowledgement was lost.
+        const kept = row['result'];
+        if (replay) return replay(tx);
+        return (typeof kept === 'string' ? JSON.parse(kept) : undefined) as T;
+      }
       if (!row || Number(row['fence_token']) !== fence.token) {
         throw new LeaseLostError(
           `Job ${fence.jobId} was taken over by another worker (fence ${fence.token} is stale); stopping.`,
         );
       }
-      return fn(tx, String(row['phase']) as JobPhase, attempt > 1);
+      const result = await fn(tx, String(row['phase']) as JobPhase);
+      if (result !== undefined && !replay) {
+        await tx.execute(`UPDATE ${this.t.writes} SET result = $2 WHERE write_id = $1`, [
+          writeId,
+          JSON.stringify(result),
+        ]);
+      }
+      return result;
     });
   }
 
@@ -241,7 +289,17 @@ class PostgresStore implements Store {
   }
 
   async updateJob(fence: Fence, patch: JobPatch): Promise<JobRecord> {
-    return this.fenced(fence, async (tx) => toJob(await this.patchJob(tx, fence, patch)));
+    return this.fenced(
+      fence,
+      async (tx) => toJob(await this.patchJob(tx, fence, patch)),
+      async (tx) => {
+        const rows = await tx.query(`SELECT * FROM ${this.t.jobs} WHERE company_id = $1 AND job_id = $2`, [
+          fence.companyId,
+          fence.jobId,
+        ]);
+        return toJob(mustHave(rows[0], fence));
+      },
+    );
   }
 
   private async patchJob(tx: Tx, ref: JobRef, patch: JobPatch): Promise<Row> {
@@ -279,9 +337,9 @@ class PostgresStore implements Store {
     fence: Fence,
     page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
   ): Promise<SaveFetchedPageResult> {
-    return this.fenced(fence, async (tx, _phase, retry) => {
+    return this.fenced(fence, async (tx) => {
       const now = this.iso();
-      const result = await storeFetchedPage(tx, this.t, fence, page.items, now, retry);
+      const result = await storeFetchedPage(tx, this.t, fence, page.items, now);
       const patch: JobPatch = { dataCursor: page.cursor };
       if (page.complete) {
         await planJob(tx, this.t, fence, now);
@@ -298,9 +356,10 @@ class PostgresStore implements Store {
 
   async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
     const rows = await this.db.query(
-      `SELECT * FROM ${this.t.items}
-       WHERE company_id = $1 AND job_id = $2 AND state IN ('planned', 'booking') AND seq > $3
-       ORDER BY seq LIMIT $4`,
+      `SELECT it.*, p.payload FROM ${this.t.items} AS it
+       LEFT JOIN ${this.t.payloads} AS p USING (company_id, job_id, entry_id)
+       WHERE it.company_id = $1 AND it.job_id = $2 AND it.state IN ('planned', 'booking') AND it.seq > $3
+       ORDER BY it.seq LIMIT $4`,
       [ref.companyId, ref.jobId, afterSeq, limit],
     );
     return rows.map(toItemWithPayload);
@@ -312,22 +371,33 @@ class PostgresStore implements Store {
     attempt: number,
     detail: IntentDetail = {},
   ): Promise<void> {
-    await this.fenced(fence, async (tx, _phase, retry) => {
+    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
+  }
+
+  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
+  }
+
+  async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {
+    await this.fenced(fence, async (tx) => {
       const now = this.iso();
-      const changed = await tx.execute(
-        `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
-         WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
-        [fence.companyId, fence.jobId, accountingEntryId, attempt, now],
-      );
-      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
-      await this.audit(tx, fence, accountingEntryId, 'intent', now, detail, retry);
+      for (const { accountingEntryId, outcome } of progress.outcomes)
+        await this.applyOutcome(tx, fence, accountingEntryId, outcome, now);
+      for (const intent of progress.intents) await this.applyIntent(tx, fence, intent, now);
     });
   }
 
-  /**
-   * Appends one audit event for an item (its current attempt is the event's). On a retried
-   * transaction an event of the same step and attempt already there is our first run's.
-   */
+  private async applyIntent(tx: Tx, fence: Fence, intent: IntentRecord, now: string): Promise<void> {
+    const changed = await tx.execute(
+      `UPDATE ${this.t.items} SET state = 'booking', attempt = $4, updated_at = $5
+       WHERE company_id = $1 AND job_id = $2 AND entry_id = $3 AND state IN ('planned', 'booking')`,
+      [fence.companyId, fence.jobId, intent.accountingEntryId, intent.attempt, now],
+    );
+    if (changed !== 1) throw new Error(`store: item ${intent.accountingEntryId} is not open for booking`);
+    await this.audit(tx, fence, intent.accountingEntryId, 'intent', now, intent.detail ?? {});
+  }
+
+  /** Appends one audit event for an item (its current attempt is the event's). */
   private async audit(
     tx: Tx,
     ref: JobRef,
@@ -335,25 +405,23 @@ class PostgresStore implements Store {
     step: AuditStep,
     at: string,
     detail: object,
-    retry: boolean,
   ): Promise<void> {
     await tx.execute(
       `INSERT INTO ${this.t.audit} (company_id, job_id, entry_id, at, step, attempt, detail)
-       SELECT company_id, job_id, entry_id, $4, $5, attempt, $6 FROM ${this.t.items} AS it
-       WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
-       ${
-         retry
-           ? `AND NOT EXISTS (SELECT 1 FROM ${this.t.audit} AS a WHERE a.entry_id = $3 AND a.company_id = $1
-                AND a.job_id = $2 AND a.step = $5 AND a.attempt = it.attempt)`
-           : ''
-       }`,
+       SELECT company_id, job_id, entry_id, $4, $5, attempt, $6 FROM ${this.t.items}
+       WHERE company_id = $1 AND job_id = $2 AND entry_id = $3`,
       [ref.companyId, ref.jobId, entryId, at, step, JSON.stringify(detail)],
     );
   }
 
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    await this.fenced(fence, async (tx, _phase, retry) => {
-      const now = this.iso();
+  private async applyOutcome(
+    tx: Tx,
+    fence: Fence,
+    accountingEntryId: string,
+    outcome: ItemOutcome,
+    now: string,
+  ): Promise<void> {
+    {
       if (outcome.status === 'booked') {
         const earlier = await tx.query(
           `SELECT job_id FROM ${this.t.bookings} WHERE company_id = $1 AND entry_id = $2`,
@@ -366,22 +434,18 @@ class PostgresStore implements Store {
           accountingEntryId,
           'booked',
           now,
-          {
-            externalId: outcome.externalId,
-            externalUrl: outcome.externalUrl,
-            exportedAt: outcome.exportedAt,
-            ...(outcome.resolvedBy ? { resolvedBy: outcome.resolvedBy } : {}),
-            ...(earlierJob !== null && earlierJob !== fence.jobId ? { bookedInJob: earlierJob } : {}),
-          },
-          retry,
+          outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
         );
-        // One statement: the item's outcome and the booking, which the primary key keeps unique per
-        // (company, entry) even when two jobs record the same entry at the same moment.
+        // One statement: the item's outcome, its payload dropped (no longer needed), and the booking,
+        // which the primary key keeps unique per (company, entry) even when two jobs record the same
+        // entry at the same moment.
         await tx.execute(
           `WITH item AS (
              UPDATE ${this.t.items} SET state = 'booked', external_id = $4, external_url = $5, exported_at = $6,
-                    failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = $7
+                    failure_reason = NULL, failure_reason_type = NULL, updated_at = $7
              WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
+           ), payload AS (
+             DELETE FROM ${this.t.payloads} WHERE company_id = $1 AND job_id = $2 AND entry_id = $3
            )
            INSERT INTO ${this.t.bookings} (company_id, entry_id, job_id, external_id, external_url, exported_at)
            VALUES ($1, $3, $2, $4, $5, $6) ON CONFLICT (company_id, entry_id) DO NOTHING`,
@@ -396,15 +460,7 @@ class PostgresStore implements Store {
           ],
         );
       } else {
-        await this.audit(
-          tx,
-          fence,
-          accountingEntryId,
-          'failed',
-          now,
-          { failureReasonType: outcome.failureReasonType, failureReason: outcome.failureReason },
-          retry,
-        );
+        await this.audit(tx, fence, accountingEntryId, 'failed', now, outcomeDetail(outcome, null));
         // A failed item keeps its payload: `retry` maps it again with a fixed configuration.
         await tx.execute(
           `UPDATE ${this.t.items} SET state = 'failed', failure_reason = $4, failure_reason_type = $5, updated_at = $6
@@ -419,7 +475,7 @@ class PostgresStore implements Store {
           ],
         );
       }
-    });
+    }
   }
 
   async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
@@ -445,9 +501,7 @@ class PostgresStore implements Store {
     fence: Fence,
     accepted: readonly { accountingEntryId: string; pleoStatus: ItemRecord['pleoStatus'] }[],
   ): Promise<void> {
-    await this.fenced(fence, (tx, _phase, retry) =>
-      markItemsReported(tx, this.t, fence, accepted, this.iso(), retry),
-    );
+    await this.fenced(fence, (tx) => markItemsReported(tx, this.t, fence, accepted, this.iso()));
   }
 
   async markReportRejected(fence: Fence, rejections: readonly ReportRejection[]): Promise<void> {
@@ -465,35 +519,19 @@ class PostgresStore implements Store {
   }
 
   async counts(ref: JobRef): Promise<JobCounts> {
-    const byState = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
-    const result: JobCounts = {
-      total: 0,
-      byState,
-      reported: 0,
-      unreported: 0,
-      successful: 0,
-      failed: 0,
-      fetched: 0,
-    };
     const rows = await this.db.query(
-      `SELECT state, count(*) AS n, count(*) FILTER (WHERE reported) AS reported,
-              count(*) FILTER (WHERE state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful')) AS ok,
-              count(*) FILTER (WHERE state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful')) AS ko,
-              count(*) FILTER (WHERE state <> 'skipped' AND date IS NOT NULL) AS fetched
-       FROM ${this.t.items} WHERE company_id = $1 AND job_id = $2 GROUP BY state`,
+      `SELECT state, pleo_status, reported, date IS NOT NULL AS fetched, count(*) AS n
+       FROM ${this.t.items} WHERE company_id = $1 AND job_id = $2 GROUP BY 1, 2, 3, 4`,
       [ref.companyId, ref.jobId],
     );
-    for (const row of rows) {
-      const n = Number(row['n']);
-      byState[String(row['state']) as ItemState] = n;
-      result.total += n;
-      result.reported += Number(row['reported']);
-      result.successful += Number(row['ok']);
-      result.failed += Number(row['ko']);
-      result.fetched += Number(row['fetched']);
-    }
-    result.unreported = result.total - result.reported;
-    return result;
+    const groups: CountGroup[] = rows.map((row) => ({
+      state: String(row['state']) as ItemState,
+      pleoStatus: String(row['pleo_status']) as CountGroup['pleoStatus'],
+      reported: row['reported'] === true,
+      fetched: row['fetched'] === true,
+      n: Number(row['n']),
+    }));
+    return countItems(groups);
   }
 
   async topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]> {
@@ -532,11 +570,20 @@ class PostgresStore implements Store {
 
   async findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]> {
     const rows = await this.db.query(
-      `SELECT it.* FROM ${this.t.items} AS it JOIN ${this.t.jobs} AS j USING (company_id, job_id)
+      `SELECT it.*, p.payload FROM ${this.t.items} AS it JOIN ${this.t.jobs} AS j USING (company_id, job_id)
+       LEFT JOIN ${this.t.payloads} AS p USING (company_id, job_id, entry_id)
        WHERE it.entry_id = $1 ORDER BY j.created_at DESC, j.job_id DESC`,
       [accountingEntryId],
     );
     return rows.map(toItemWithPayload);
+  }
+
+  async findJob(jobId: string): Promise<JobRecord | null> {
+    const rows = await this.db.query(
+      `SELECT * FROM ${this.t.jobs} WHERE job_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [jobId],
+    );
+    return rows[0] ? toJob(rows[0]) : null;
   }
 
   async jobStats(): Promise<JobStats> {

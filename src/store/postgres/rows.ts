@@ -1,7 +1,7 @@
 /** Column lists of the PostgreSQL store; the row → record mapping is shared (`../rows.ts`). */
 export { nullableString, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from '../rows.js';
 
-/** Every item column but `payload`, which only the item-processing reads need. */
+/** Every item column (the payload is in its own table, read only by the item-processing reads). */
 export const ITEM_COLUMNS = [
   'company_id',
   'job_id',

@@ -137,6 +137,41 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     ALTER TABLE items ADD COLUMN amount_value bigint, ADD COLUMN amount_currency text;
     `,
   },
+  {
+    // Write markers: a fenced write whose COMMIT acknowledgement was lost recognises its own
+    // committed work on the retry (postgres-store.ts, Retries) and returns the kept result.
+    // `at` is epoch milliseconds; each write deletes its job's markers older than an hour.
+    // jobs_job: an operator's lookup of a job by id alone (`findJob`).
+    name: 'write_markers',
+    sql: `
+    CREATE TABLE writes (
+      write_id text PRIMARY KEY,
+      company_id text COLLATE "C" NOT NULL,
+      job_id text COLLATE "C" NOT NULL,
+      at bigint NOT NULL,
+      result text
+    );
+    CREATE INDEX writes_job_at ON writes (company_id, job_id, at);
+    CREATE INDEX jobs_job ON jobs (job_id);
+    `,
+  },
+  {
+    // The export payload (several KB) out of the hot item row: an intent or an outcome writes a
+    // new version of the small row only, not of the payload with it. Existing payloads move over.
+    name: 'payloads',
+    sql: `
+    CREATE TABLE payloads (
+      company_id text COLLATE "C" NOT NULL,
+      job_id text COLLATE "C" NOT NULL,
+      entry_id text COLLATE "C" NOT NULL,
+      payload text NOT NULL,
+      PRIMARY KEY (company_id, job_id, entry_id)
+    );
+    INSERT INTO payloads (company_id, job_id, entry_id, payload)
+      SELECT company_id, job_id, entry_id, payload FROM items WHERE payload IS NOT NULL;
+    ALTER TABLE items DROP COLUMN payload;
+    `,
+  },
 ];
 
 /** `"name"`, for a schema name already checked by `assertSchemaName`. */

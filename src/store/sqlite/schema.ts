@@ -98,4 +98,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE items ADD COLUMN amount_value INTEGER;
   ALTER TABLE items ADD COLUMN amount_currency TEXT;
   `,
+  // An operator's lookup of a job by id alone (`findJob`).
+  `
+  CREATE INDEX jobs_job ON jobs (job_id);
+  `,
+  // The export payload (several KB) out of the hot item row: an intent or an outcome rewrites
+  // only the small row, not the payload with it. Existing payloads move over.
+  `
+  CREATE TABLE payloads (
+    company_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (company_id, job_id, entry_id)
+  );
+  INSERT INTO payloads (company_id, job_id, entry_id, payload)
+    SELECT company_id, job_id, entry_id, payload FROM items WHERE payload IS NOT NULL;
+  ALTER TABLE items DROP COLUMN payload;
+  `,
 ];

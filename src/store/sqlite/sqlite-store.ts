@@ -9,7 +9,11 @@
  * idempotent path*, never booked twice. Choose `durability: 'full'` to fsync every commit.
  *
  * node:sqlite is synchronous; the async `Store` methods wrap it so a Postgres store fits the same
- * interface. All statements are prepared once.
+ * interface. All statements are prepared once. WAL checkpoints do not run inside our commits but
+ * in a worker thread (`checkpointer.ts`).
+ *
+ * The export payload (several KB per item) has its own table, `payloads`: the per-item protocol
+ * writes (intent, outcome) rewrite the small item row only.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,13 +27,13 @@ import type {
   FailureSummary,
   Fence,
   FetchedItem,
-  ItemFailureFields,
   ItemFilter,
   ItemOutcome,
   ItemRecord,
   ItemState,
   ItemWithPayload,
   IntentDetail,
+  IntentRecord,
   JobCounts,
   JobPatch,
   JobPhase,
@@ -38,15 +42,27 @@ import type {
   JobSnapshot,
   JobStats,
   ListedItem,
+  ProgressBatch,
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
 } from '../types.js';
-import { ITEM_STATES, JOB_PHASES, phaseReached } from '../types.js';
+import { JOB_PHASES, phaseReached } from '../types.js';
+import {
+  countItems,
+  listedAction,
+  listedDetail,
+  NO_DATA_DETAIL,
+  outcomeDetail,
+  planOrder,
+  rejectionDetail,
+  type CountGroup,
+} from '../rules.js';
 import {
   amountOf,
   fetchedDetail,
+  nullableString,
   receiptsDetail,
   toAuditEvent,
   toBooking,
@@ -56,6 +72,7 @@ import {
   toJob,
   type Row,
 } from '../rows.js';
+import { Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -67,22 +84,15 @@ export interface SqliteStoreOptions {
   now?: () => number;
 }
 
-const OPEN_PLEO = new Set(['pending', 'in_progress']);
-const NO_DATA: ItemFailureFields = {
-  failureReasonType: 'unexpected_failure',
-  failureReason:
-    'Pleo returned no export data for this entry (GET /v3/export-items). Export it again; if it keeps failing, contact Pleo support.',
-};
-
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
 }
 
 class SqliteStore implements Store {
-  readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly now: () => number;
   private readonly statements = new Map<string, StatementSync>();
+  private readonly checkpointer: Checkpointer | null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -92,6 +102,14 @@ class SqliteStore implements Store {
     this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA foreign_keys = ON');
+    if (options.path === ':memory:') this.checkpointer = null;
+    else {
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer({
+        path: options.path,
+        fallback: () => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'),
+      });
+    }
   }
 
   private stmt(sql: string): StatementSync {
@@ -118,6 +136,7 @@ class SqliteStore implements Store {
     try {
       const result = fn();
       this.db.exec('COMMIT');
+      this.checkpointer?.committed();
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -155,6 +174,7 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.isOpen) this.db.close();
   }
 
@@ -225,6 +245,11 @@ class SqliteStore implements Store {
       .map((row) => toJob(row as Row));
   }
 
+  async findJob(jobId: string): Promise<JobRecord | null> {
+    const row = this.get('SELECT * FROM jobs WHERE job_id = ? ORDER BY created_at DESC LIMIT 1', jobId);
+    return row ? toJob(row) : null;
+  }
+
   async jobStats(): Promise<JobStats> {
     const byPhase = Object.fromEntries(JOB_PHASES.map((p) => [p, 0])) as Record<JobPhase, number>;
     for (const row of this.all('SELECT phase, COUNT(*) AS n FROM jobs GROUP BY phase')) {
@@ -290,14 +315,19 @@ class SqliteStore implements Store {
       let inserted = 0;
       let reconciled = 0;
       for (const item of page.items) {
-        const open = OPEN_PLEO.has(item.status);
-        const existing = this.get(
+        const held = this.get(
           'SELECT state, reported FROM items WHERE company_id = ? AND job_id = ? AND entry_id = ?',
           fence.companyId,
           fence.jobId,
           item.accountingEntryId,
         );
-        if (!existing) {
+        const action = listedAction(
+          held
+            ? { state: String(held['state']) as ItemState, reported: Number(held['reported']) === 1 }
+            : null,
+          item.status,
+        );
+        if (action.kind === 'insert') {
           this.run(
             `INSERT INTO items (company_id, job_id, entry_id, pleo_status, state, external_id, external_url,
                                   exported_at, failure_reason, failure_reason_type, reported, updated_at)
@@ -306,52 +336,29 @@ class SqliteStore implements Store {
             fence.jobId,
             item.accountingEntryId,
             item.status,
-            open ? 'listed' : 'skipped',
+            action.state,
             item.externalId ?? null,
             item.externalUrl ?? null,
             item.exportedAt ?? null,
             item.failureReason ?? null,
             item.failureReasonType ?? null,
-            open ? 0 : 1,
+            action.reported ? 1 : 0,
             now,
           );
-          this.audit(fence, item.accountingEntryId, 'listed', now, {
-            pleoStatus: item.status,
-            skipped: !open,
-          });
+          this.audit(fence, item.accountingEntryId, 'listed', now, listedDetail(item, action));
           inserted++;
-          continue;
-        }
-        if (open) continue;
-        // Pleo holds a final status for this item. If our outcome was waiting to be reported, its
-        // report was accepted before a crash: mark it reported, never send it again. If we had not
-        // finished the item, someone else finalised it at Pleo: stop processing it.
-        const state = String(existing['state']) as ItemState;
-        if (state === 'booked' || state === 'failed') {
-          if (Number(existing['reported']) === 0) {
-            this.run(
-              `UPDATE items SET reported = 1, pleo_status = ?, updated_at = ?
-                 WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-              item.status,
-              now,
-              fence.companyId,
-              fence.jobId,
-              item.accountingEntryId,
-            );
-            this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
-            reconciled++;
-          }
-        } else if (state !== 'skipped') {
+        } else if (action.kind === 'reconcile') {
           this.run(
-            `UPDATE items SET state = 'skipped', reported = 1, pleo_status = ?, updated_at = ?
+            `UPDATE items SET state = ?, reported = 1, pleo_status = ?, updated_at = ?
                WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+            action.state,
             item.status,
             now,
             fence.companyId,
             fence.jobId,
             item.accountingEntryId,
           );
-          this.audit(fence, item.accountingEntryId, 'reconciled', now, { pleoStatus: item.status, state });
+          this.audit(fence, item.accountingEntryId, 'reconciled', now, listedDetail(item, action));
           reconciled++;
         }
       }
@@ -374,11 +381,10 @@ class SqliteStore implements Store {
       const unknown: string[] = [];
       for (const item of page.items) {
         const changed = this.run(
-          `UPDATE items SET date = ?, payload = ?, attachments = ?, prefailure = ?, amount_value = ?,
+          `UPDATE items SET date = ?, attachments = ?, prefailure = ?, amount_value = ?,
                   amount_currency = ?, updated_at = ?
              WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state = 'listed'`,
           item.date,
-          JSON.stringify(item.payload),
           JSON.stringify(item.attachments),
           item.prefailure ? JSON.stringify(item.prefailure) : null,
           amountOf(item)?.value ?? null,
@@ -389,6 +395,14 @@ class SqliteStore implements Store {
           item.accountingEntryId,
         );
         if (changed === 1) {
+          this.run(
+            `INSERT INTO payloads (company_id, job_id, entry_id, payload) VALUES (?, ?, ?, ?)
+             ON CONFLICT (company_id, job_id, entry_id) DO UPDATE SET payload = excluded.payload`,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+            JSON.stringify(item.payload),
+          );
           stored++;
           this.audit(fence, item.accountingEntryId, 'data_fetched', now, fetchedDetail(item));
           const receipts = receiptsDetail(item);
@@ -406,37 +420,36 @@ class SqliteStore implements Store {
       }
       const patch: JobPatch = { dataCursor: page.cursor };
       if (page.complete) {
-        // In-scope items that the data layer never returned cannot be booked: fail them visibly.
-        this.run(
-          `INSERT INTO audit (company_id, job_id, entry_id, at, step, attempt, detail)
-           SELECT company_id, job_id, entry_id, ?, 'data_fetched', attempt, ? FROM items
-           WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
-          now,
-          JSON.stringify({ missing: true, prefailure: NO_DATA }),
-          fence.companyId,
-          fence.jobId,
+        // The plan (rules.ts): every item still `listed` gets its seq; one without data is
+        // planned last with a visible failure.
+        const plan = planOrder(
+          this.all(
+            `SELECT entry_id, date, EXISTS (SELECT 1 FROM payloads AS p WHERE p.company_id = items.company_id
+                      AND p.job_id = items.job_id AND p.entry_id = items.entry_id) AS has_data
+               FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed'`,
+            fence.companyId,
+            fence.jobId,
+          ).map((row) => ({
+            accountingEntryId: String(row['entry_id']),
+            date: nullableString(row['date']),
+            hasData: Number(row['has_data']) === 1,
+          })),
         );
-        this.run(
-          `UPDATE items SET prefailure = ?, date = COALESCE(date, '9999-12-31T23:59:59Z'), updated_at = ?
-             WHERE company_id = ? AND job_id = ? AND state = 'listed' AND payload IS NULL`,
-          JSON.stringify(NO_DATA),
-          now,
-          fence.companyId,
-          fence.jobId,
-        );
-        // The deterministic order: oldest transaction date first, accountingEntryId as tie-break.
-        // ISO-8601 UTC strings of one format sort like the instants they denote.
-        this.run(
-          `UPDATE items SET seq = ordered.rn, state = 'planned', updated_at = ?
-             FROM (SELECT entry_id, ROW_NUMBER() OVER (ORDER BY date, entry_id) AS rn
-                   FROM items WHERE company_id = ? AND job_id = ? AND state = 'listed') AS ordered
-             WHERE items.company_id = ? AND items.job_id = ? AND items.entry_id = ordered.entry_id`,
-          now,
-          fence.companyId,
-          fence.jobId,
-          fence.companyId,
-          fence.jobId,
-        );
+        for (const item of plan) {
+          if (item.prefailure !== null)
+            this.audit(fence, item.accountingEntryId, 'data_fetched', now, NO_DATA_DETAIL);
+          this.run(
+            `UPDATE items SET state = 'planned', seq = ?, date = ?, prefailure = COALESCE(?, prefailure), updated_at = ?
+               WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+            item.seq,
+            item.date,
+            item.prefailure === null ? null : JSON.stringify(item.prefailure),
+            now,
+            fence.companyId,
+            fence.jobId,
+            item.accountingEntryId,
+          );
+        }
         patch.phase = 'planned';
       }
       this.patchJob(fence, patch);
@@ -461,8 +474,9 @@ class SqliteStore implements Store {
 
   async itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]> {
     return this.all(
-      `SELECT * FROM items WHERE company_id = ? AND job_id = ? AND state IN ('planned', 'booking') AND seq > ?
-         ORDER BY seq LIMIT ?`,
+      `SELECT items.*, payloads.payload FROM items LEFT JOIN payloads USING (company_id, job_id, entry_id)
+         WHERE items.company_id = ? AND items.job_id = ? AND items.state IN ('planned', 'booking') AND items.seq > ?
+         ORDER BY items.seq LIMIT ?`,
       ref.companyId,
       ref.jobId,
       afterSeq,
@@ -476,80 +490,94 @@ class SqliteStore implements Store {
     attempt: number,
     detail: IntentDetail = {},
   ): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
+  }
+
+  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
+    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
+  }
+
+  async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {
     this.tx(() => {
       this.checkFence(fence);
       const now = this.iso();
-      const changed = this.run(
-        `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
-         WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
-        attempt,
+      for (const { accountingEntryId, outcome } of progress.outcomes)
+        this.applyOutcome(fence, accountingEntryId, outcome, now);
+      for (const intent of progress.intents) this.applyIntent(fence, intent, now);
+    });
+  }
+
+  private applyIntent(fence: Fence, intent: IntentRecord, now: string): void {
+    const changed = this.run(
+      `UPDATE items SET state = 'booking', attempt = ?, updated_at = ?
+       WHERE company_id = ? AND job_id = ? AND entry_id = ? AND state IN ('planned', 'booking')`,
+      intent.attempt,
+      now,
+      fence.companyId,
+      fence.jobId,
+      intent.accountingEntryId,
+    );
+    if (changed !== 1) throw new Error(`store: item ${intent.accountingEntryId} is not open for booking`);
+    this.audit(fence, intent.accountingEntryId, 'intent', now, intent.detail ?? {});
+  }
+
+  private applyOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome, now: string): void {
+    if (outcome.status === 'booked') {
+      const earlier = this.get(
+        'SELECT job_id FROM bookings WHERE company_id = ? AND entry_id = ?',
+        fence.companyId,
+        accountingEntryId,
+      );
+      const earlierJob = earlier ? String(earlier['job_id']) : null;
+      this.audit(
+        fence,
+        accountingEntryId,
+        'booked',
+        now,
+        outcomeDetail(outcome, earlierJob !== fence.jobId ? earlierJob : null),
+      );
+      this.run(
+        `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
+                failure_reason = NULL, failure_reason_type = NULL, updated_at = ?
+         WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+        outcome.externalId,
+        outcome.externalUrl,
+        outcome.exportedAt,
         now,
         fence.companyId,
         fence.jobId,
         accountingEntryId,
       );
-      if (changed !== 1) throw new Error(`store: item ${accountingEntryId} is not open for booking`);
-      this.audit(fence, accountingEntryId, 'intent', now, detail);
-    });
-  }
-
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    this.tx(() => {
-      this.checkFence(fence);
-      const now = this.iso();
-      if (outcome.status === 'booked') {
-        const earlier = this.get(
-          'SELECT job_id FROM bookings WHERE company_id = ? AND entry_id = ?',
-          fence.companyId,
-          accountingEntryId,
-        );
-        const earlierJob = earlier ? String(earlier['job_id']) : null;
-        this.audit(fence, accountingEntryId, 'booked', now, {
-          externalId: outcome.externalId,
-          externalUrl: outcome.externalUrl,
-          exportedAt: outcome.exportedAt,
-          ...(outcome.resolvedBy ? { resolvedBy: outcome.resolvedBy } : {}),
-          ...(earlierJob !== null && earlierJob !== fence.jobId ? { bookedInJob: earlierJob } : {}),
-        });
-        this.run(
-          `UPDATE items SET state = 'booked', external_id = ?, external_url = ?, exported_at = ?,
-                  failure_reason = NULL, failure_reason_type = NULL, payload = NULL, updated_at = ?
-           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-          outcome.externalId,
-          outcome.externalUrl,
-          outcome.exportedAt,
-          now,
-          fence.companyId,
-          fence.jobId,
-          accountingEntryId,
-        );
-        this.run(
-          `INSERT INTO bookings (company_id, entry_id, job_id, external_id, external_url, exported_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, entry_id) DO NOTHING`,
-          fence.companyId,
-          accountingEntryId,
-          fence.jobId,
-          outcome.externalId,
-          outcome.externalUrl,
-          outcome.exportedAt,
-        );
-      } else {
-        this.audit(fence, accountingEntryId, 'failed', now, {
-          failureReasonType: outcome.failureReasonType,
-          failureReason: outcome.failureReason,
-        });
-        this.run(
-          `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
-           WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
-          outcome.failureReason,
-          outcome.failureReasonType,
-          now,
-          fence.companyId,
-          fence.jobId,
-          accountingEntryId,
-        );
-      }
-    });
+      // A booked item's export data is no longer needed (a failed one keeps it for `retry`).
+      this.run(
+        'DELETE FROM payloads WHERE company_id = ? AND job_id = ? AND entry_id = ?',
+        fence.companyId,
+        fence.jobId,
+        accountingEntryId,
+      );
+      this.run(
+        `INSERT INTO bookings (company_id, entry_id, job_id, external_id, external_url, exported_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (company_id, entry_id) DO NOTHING`,
+        fence.companyId,
+        accountingEntryId,
+        fence.jobId,
+        outcome.externalId,
+        outcome.externalUrl,
+        outcome.exportedAt,
+      );
+    } else {
+      this.audit(fence, accountingEntryId, 'failed', now, outcomeDetail(outcome, null));
+      this.run(
+        `UPDATE items SET state = 'failed', failure_reason = ?, failure_reason_type = ?, updated_at = ?
+         WHERE company_id = ? AND job_id = ? AND entry_id = ?`,
+        outcome.failureReason,
+        outcome.failureReasonType,
+        now,
+        fence.companyId,
+        fence.jobId,
+        accountingEntryId,
+      );
+    }
   }
 
   async findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null> {
@@ -609,10 +637,7 @@ class SqliteStore implements Store {
           fence.jobId,
           rejection.accountingEntryId,
         );
-        this.audit(fence, rejection.accountingEntryId, 'report_rejected', now, {
-          message: rejection.message,
-          giveUp: rejection.giveUp === true,
-        });
+        this.audit(fence, rejection.accountingEntryId, 'report_rejected', now, rejectionDetail(rejection));
       }
     });
   }
@@ -628,36 +653,19 @@ class SqliteStore implements Store {
   }
 
   async counts(ref: JobRef): Promise<JobCounts> {
-    const byState = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
-    let total = 0;
-    let reported = 0;
-    for (const row of this.all(
-      `SELECT state, SUM(reported) AS reported, COUNT(*) AS n FROM items WHERE company_id = ? AND job_id = ? GROUP BY state`,
+    const groups: CountGroup[] = this.all(
+      `SELECT state, pleo_status, reported, date IS NOT NULL AS fetched, COUNT(*) AS n FROM items
+         WHERE company_id = ? AND job_id = ? GROUP BY state, pleo_status, reported, fetched`,
       ref.companyId,
       ref.jobId,
-    )) {
-      const n = Number(row['n']);
-      byState[String(row['state']) as ItemState] = n;
-      total += n;
-      reported += Number(row['reported']);
-    }
-    const outcome = this.get(
-      `SELECT SUM(CASE WHEN state = 'booked' OR (state = 'skipped' AND pleo_status = 'successful') THEN 1 ELSE 0 END) AS ok,
-              SUM(CASE WHEN state = 'failed' OR (state = 'skipped' AND pleo_status <> 'successful') THEN 1 ELSE 0 END) AS ko,
-              SUM(CASE WHEN state <> 'skipped' AND date IS NOT NULL THEN 1 ELSE 0 END) AS fetched
-       FROM items WHERE company_id = ? AND job_id = ?`,
-      ref.companyId,
-      ref.jobId,
-    );
-    return {
-      total,
-      byState,
-      reported,
-      unreported: total - reported,
-      successful: Number(outcome?.['ok'] ?? 0),
-      failed: Number(outcome?.['ko'] ?? 0),
-      fetched: Number(outcome?.['fetched'] ?? 0),
-    };
+    ).map((row) => ({
+      state: String(row['state']) as ItemState,
+      pleoStatus: String(row['pleo_status']) as CountGroup['pleoStatus'],
+      reported: Number(row['reported']) === 1,
+      fetched: Number(row['fetched']) === 1,
+      n: Number(row['n']),
+    }));
+    return countItems(groups);
   }
 
   async topFailures(ref: JobRef, limit: number): Promise<FailureSummary[]> {
@@ -697,7 +705,8 @@ class SqliteStore implements Store {
 
   async findItemsByEntry(accountingEntryId: string): Promise<ItemWithPayload[]> {
     return this.all(
-      `SELECT items.* FROM items JOIN jobs USING (company_id, job_id) WHERE entry_id = ?
+      `SELECT items.*, payloads.payload FROM items JOIN jobs USING (company_id, job_id)
+         LEFT JOIN payloads USING (company_id, job_id, entry_id) WHERE items.entry_id = ?
          ORDER BY jobs.created_at DESC`,
       accountingEntryId,
     ).map(toItemWithPayload);
