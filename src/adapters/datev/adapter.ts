@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 
 import { balanceProblem, extensionForContentType, type AccountingEntry } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
+import { keyedSingleFlight } from '../single-flight.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -136,7 +137,7 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
   let dirPromise: Promise<BatchDirectory> | undefined;
   let closed = false;
   let chain: Promise<unknown> = Promise.resolve();
-  const inFlight = new Map<string, Promise<RecordOutcome>>();
+  const inFlight = keyedSingleFlight<RecordOutcome>();
   const staged = new Map<string, { count: number; names: string[] }>();
 
   const directory = (): Promise<BatchDirectory> => {
@@ -394,15 +395,11 @@ export function createDatevAdapter(options: DatevAdapterOptions): DatevAdapter {
 
     record(entry, ctx): Promise<RecordOutcome> {
       const key = ctx.idempotencyKey;
-      const running = inFlight.get(key);
-      if (running) return running;
-      const promise = doRecord(entry, key, ctx.attachments, ctx.signal).finally(() => inFlight.delete(key));
-      inFlight.set(key, promise);
-      return promise;
+      return inFlight.run(key, () => doRecord(entry, key, ctx.attachments, ctx.signal));
     },
 
     async close(): Promise<void> {
-      await Promise.allSettled([...inFlight.values()]);
+      await inFlight.settled();
       await chain;
       closed = true;
       const pending = dirPromise;

@@ -37,6 +37,7 @@ import {
   type AccountingEntry,
 } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
+import { keyedSingleFlight } from '../single-flight.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -218,7 +219,7 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
   const now = options.now ?? (() => new Date());
   let journalPromise: Promise<JournalFile> | undefined;
   let closed = false;
-  const inFlight = new Map<string, Promise<RecordOutcome>>();
+  const inFlight = keyedSingleFlight<RecordOutcome>();
   let queue: Pending[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let scheduled = false;
@@ -547,17 +548,11 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
 
     record(entry, ctx): Promise<RecordOutcome> {
       const key = ctx.idempotencyKey;
-      const running = inFlight.get(key);
-      if (running) return running;
-      const promise = doRecord(entry, ctx.companyId, key, ctx.attachments).finally(() =>
-        inFlight.delete(key),
-      );
-      inFlight.set(key, promise);
-      return promise;
+      return inFlight.run(key, () => doRecord(entry, ctx.companyId, key, ctx.attachments));
     },
 
     async close(): Promise<void> {
-      await Promise.allSettled([...inFlight.values()]);
+      await inFlight.settled();
       await flushing;
       closed = true;
       const pending = journalPromise;

@@ -24,6 +24,7 @@ import {
 } from '../../accounting/index.js';
 import { AccountingSystemError } from '../../errors/index.js';
 import { classifyAccountingError, jobFailureOf } from '../errors.js';
+import { keyedSingleFlight } from '../single-flight.js';
 import type {
   AccountingAdapter,
   AdapterContext,
@@ -103,7 +104,7 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
   const invoiceJournalCode = options.invoiceJournal ?? 'EXP';
   const supplierInvoices = options.supplierInvoices ?? true;
   const accountMap = options.accounts ?? {};
-  const inFlight = new Map<string, Promise<RecordOutcome>>();
+  const inFlight = keyedSingleFlight<RecordOutcome>();
   const now = options.now ?? Date.now;
   let closed = false;
   const step = async (name: string, key: string): Promise<void> => {
@@ -699,15 +700,11 @@ export function createTrytonAdapter(options: TrytonAdapterOptions): TrytonAdapte
 
     record(entry, ctx): Promise<RecordOutcome> {
       const key = ctx.idempotencyKey;
-      const running = inFlight.get(key);
-      if (running) return running;
-      const promise = doRecord(entry, key, ctx.attachments, ctx.signal).finally(() => inFlight.delete(key));
-      inFlight.set(key, promise);
-      return promise;
+      return inFlight.run(key, () => doRecord(entry, key, ctx.attachments, ctx.signal));
     },
 
     async close(): Promise<void> {
-      await Promise.allSettled([...inFlight.values()]);
+      await inFlight.settled();
       closed = true;
       await rpc.logout();
     },
