@@ -32,6 +32,7 @@ export type {
   Store,
   StoreLifecycle,
 } from './types.js';
+export { markBooking, recordOutcome } from './progress-writes.js';
 export { AUDIT_STEPS, ITEM_STATES, JOB_PHASES, phaseReached } from './types.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { createPostgresStore, SCHEMA_NAME_PATTERN, type PostgresStoreOptions } from './postgres/index.js';

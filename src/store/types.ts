@@ -353,16 +353,9 @@ export interface ProgressStore {
 
   /** In-scope items still to process (`planned` or `booking`), by seq, after `afterSeq`. */
   itemsToProcess(ref: JobRef, afterSeq: number, limit: number): Promise<ItemWithPayload[]>;
-  /** Durable intent: the next write to the accounting system for this item is attempt `attempt`. */
-  markBooking(fence: Fence, accountingEntryId: string, attempt: number, detail?: IntentDetail): Promise<void>;
-  /**
-   * Stores an item's outcome; a booked outcome also records the booking (unique per company+entry)
-   * and drops the stored payload; a failed item keeps its payload (`retry` maps it again).
-   */
-  recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void>;
   /**
    * Intents and outcomes of several items in one transaction (group commit): each as
-   * `recordOutcome` / `markBooking` would write it, with its audit event; all or nothing.
+   * `recordOutcome` / `markBooking` (progress-writes.ts) write one, with its audit event; all or nothing.
    */
   recordProgress(fence: Fence, progress: ProgressBatch): Promise<void>;
   findBooking(companyId: string, accountingEntryId: string): Promise<BookingRecord | null>;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { ExportItem } from '../../src/client/index.js';
 import { startConsoleServer } from '../../src/console/index.js';
-import { createPostgresStore } from '../../src/store/index.js';
+import { createPostgresStore, markBooking, recordOutcome } from '../../src/store/index.js';
 
 const DATABASE_URL = process.env['PLEO_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `pleo_console_${process.pid}`;
@@ -56,7 +56,7 @@ describe('console over the PostgreSQL store', () => {
       cursor: null,
       complete: true,
     });
-    await store.markBooking(fence, ENTRY, 1, {
+    await markBooking(store, fence, ENTRY, 1, {
       entry: {
         date: '2026-01-02',
         description: '<b>Taxi</b>',
@@ -67,7 +67,7 @@ describe('console over the PostgreSQL store', () => {
       },
     });
     const resumed = await store.acquireJob(ref, 'w2');
-    await store.recordOutcome(resumed, ENTRY, {
+    await recordOutcome(store, resumed, ENTRY, {
       status: 'booked',
       externalId: 'ERP-1',
       externalUrl: 'https://erp.example/ERP-1',

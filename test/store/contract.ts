@@ -12,6 +12,8 @@ import {
   type JobSnapshot,
   type ListedItem,
   type Store,
+  markBooking,
+  recordOutcome,
 } from '../../src/store/index.js';
 
 const COMPANY = '11111111-1111-4111-8111-111111111111';
@@ -245,16 +247,16 @@ export function runStoreContract(
 
     it('records intents and outcomes; a booking is unique per company and entry', async () => {
       const { fence, ids } = await plannedJob(3);
-      await store.markBooking(fence, ids[0]!, 1);
+      await markBooking(store, fence, ids[0]!, 1);
       let todo = await store.itemsToProcess(ref, 0, 10);
       expect(todo[0]).toMatchObject({ state: 'booking', attempt: 1 });
-      await store.recordOutcome(fence, ids[0]!, {
+      await recordOutcome(store, fence, ids[0]!, {
         status: 'booked',
         externalId: 'E1',
         externalUrl: 'file:///j#L1',
         exportedAt: '2026-02-01T00:00:00.000Z',
       });
-      await store.recordOutcome(fence, ids[1]!, {
+      await recordOutcome(store, fence, ids[1]!, {
         status: 'failed',
         failureReasonType: 'missing_configuration',
         failureReason: 'Account 6010 missing: provide account 6010 in the configurations',
@@ -278,23 +280,23 @@ export function runStoreContract(
         cursor: null,
         complete: true,
       });
-      await store.recordOutcome(f2, ids[0]!, {
+      await recordOutcome(store, f2, ids[0]!, {
         status: 'booked',
         externalId: 'OTHER',
         externalUrl: null,
         exportedAt: '2026-03-01T00:00:00.000Z',
       });
       expect(await store.findBooking(COMPANY, ids[0]!)).toMatchObject({ externalId: 'E1', jobId: JOB });
-      await expect(store.markBooking(fence, ids[0]!, 2)).rejects.toThrow(/not open/);
+      await expect(markBooking(store, fence, ids[0]!, 2)).rejects.toThrow(/not open/);
     });
 
     it('fences the per-item writes: intents and outcomes under a stale fence change nothing', async () => {
       const { fence: stale, ids } = await plannedJob(3);
-      await store.markBooking(stale, ids[0]!, 1);
+      await markBooking(store, stale, ids[0]!, 1);
       const current = await store.acquireJob(ref, 'w2');
-      await expect(store.markBooking(stale, ids[1]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(markBooking(store, stale, ids[1]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
       await expect(
-        store.recordOutcome(stale, ids[0]!, {
+        recordOutcome(store, stale, ids[0]!, {
           status: 'booked',
           externalId: 'STALE',
           externalUrl: null,
@@ -302,7 +304,7 @@ export function runStoreContract(
         }),
       ).rejects.toBeInstanceOf(LeaseLostError);
       await expect(
-        store.recordOutcome(stale, ids[2]!, {
+        recordOutcome(store, stale, ids[2]!, {
           status: 'failed',
           failureReasonType: 'unexpected_failure',
           failureReason: 'stale',
@@ -316,7 +318,7 @@ export function runStoreContract(
       ]);
       expect(await store.findBooking(COMPANY, ids[0]!)).toBeNull();
       // The current owner writes as usual.
-      await store.recordOutcome(current, ids[0]!, {
+      await recordOutcome(store, current, ids[0]!, {
         status: 'booked',
         externalId: 'E1',
         externalUrl: null,
@@ -327,19 +329,19 @@ export function runStoreContract(
 
     it('reports outcomes in seq order, never past the lowest open item, and reconciles on re-listing', async () => {
       const { fence, ids } = await plannedJob(4);
-      await store.recordOutcome(fence, ids[1]!, {
+      await recordOutcome(store, fence, ids[1]!, {
         status: 'booked',
         externalId: 'B',
         externalUrl: null,
         exportedAt: 'x',
       });
-      await store.recordOutcome(fence, ids[0]!, {
+      await recordOutcome(store, fence, ids[0]!, {
         status: 'booked',
         externalId: 'A',
         externalUrl: null,
         exportedAt: 'x',
       });
-      await store.recordOutcome(fence, ids[3]!, {
+      await recordOutcome(store, fence, ids[3]!, {
         status: 'booked',
         externalId: 'D',
         externalUrl: null,
@@ -380,7 +382,7 @@ export function runStoreContract(
 
     it('stops processing items that someone else finalised at Pleo', async () => {
       const { fence, ids } = await plannedJob(3);
-      await store.markBooking(fence, ids[1]!, 1);
+      await markBooking(store, fence, ids[1]!, 1);
       const r = await store.saveListedPage(fence, {
         items: [
           { accountingEntryId: ids[0]!, status: 'failed', failureReason: 'by hand' },
@@ -442,7 +444,7 @@ export function runStoreContract(
     it('summarises failures and finds items by entry', async () => {
       const { fence, ids } = await plannedJob(3);
       for (const id of ids) {
-        await store.recordOutcome(fence, id, {
+        await recordOutcome(store, fence, id, {
           status: 'failed',
           failureReasonType: id === ids[0] ? 'vendor_unknown' : 'missing_configuration',
           failureReason: id === ids[0] ? 'vendor' : 'Account 6010 missing',
@@ -492,18 +494,18 @@ export function runStoreContract(
         complete: true,
       });
       const entryShape = { postings: [{ account: '6000', amount: { currency: 'DKK', value: 100 } }] };
-      await store.markBooking(fence, a, 1, { entry: entryShape });
+      await markBooking(store, fence, a, 1, { entry: entryShape });
       // A takeover: the intent stands, the new run finds the entry by lookup.
       const again = await store.acquireJob(ref, 'w2');
-      await store.markBooking(again, b, 1);
-      await store.recordOutcome(again, a, {
+      await markBooking(store, again, b, 1);
+      await recordOutcome(store, again, a, {
         status: 'booked',
         externalId: 'E1',
         externalUrl: 'https://erp.example/E1',
         exportedAt: '2026-02-01T00:00:00.000Z',
         resolvedBy: 'lookup',
       });
-      await store.recordOutcome(again, b, {
+      await recordOutcome(store, again, b, {
         status: 'failed',
         failureReasonType: 'missing_configuration',
         failureReason: 'Account 6010 missing',
@@ -577,7 +579,7 @@ export function runStoreContract(
         cursor: null,
         complete: true,
       });
-      await store.recordOutcome(f2, a, {
+      await recordOutcome(store, f2, a, {
         status: 'booked',
         externalId: 'E1',
         externalUrl: null,
@@ -618,9 +620,9 @@ export function runStoreContract(
       const { fence: stale, ids } = await plannedJob(2);
       const before = await store.auditTrail(ids[0]!);
       await store.acquireJob(ref, 'w2');
-      await expect(store.markBooking(stale, ids[0]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(markBooking(store, stale, ids[0]!, 1)).rejects.toBeInstanceOf(LeaseLostError);
       await expect(
-        store.recordOutcome(stale, ids[1]!, {
+        recordOutcome(store, stale, ids[1]!, {
           status: 'failed',
           failureReasonType: 'unexpected_failure',
           failureReason: 'stale',
@@ -706,10 +708,10 @@ export function runStoreContract(
             phase: 'planned',
             dataCursor: 'F2',
           });
-          await once('after', () => faulty.markBooking(fence, a, 1));
-          await once('before', () => faulty.markBooking(fence, b, 1));
+          await once('after', () => markBooking(faulty, fence, a, 1));
+          await once('before', () => markBooking(faulty, fence, b, 1));
           await once('after', () =>
-            faulty.recordOutcome(fence, a, {
+            recordOutcome(faulty, fence, a, {
               status: 'booked',
               externalId: 'EA',
               externalUrl: null,
@@ -717,7 +719,7 @@ export function runStoreContract(
             }),
           );
           await once('before', () =>
-            faulty.recordOutcome(fence, b, {
+            recordOutcome(faulty, fence, b, {
               status: 'failed',
               failureReasonType: 'vendor_unknown',
               failureReason: 'r',

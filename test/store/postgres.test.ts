@@ -20,6 +20,8 @@ import {
   type Fence,
   type PostgresStoreOptions,
   type Store,
+  markBooking,
+  recordOutcome,
 } from '../../src/store/index.js';
 import { runStoreContract } from './contract.js';
 
@@ -218,10 +220,10 @@ describe('postgres store: workers sharing one database', () => {
     let takenOver = false;
     const writes = ids.map(async (id, i) => {
       // Intent then outcome, as the engine does; the takeover lands somewhere in the middle.
-      await a.markBooking(fa, id, 1);
+      await markBooking(a, fa, id, 1);
       if (i === 100) await b.acquireJob(ref, 'worker-b').then(() => (takenOver = true));
       const after = takenOver;
-      await a.recordOutcome(fa, id, {
+      await recordOutcome(a, fa, id, {
         status: 'booked',
         externalId: `A-${id}`,
         externalUrl: null,
@@ -272,13 +274,13 @@ describe('postgres store: workers sharing one database', () => {
     const [f1, f2] = fences as [(typeof fences)[0], (typeof fences)[0]];
     await Promise.all(
       ids.flatMap((id) => [
-        a.recordOutcome(f1, id, {
+        recordOutcome(a, f1, id, {
           status: 'booked',
           externalId: `A-${id}`,
           externalUrl: null,
           exportedAt: 't',
         }),
-        b.recordOutcome(f2, id, {
+        recordOutcome(b, f2, id, {
           status: 'booked',
           externalId: `B-${id}`,
           externalUrl: null,

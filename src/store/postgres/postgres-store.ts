@@ -41,7 +41,6 @@ import type {
   ItemRecord,
   ItemState,
   ItemWithPayload,
-  IntentDetail,
   IntentRecord,
   JobCounts,
   JobPatch,
@@ -363,19 +362,6 @@ class PostgresStore implements Store {
       [ref.companyId, ref.jobId, afterSeq, limit],
     );
     return rows.map(toItemWithPayload);
-  }
-
-  async markBooking(
-    fence: Fence,
-    accountingEntryId: string,
-    attempt: number,
-    detail: IntentDetail = {},
-  ): Promise<void> {
-    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
-  }
-
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
   }
 
   async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {

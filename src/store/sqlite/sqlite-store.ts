@@ -32,7 +32,6 @@ import type {
   ItemRecord,
   ItemState,
   ItemWithPayload,
-  IntentDetail,
   IntentRecord,
   JobCounts,
   JobPatch,
@@ -482,19 +481,6 @@ class SqliteStore implements Store {
       afterSeq,
       limit,
     ).map(toItemWithPayload);
-  }
-
-  async markBooking(
-    fence: Fence,
-    accountingEntryId: string,
-    attempt: number,
-    detail: IntentDetail = {},
-  ): Promise<void> {
-    await this.recordProgress(fence, { outcomes: [], intents: [{ accountingEntryId, attempt, detail }] });
-  }
-
-  async recordOutcome(fence: Fence, accountingEntryId: string, outcome: ItemOutcome): Promise<void> {
-    await this.recordProgress(fence, { outcomes: [{ accountingEntryId, outcome }], intents: [] });
   }
 
   async recordProgress(fence: Fence, progress: ProgressBatch): Promise<void> {
