@@ -374,7 +374,12 @@ describe('engine: resume and reconciliation', () => {
     const memory = h.adapter;
     const log: string[] = [];
     let refusedKey: string | null = null;
-    let firstRecord = true;
+    // The first entry written with receipts, and the later entries whose receipts went up before
+    // that write finished (already staged when it began, or staged while it was held).
+    let firstWritten: string | null = null;
+    const staged = new Set<string>();
+    const stagedAhead = (): boolean =>
+      [...staged].some((key) => key !== refusedKey && key !== firstWritten);
     let stagedWhileWriting: () => void = () => undefined;
     const otherStaged = new Promise<void>((resolve) => (stagedWhileWriting = resolve));
     const adapter: AccountingAdapter = {
@@ -384,8 +389,9 @@ describe('engine: resume and reconciliation', () => {
       findExisting: (key, ctx) => memory.findExisting(key, ctx),
       stageAttachments: (attachments, ctx) => {
         log.push(`stage ${ctx.idempotencyKey}`);
-        if (!firstRecord) stagedWhileWriting();
         refusedKey ??= ctx.idempotencyKey; // the first entry with receipts is refused
+        staged.add(ctx.idempotencyKey);
+        if (firstWritten !== null && stagedAhead()) stagedWhileWriting();
         if (ctx.idempotencyKey !== refusedKey) return Promise.resolve(null);
         return Promise.resolve({
           status: 'failed',
@@ -395,10 +401,11 @@ describe('engine: resume and reconciliation', () => {
       },
       record: async (entry, ctx) => {
         log.push(`record ${ctx.idempotencyKey}`);
-        if (ctx.attachments.length > 0 && firstRecord) {
-          firstRecord = false;
-          // Concurrency 1: this write holds the turn; the next item's receipts must still go up.
-          await otherStaged;
+        if (ctx.attachments.length > 0 && firstWritten === null) {
+          firstWritten = ctx.idempotencyKey;
+          // Concurrency 1: this write holds the turn. A later item's receipts must go up without
+          // waiting for it, whether they were staged before it began or are staged while it waits.
+          if (!stagedAhead()) await otherStaged;
         }
         return memory.record(entry, ctx);
       },
