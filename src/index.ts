@@ -70,6 +70,7 @@ export {
   type AdapterContext,
   type AdapterDeps,
   type AdapterDescriptor,
+  type BatchEntry,
   type RecordedEntry,
   type RecordOutcome,
   type ValidationResult,

@@ -1,5 +1,6 @@
 export type {
   AccountingAdapter,
+  BatchEntry,
   AdapterContext,
   ItemRefusal,
   RecordOutcome,

@@ -72,5 +72,26 @@ export interface AccountingAdapter {
     attachments: readonly StoredAttachment[],
     ctx: AdapterContext & { idempotencyKey: string },
   ): Promise<ItemRefusal | null>;
+  /**
+   * Optional: records several entries in one write to the accounting system (its group commit:
+   * hledger appends them in one write and one fsync), in the order given. The engine calls it, when
+   * offered, instead of `record`, with the entries whose turn has come and whose intents are
+   * committed, one batch at a time at concurrency 1, so entries still reach the system in order.
+   * It answers one settled result per entry, in order: what `record` would have returned, or the
+   * error it would have thrown. It throws only for a fault of the whole write, after which any of
+   * the entries may or may not be written: the engine retries the batch with the same keys, so, as
+   * for `record`, an entry already recorded under its key must be returned, never written again.
+   */
+  recordBatch?(
+    entries: readonly BatchEntry[],
+    ctx: AdapterContext,
+  ): Promise<PromiseSettledResult<RecordOutcome>[]>;
   close(): Promise<void>;
+}
+
+/** One entry of a `recordBatch` call: what `record` takes for it. */
+export interface BatchEntry {
+  entry: AccountingEntry;
+  idempotencyKey: string;
+  attachments: readonly StoredAttachment[];
 }

@@ -20,6 +20,7 @@ import type { AccountingEntry } from '../accounting/index.js';
 import {
   classifyAccountingError,
   jobFailureOf,
+  type BatchEntry,
   type ItemRefusal,
   type RecordOutcome,
   type ValidationResult,
@@ -58,6 +59,7 @@ import { outcomeUpdate, Reporter } from './reporter.js';
 import { Semaphore } from './semaphore.js';
 import { Turn } from './turn.js';
 import type { JobResult } from './types.js';
+import { WriteBatches } from './write-batches.js';
 
 function reached(job: JobRecord, phase: JobPhase): boolean {
   return phaseReached(job.phase, phase);
@@ -109,6 +111,22 @@ const FENCE_RECHECK_MS = 1000;
  * `stageAttachments`, so that says nothing about staging further ahead.)
  */
 const STAGING_AHEAD = 1;
+
+/**
+ * Entries in one `recordBatch` call at most, and items prepared ahead for the next batch (adapters
+ * that offer `recordBatch`). While a batch is written, the items behind it are looked up, mapped
+ * and their intents group-committed; the next batch takes what is ready. A crash leaves at most
+ * this many more intents for `findExisting` (an index lookup in hledger).
+ */
+const WRITE_BATCH = 64;
+
+/** One entry handed to `WriteBatches`: what `recordBatch` takes, and when its intent was committed. */
+interface BatchWrite extends BatchEntry {
+  intentAt: number;
+}
+
+/** One entry's answer from a batch: written or refused, the job's end, or not written (stopped). */
+type BatchWritten = Called<RecordOutcome> | { fatal: Fatal } | null;
 
 export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: AbortSignal): Promise<JobResult> {
   const ref: JobRef = { companyId: job.companyId, jobId: job.id };
@@ -313,11 +331,29 @@ class JobRun implements RunContext {
    * store's work behind the write instead of adding it, measured in BENCHMARKS.md (workloads 1
    * and 3). At most `2 × concurrency + STAGING_AHEAD` items are in flight, so after a crash at
    * most that many intents (committed, or outcomes not yet committed) wait for their `findExisting`.
+   *
+   * With an adapter that offers `recordBatch`, an item's turn only queues its entry
+   * (`write-batches.ts`): the entries queued while a batch is written go together in the next one,
+   * at most `concurrency` batches at once, so at concurrency 1 the journal still receives them in
+   * seq order, one append and one fsync per batch instead of per entry. `WRITE_BATCH` more items
+   * are then in flight (prepared for the next batch), and as many more intents may wait for
+   * `findExisting` after a crash.
    */
   private async process(): Promise<void> {
     if (this.fatal !== null) return;
     const writes = new Semaphore(this.ctx.concurrency);
-    const window = new Semaphore(2 * this.ctx.concurrency + STAGING_AHEAD);
+    const adapter = this.ctx.adapter;
+    const batches =
+      adapter.recordBatch === undefined
+        ? null
+        : new WriteBatches<BatchWrite, BatchWritten>({
+            slots: this.ctx.concurrency,
+            maxBatch: WRITE_BATCH,
+            write: (batch) => this.writeBatch(batch, stopping),
+          });
+    const window = new Semaphore(
+      2 * this.ctx.concurrency + STAGING_AHEAD + (batches === null ? 0 : WRITE_BATCH),
+    );
     const inFlight = new Set<Promise<void>>();
     let failure: unknown = null;
     const stopping = (): boolean =>
@@ -359,7 +395,7 @@ class JobRun implements RunContext {
             () => writes.release(),
           );
           turns = turn.granted;
-          const task = this.processItem(item, turn, stopping)
+          const task = this.processItem(item, turn, stopping, batches)
             .catch((error: unknown) => {
               // An entry's own refusal never gets here: it is that item's outcome (processItem).
               if (error instanceof JobFatal) this.fatal ??= error.fatal;
@@ -386,7 +422,12 @@ class JobRun implements RunContext {
     if (fatal !== null) this.log.error({ jobId: this.job.id, ...fatal }, 'unrecoverable accounting failure');
   }
 
-  private async processItem(item: ItemWithPayload, turn: Turn, stopping: () => boolean): Promise<void> {
+  private async processItem(
+    item: ItemWithPayload,
+    turn: Turn,
+    stopping: () => boolean,
+    batches: WriteBatches<BatchWrite, BatchWritten> | null,
+  ): Promise<void> {
     const { store, adapter } = this.ctx;
     const key = item.accountingEntryId;
     const adapterCtx: { companyId: string; signal?: AbortSignal } = {
@@ -492,6 +533,22 @@ class JobRun implements RunContext {
     }
     await turn.take();
     if (stopping()) return; // left `booking`: a later run looks it up before writing
+    if (batches !== null) {
+      // Queued in turn order, then the turn passes: the batch keeps the order (write-batches.ts).
+      const queued = batches.submit({
+        entry,
+        idempotencyKey: key,
+        attachments: receipts.attachments,
+        intentAt: await durable(),
+      });
+      turn.pass();
+      const answer = await queued;
+      if (answer === null) return; // the run stopped first: left `booking`, looked up next run
+      if ('fatal' in answer) throw new JobFatal(answer.fatal);
+      this.ctx.step('entry_written');
+      await this.recordOutcome(item, 'refusal' in answer ? answer.refusal : answer.value, false);
+      return;
+    }
     // The write follows the fenced intent; when the turn took long, read the fence again first.
     if (this.ctx.now() - (await durable()) > FENCE_RECHECK_MS) await assertFence(store, this.fence);
     const written = await this.adapterCall('Recording the entry', () =>
@@ -500,6 +557,43 @@ class JobRun implements RunContext {
     this.ctx.step('entry_written');
     turn.pass();
     await this.recordOutcome(item, 'refusal' in written ? written.refusal : written.value, false);
+  }
+
+  /**
+   * One `recordBatch` call under the fault policy, as `adapterCall` for one entry: a fault of the
+   * whole write, or a transient fault of any entry, retries the batch with the same keys (entries
+   * already written are returned by key, never written twice); each entry then gets its own answer.
+   * Every intent in the batch is committed (the caller waited for it before queueing).
+   */
+  private async writeBatch(batch: BatchWrite[], stopping: () => boolean): Promise<BatchWritten[]> {
+    if (stopping()) return batch.map(() => null);
+    const { store, adapter } = this.ctx;
+    const oldest = Math.min(...batch.map((b) => b.intentAt));
+    if (this.ctx.now() - oldest > FENCE_RECHECK_MS) await assertFence(store, this.fence);
+    const entries: BatchEntry[] = batch.map(({ entry, idempotencyKey, attachments }) => ({
+      entry,
+      idempotencyKey,
+      attachments,
+    }));
+    const recordBatch = adapter.recordBatch!.bind(adapter);
+    const written = await this.adapterCall('Recording the entries', async () => {
+      const results = await recordBatch(entries, { companyId: this.job.companyId, ...this.opts() });
+      if (results.length !== entries.length)
+        throw new Error(`recordBatch answered ${results.length} results for ${entries.length} entries`);
+      for (const r of results)
+        if (r.status === 'rejected' && classifyAccountingError(r.reason).kind === 'transient') throw r.reason;
+      return results;
+    });
+    if ('refusal' in written) return batch.map(() => written);
+    return written.value.map((r): BatchWritten => {
+      if (r.status === 'fulfilled') return { value: r.value };
+      const fault = classifyAccountingError(r.reason);
+      if (fault.kind === 'job')
+        return { fatal: { failureReasonType: fault.failureReasonType, failureReason: fault.failureReason } };
+      if (fault.kind === 'transient') throw new RunDeferred('Recording the entries', fault.error);
+      const { failureReasonType, failureReason } = fault;
+      return { refusal: { status: 'failed', failureReasonType, failureReason } };
+    });
   }
 
   /** The item's receipts on this machine (downloaded again when another worker fetched them). */

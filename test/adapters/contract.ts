@@ -228,6 +228,107 @@ export function runAdapterContract(name: string, factory: ContractFactory): void
       }
     });
 
+    describe('recordBatch (adapters that offer it)', () => {
+      const batchOf = (entries: AccountingEntry[], files: Map<string, StoredAttachment[]> = new Map()) =>
+        entries.map((entry) => ({
+          entry,
+          idempotencyKey: entry.accountingEntryId,
+          attachments: files.get(entry.accountingEntryId) ?? [],
+        }));
+
+      it('books every entry once with one answer per entry, in order, each findable', async () => {
+        const s = await open();
+        if (!s.adapter.recordBatch) return;
+        const entries = Array.from({ length: 12 }, () => contractEntry());
+        const results = await s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY });
+        expect(results).toHaveLength(entries.length);
+        const ids = results.map((r) =>
+          r.status === 'fulfilled' && r.value.status === 'booked' ? r.value.externalId : '',
+        );
+        expect(ids.filter((id) => id === '')).toEqual([]);
+        expect(new Set(ids).size).toBe(entries.length);
+        for (const [i, e] of entries.entries()) {
+          const found = await s.adapter.findExisting(e.accountingEntryId, { companyId: COMPANY });
+          expect(found?.externalId).toBe(ids[i]);
+          if (s.countBookings) expect(await s.countBookings(e.accountingEntryId)).toBe(1);
+        }
+      });
+
+      it('a batch repeated (a retry after a lost answer) and a record racing it book nothing new', async () => {
+        const s = await open();
+        if (!s.adapter.recordBatch) return;
+        const entries = Array.from({ length: 6 }, () => contractEntry());
+        const raced = entries[2]!;
+        const [first, racing] = await Promise.all([
+          s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY }),
+          s.adapter.record(raced, ctx(raced.accountingEntryId)),
+        ]);
+        const again = await s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY });
+        const idsOf = (results: PromiseSettledResult<RecordOutcome>[]) =>
+          results.map((r) =>
+            r.status === 'fulfilled' && r.value.status === 'booked' ? r.value.externalId : '',
+          );
+        expect(idsOf(again)).toEqual(idsOf(first));
+        expect(racing.status === 'booked' && racing.externalId).toBe(idsOf(first)[2]);
+        if (s.countBookings)
+          for (const e of entries) expect(await s.countBookings(e.accountingEntryId)).toBe(1);
+      });
+
+      it('an entry refused in a batch fails alone; the others are booked', async () => {
+        const s = await open();
+        if (!s.adapter.recordBatch || !s.itemRefusal) return;
+        const { entry: refused, failureReasonType } = s.itemRefusal(contractEntry());
+        const entries = [contractEntry(), refused, contractEntry()];
+        const results = await s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY });
+        expect(results[1]).toMatchObject({
+          status: 'fulfilled',
+          value: { status: 'failed', failureReasonType },
+        });
+        for (const i of [0, 2])
+          expect(results[i]).toMatchObject({ status: 'fulfilled', value: { status: 'booked' } });
+        expect(await s.adapter.findExisting(refused.accountingEntryId, { companyId: COMPANY })).toBeNull();
+      });
+
+      it('links the receipts of every entry, staged or not', async () => {
+        const s = await open();
+        if (!s.adapter.recordBatch) return;
+        const entries = Array.from({ length: 3 }, () =>
+          contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] }),
+        );
+        const files = new Map<string, StoredAttachment[]>();
+        for (const e of entries) files.set(e.accountingEntryId, [await receipt(`${e.accountingEntryId}-0`)]);
+        const staged = entries[1]!;
+        await s.adapter.stageAttachments?.(files.get(staged.accountingEntryId)!, {
+          companyId: COMPANY,
+          idempotencyKey: staged.accountingEntryId,
+        });
+        const results = await s.adapter.recordBatch(batchOf(entries, files), { companyId: COMPANY });
+        for (const r of results)
+          expect(r).toMatchObject({ status: 'fulfilled', value: { status: 'booked' } });
+        if (s.linkedReceipts)
+          for (const e of entries) expect(await s.linkedReceipts(e.accountingEntryId)).toHaveLength(1);
+      });
+
+      it('a transient fault of the write rejects or throws retryably, and a retry books each entry once', async () => {
+        const s = await open();
+        const transient = s.faults?.transient;
+        if (!s.adapter.recordBatch || !transient) return;
+        const entries = Array.from({ length: 4 }, () => contractEntry());
+        await transient();
+        const failed = await s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY }).then(
+          (results) => results.filter((r) => r.status === 'rejected').map((r) => r.reason as unknown),
+          (error: unknown) => [error],
+        );
+        expect(failed.length).toBeGreaterThan(0);
+        for (const error of failed) expect(classifyAccountingError(error).kind).toBe('transient');
+        const results = await s.adapter.recordBatch(batchOf(entries), { companyId: COMPANY });
+        for (const r of results)
+          expect(r).toMatchObject({ status: 'fulfilled', value: { status: 'booked' } });
+        if (s.countBookings)
+          for (const e of entries) expect(await s.countBookings(e.accountingEntryId)).toBe(1);
+      });
+    });
+
     it('links attachments', async () => {
       const s = await open();
       const entry = contractEntry({ files: [{ index: 0, contentType: 'application/pdf', size: 33 }] });

@@ -13,7 +13,9 @@ import {
   type StoredAttachment,
 } from '../../src/adapters/index.js';
 import { AccountingSystemError } from '../../src/errors/index.js';
-import { runAdapterContract } from './contract.js';
+import { describe, expect, it } from 'vitest';
+
+import { contractEntry, runAdapterContract } from './contract.js';
 import { checkStrict } from './hledger-cli.js';
 
 /**
@@ -86,6 +88,7 @@ runAdapterContract('hledger', async () => {
     validate: (c) => inner.validate(c),
     findExisting: (key, c) => inner.findExisting(key, c),
     stageAttachments: (files, c) => inner.stageAttachments!(files, c),
+    recordBatch: (entries, c) => inner.recordBatch!(entries, c),
     async record(entry, c) {
       if (!loseNext) return inner.record(entry, c);
       loseNext = false;
@@ -156,4 +159,33 @@ runAdapterContract('hledger', async () => {
       return Promise.resolve();
     },
   };
+});
+
+describe('hledger recordBatch', () => {
+  it('appends a batch in the order given, in one write and one fsync, each entry once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pleo-hledger-batch-'));
+    const journalPath = join(dir, 'books.journal');
+    let writes = 0;
+    const adapter = createHledgerAdapter({ journalPath, faultHooks: { afterWrite: () => void writes++ } });
+    try {
+      // Given in the reverse of their ids' order, so neither the ids nor the calls' creation sort them.
+      const entries = Array.from({ length: 20 }, () => contractEntry()).reverse();
+      const results = await adapter.recordBatch!(
+        entries.map((entry) => ({ entry, idempotencyKey: entry.accountingEntryId, attachments: [] })),
+        { companyId: entries[0]!.companyId },
+      );
+      expect(results.map((r) => r.status === 'fulfilled' && r.value.status)).toEqual(
+        entries.map(() => 'booked'),
+      );
+      expect(writes).toBe(1);
+      const text = await readFile(journalPath, 'utf8');
+      const at = entries.map((e) => text.indexOf(`pleo-entry:${e.accountingEntryId}`));
+      expect(at.every((position) => position >= 0)).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+      for (const e of entries) expect(text.split(`pleo-entry:${e.accountingEntryId}`)).toHaveLength(2);
+      checkStrict(journalPath);
+    } finally {
+      await adapter.close();
+    }
+  });
 });

@@ -7,7 +7,7 @@
  * bookings per entry.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +98,24 @@ async function finish(w: World, extra: Record<string, string> = {}): Promise<num
   throw new Error('engine did not finish in 10 runs');
 }
 
-function assertExactlyOnce(w: World, jobId: string, items: number): void {
+/** Entries per accountingEntryId in the hledger journal, read from the file itself. */
+function journalBookings(w: World): Record<string, number> {
+  const path = join(w.dir, 'books.journal');
+  const counts: Record<string, number> = {};
+  if (!existsSync(path)) return counts;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const id = /^\d{4}-.*pleo-entry:([0-9a-f-]{36})/.exec(line)?.[1];
+    if (id !== undefined) counts[id] = (counts[id] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function assertExactlyOnce(
+  w: World,
+  jobId: string,
+  items: number,
+  bookings: Record<string, number> = w.receiver.stats().bookingsByEntryId,
+): void {
   const snap = w.sim.admin.job(jobId, { items: true })!;
   // Completed exactly once, with the event the outcomes call for.
   const finals = snap.events.filter((e) => e.accepted && e.event !== 'started');
@@ -117,14 +134,13 @@ function assertExactlyOnce(w: World, jobId: string, items: number): void {
   const updatedTwice = snap.items!.filter((i) => i.updateCount !== 1);
   expect(updatedTwice.map((i) => `${i.accountingEntryId}:${i.updateCount}`)).toEqual([]);
   // Every successful item booked exactly once; failed items not at all.
-  const stats = w.receiver.stats();
-  const bookedTwice = Object.entries(stats.bookingsByEntryId).filter(([, n]) => n !== 1);
+  const bookedTwice = Object.entries(bookings).filter(([, n]) => n !== 1);
   expect(bookedTwice).toEqual([]);
   const successful = snap
     .items!.filter((i) => i.status === 'successful')
     .map((i) => i.accountingEntryId)
     .sort();
-  expect(Object.keys(stats.bookingsByEntryId).sort()).toEqual(successful);
+  expect(Object.keys(bookings).sort()).toEqual(successful);
   expect(snap.statusCounts.failed).toBeGreaterThan(0); // the seeded job holds designed failures
 }
 
@@ -198,5 +214,56 @@ describe('crash safety (kill -9 of the engine process)', () => {
     expect(kills).toBeGreaterThanOrEqual(3);
     await finish(w, { CONCURRENCY: '4' });
     assertExactlyOnce(w, jobId, 800);
+  });
+});
+
+/**
+ * The same with hledger, whose adapter offers `recordBatch`: entries go to the journal in batches
+ * (one append and one fsync for every entry whose turn came while the previous batch was written),
+ * so a kill after a write leaves a whole batch of written entries without outcomes, and up to a
+ * batch more of committed intents; each is found by `findExisting` on resume, none is written twice.
+ */
+describe('crash safety with batched writes (hledger journal)', () => {
+  const HLEDGER_STEPS: [step: string, at: number][] = [
+    ['intent_recorded', 30],
+    ['entry_written', 1],
+    ['entry_written', 45],
+    ['outcome_recorded', 60],
+    ['progress_committed', 4],
+    ['progress_committed', 20],
+    ['report_sent', 1],
+  ];
+  for (const [step, at] of HLEDGER_STEPS) {
+    it(`killed at ${step} #${at}: each entry once in the journal, each item reported once`, async () => {
+      const { w, jobId } = await setup(260);
+      const env = { ...w.env, ADAPTER: 'hledger' };
+      const crashed = await runChild({ ...env, CRASH_STEP: step, CRASH_AT: String(at) });
+      expect(crashed.signal).toBe('SIGKILL');
+      await finish(w, { ADAPTER: 'hledger' });
+      assertExactlyOnce(w, jobId, 260, journalBookings(w));
+    });
+  }
+
+  it('killed at random moments and steps, concurrency 1 and 4: each entry once', async () => {
+    const { w, jobId } = await setup(800);
+    let seed = 777;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const steps = ['intent_recorded', 'entry_written', 'outcome_recorded', 'progress_committed'];
+    for (let i = 0; i < 8; i++) {
+      const env = { ...w.env, ADAPTER: 'hledger', CONCURRENCY: i % 4 < 2 ? '1' : '4' };
+      const step = steps[Math.floor(random() * steps.length)]!;
+      const run = await runChild({
+        ...env,
+        CRASH_STEP: step,
+        CRASH_AT: String(1 + Math.floor(random() * 200)),
+      });
+      if (run.code === 0) break;
+      expect(run.signal, `run ${i}`).toBe('SIGKILL');
+    }
+    await finish(w, { ADAPTER: 'hledger' });
+    assertExactlyOnce(w, jobId, 800, journalBookings(w));
   });
 });

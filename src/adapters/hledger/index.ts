@@ -41,6 +41,7 @@ import { keyedSingleFlight } from '../single-flight.js';
 import type {
   AccountingAdapter,
   AdapterContext,
+  BatchEntry,
   ItemRefusal,
   RecordedEntry,
   RecordOutcome,
@@ -451,17 +452,24 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     return { links, synced };
   }
 
-  async function doRecord(
+  /** An entry checked and its receipts placed: ready to join the next append. */
+  type Ready = Omit<Pending, 'resolve' | 'reject'>;
+
+  /**
+   * Everything `record` does before the entry joins the queue: found already (its outcome), refused
+   * (its refusal), or ready to write. Throws what `record` throws.
+   */
+  async function prepare(
     entry: AccountingEntry,
     companyId: string,
     key: string,
     attachments: readonly StoredAttachment[],
-  ): Promise<RecordOutcome> {
+  ): Promise<{ outcome: RecordOutcome } | { ready: Ready }> {
     const early = staged.get(key);
     staged.delete(key);
     const file = await journal();
     const existing = recorded(file, key);
-    if (existing) return { status: 'booked', ...existing };
+    if (existing) return { outcome: { status: 'booked', ...existing } };
     const problem = balanceProblem(entry);
     if (problem) {
       throw new AccountingSystemError(`Refusing to write an unbalanced entry: ${problem}`, {
@@ -472,26 +480,32 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     const keyProblem = entryKeyProblem(key);
     if (keyProblem) {
       return {
-        status: 'failed',
-        failureReasonType: 'validation_failure',
-        failureReason: `The entry id ${quoteUntrusted(key)} cannot mark an entry in the hledger journal because ${keyProblem}. Report the expense to Pleo support.`,
+        outcome: {
+          status: 'failed',
+          failureReasonType: 'validation_failure',
+          failureReason: `The entry id ${quoteUntrusted(key)} cannot mark an entry in the hledger journal because ${keyProblem}. Report the expense to Pleo support.`,
+        },
       };
     }
     const dateProblem = journalDateProblem(entry.date);
     if (dateProblem) {
       return {
-        status: 'failed',
-        failureReasonType: 'validation_failure',
-        failureReason: `The posting date ${quoteUntrusted(entry.date)} cannot be written to the hledger journal: ${dateProblem}. Check the expense date in Pleo.`,
+        outcome: {
+          status: 'failed',
+          failureReasonType: 'validation_failure',
+          failureReason: `The posting date ${quoteUntrusted(entry.date)} cannot be written to the hledger journal: ${dateProblem}. Check the expense date in Pleo.`,
+        },
       };
     }
     for (const posting of entry.postings) {
       const why = accountNameProblem(posting.account);
       if (why) {
         return {
-          status: 'failed',
-          failureReasonType: 'account_unknown',
-          failureReason: `Account No. ${quoteUntrusted(posting.account)} cannot be used in the hledger journal because ${why}. Check Category.`,
+          outcome: {
+            status: 'failed',
+            failureReasonType: 'account_unknown',
+            failureReason: `Account No. ${quoteUntrusted(posting.account)} cannot be used in the hledger journal because ${why}. Check Category.`,
+          },
         };
       }
     }
@@ -499,18 +513,62 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
       early !== undefined && early.count === attachments.length
         ? early.placed
         : await storeReceipts(companyId, key, attachments);
-    if ('status' in placed) return placed;
+    if ('status' in placed) return { outcome: placed };
+    return { ready: { key, entry, receipts: placed.links, synced: placed.synced } };
+  }
+
+  function enqueue(ready: Ready): Promise<RecordOutcome> {
     return new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
-      queue.push({
-        key,
-        entry,
-        receipts: placed.links,
-        synced: placed.synced,
-        resolve: resolvePromise,
-        reject: rejectPromise,
-      });
+      queue.push({ ...ready, resolve: resolvePromise, reject: rejectPromise });
       schedule();
     });
+  }
+
+  async function doRecord(
+    entry: AccountingEntry,
+    companyId: string,
+    key: string,
+    attachments: readonly StoredAttachment[],
+  ): Promise<RecordOutcome> {
+    const prepared = await prepare(entry, companyId, key, attachments);
+    return 'outcome' in prepared ? prepared.outcome : enqueue(prepared.ready);
+  }
+
+  /**
+   * Prepares the entries together, then queues them in the order given in one go, so that one
+   * append (one write, one fsync) holds them in that order. An entry whose `record` is already
+   * running joins that call (single flight) and is not queued again.
+   */
+  async function recordMany(
+    entries: readonly BatchEntry[],
+    companyId: string,
+  ): Promise<PromiseSettledResult<RecordOutcome>[]> {
+    const mine: { item: BatchEntry; resolve: (o: RecordOutcome) => void; reject: (e: unknown) => void }[] =
+      [];
+    const results = entries.map((item) =>
+      inFlight.run(
+        item.idempotencyKey,
+        () =>
+          new Promise<RecordOutcome>((resolvePromise, rejectPromise) => {
+            mine.push({ item, resolve: resolvePromise, reject: rejectPromise });
+          }),
+      ),
+    );
+    const prepared = await Promise.allSettled(
+      mine.map(({ item }) => prepare(item.entry, companyId, item.idempotencyKey, item.attachments)),
+    );
+    let queued = false;
+    prepared.forEach((result, i) => {
+      const { resolve: resolvePromise, reject: rejectPromise } = mine[i]!;
+      if (result.status === 'rejected') rejectPromise(result.reason);
+      else if ('outcome' in result.value) resolvePromise(result.value.outcome);
+      else {
+        queue.push({ ...result.value.ready, resolve: resolvePromise, reject: rejectPromise });
+        queued = true;
+      }
+    });
+    if (queued) schedule();
+    return Promise.allSettled(results);
   }
 
   return {
@@ -549,6 +607,10 @@ export function createHledgerAdapter(options: HledgerAdapterOptions): HledgerAda
     record(entry, ctx): Promise<RecordOutcome> {
       const key = ctx.idempotencyKey;
       return inFlight.run(key, () => doRecord(entry, ctx.companyId, key, ctx.attachments));
+    },
+
+    recordBatch(entries, ctx): Promise<PromiseSettledResult<RecordOutcome>[]> {
+      return recordMany(entries, ctx.companyId);
     },
 
     async close(): Promise<void> {
