@@ -36,11 +36,13 @@ const map = (item: ExportItem, ctx: { jobId: string; companyId: string }): Mappi
 
 /**
  * Counts the calls each contender makes to the accounting system. Every method the adapter offers
- * is passed through: the engine stages receipts only where `stageAttachments` exists, so a wrapper
+ * is passed through: the engine stages receipts only where `stageAttachments` exists and writes in
+ * batches only where `recordBatch` exists, so a wrapper
  * that dropped it would measure another engine than the one shipped.
  */
 function counted(adapter: AccountingAdapter, calls: AdapterCalls): AccountingAdapter {
   const stage = adapter.stageAttachments?.bind(adapter);
+  const batch = adapter.recordBatch?.bind(adapter);
   return {
     name: adapter.name,
     supportsScaleOut: adapter.supportsScaleOut,
@@ -64,6 +66,15 @@ function counted(adapter: AccountingAdapter, calls: AdapterCalls): AccountingAda
       calls.record++;
       return adapter.record(entry, ctx);
     },
+    ...(batch === undefined
+      ? {}
+      : {
+          recordBatch: (entries, ctx) => {
+            calls.recordBatch = (calls.recordBatch ?? 0) + 1;
+            calls.batchedEntries = (calls.batchedEntries ?? 0) + entries.length;
+            return batch(entries, ctx);
+          },
+        }),
     close: () => adapter.close(),
   };
 }
@@ -186,7 +197,7 @@ const sampler = setInterval(() => {
     t: Math.round(performance.now() - started),
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
-    records: calls.record,
+    records: calls.record + (calls.batchedEntries ?? 0),
     outcomes,
     phases: phases(),
   };

@@ -36,6 +36,9 @@ export interface AdapterCalls {
   /** Absent from raw results written before the harness passed staging through (none were made). */
   stageAttachments?: number;
   record: number;
+  /** `recordBatch` calls (each one write of several entries), and the entries they carried. */
+  recordBatch?: number;
+  batchedEntries?: number;
   findExisting: number;
 }
 

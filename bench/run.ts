@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       merge: { type: 'string' },
       extend: { type: 'boolean', default: false },
       webhooks: { type: 'boolean', default: false },
+      contender: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -154,7 +155,12 @@ async function main(): Promise<void> {
   const only = parseOnly(values.only, all);
   const root = process.cwd();
   const out = resolve(
-    values.out ?? (quick ? join(root, '.bench-tmp', 'quick', 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md')),
+    values.out ??
+      (quick
+        ? join(root, '.bench-tmp', 'quick', 'BENCHMARKS.md')
+        : values.contender !== undefined
+          ? join(root, '.bench-tmp', 'partial', 'BENCHMARKS.md')
+          : join(root, 'BENCHMARKS.md')),
   );
   const workDir = join(root, '.bench-tmp', quick ? 'work-quick' : 'work', String(process.pid));
   const nodeArgs = values.profile
@@ -172,7 +178,23 @@ async function main(): Promise<void> {
   }, 10_000);
   loadSampler.unref();
   // In the order given: the longest workloads can go last.
-  const selected = only.flatMap((id) => all.filter((w) => w.id === id));
+  let selected = only.flatMap((id) => all.filter((w) => w.id === id));
+  // `--contender LABEL` (repeatable): only those contenders, to measure one change quickly; the
+  // report then lacks what it compares them with, so it is written under .bench-tmp unless --out says.
+  const wanted = values.contender;
+  if (wanted !== undefined) {
+    const labels = new Set(
+      all.flatMap((w) => (w.kind === 'throughput' ? w.contenders.map((c) => c.label) : [])),
+    );
+    for (const label of wanted)
+      if (!labels.has(label))
+        throw new Error(`--contender: no contender is called "${label}"; known: ${[...labels].join('; ')}`);
+    selected = selected.flatMap((w): Workload[] => {
+      if (w.kind !== 'throughput') return [w];
+      const contenders = w.contenders.filter((c) => wanted.includes(c.label));
+      return contenders.length === 0 ? [] : [{ ...w, contenders }];
+    });
+  }
   const earlier = values.merge === undefined ? null : await readRaw(resolve(values.merge));
   const extend = values.extend === true;
   if (extend) {

@@ -95,7 +95,10 @@ export function summariseThroughput(m: ThroughputMeasurement, micro: MicrobenchR
     const uploads = median(runs.map((r) => r.asReceiptUploads ?? 0));
     const asCalls = (r: RunRecord): number => {
       const calls = r.child.result!.adapterCalls;
-      return r.asRequests ?? calls.validate + (calls.stageAttachments ?? 0) + calls.record;
+      return (
+        r.asRequests ??
+        calls.validate + (calls.stageAttachments ?? 0) + calls.record + (calls.recordBatch ?? 0)
+      );
     };
     const problems = [...new Set(runs.flatMap((r) => r.verification?.problems ?? []))];
     contenders.push({
