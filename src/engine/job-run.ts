@@ -120,9 +120,13 @@ const STAGING_AHEAD = 1;
  */
 const WRITE_BATCH = 64;
 
-/** One entry handed to `WriteBatches`: what `recordBatch` takes, and when its intent was committed. */
+/**
+ * One entry handed to `WriteBatches`: what `recordBatch` takes, and its intent, made durable by the
+ * batch right before the write (so the intents of a whole batch share one group commit); resolves
+ * to when the fence was last checked for it.
+ */
 interface BatchWrite extends BatchEntry {
-  intentAt: number;
+  durable: () => Promise<number>;
 }
 
 /** One entry's answer from a batch: written or refused, the job's end, or not written (stopped). */
@@ -539,7 +543,7 @@ class JobRun implements RunContext {
         entry,
         idempotencyKey: key,
         attachments: receipts.attachments,
-        intentAt: await durable(),
+        durable,
       });
       turn.pass();
       const answer = await queued;
@@ -563,13 +567,14 @@ class JobRun implements RunContext {
    * One `recordBatch` call under the fault policy, as `adapterCall` for one entry: a fault of the
    * whole write, or a transient fault of any entry, retries the batch with the same keys (entries
    * already written are returned by key, never written twice); each entry then gets its own answer.
-   * Every intent in the batch is committed (the caller waited for it before queueing).
+   * The batch's intents are made durable first, together (one group commit for the whole batch).
    */
   private async writeBatch(batch: BatchWrite[], stopping: () => boolean): Promise<BatchWritten[]> {
     if (stopping()) return batch.map(() => null);
     const { store, adapter } = this.ctx;
-    const oldest = Math.min(...batch.map((b) => b.intentAt));
+    const oldest = Math.min(...(await Promise.all(batch.map((b) => b.durable()))));
     if (this.ctx.now() - oldest > FENCE_RECHECK_MS) await assertFence(store, this.fence);
+    if (stopping()) return batch.map(() => null); // intents committed, nothing written: looked up next run
     const entries: BatchEntry[] = batch.map(({ entry, idempotencyKey, attachments }) => ({
       entry,
       idempotencyKey,
