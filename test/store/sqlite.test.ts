@@ -122,3 +122,79 @@ describe('sqlite store: payloads in their own table', () => {
     after.close();
   });
 });
+
+describe('sqlite store: payloads of booked items', () => {
+  it('are no longer served once booked, and are deleted when the job is done; a failed item keeps its own', async () => {
+    const path = join(dir, 'payload-cleanup.db');
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    const ref = { companyId: 'c', jobId: 'j' };
+    await store.upsertJob({
+      ...ref,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      pleoStatus: 'in_progress',
+      vendorBasedBookkeeping: false,
+      numberOfItems: 2,
+    });
+    const fence = await store.acquireJob(ref, 'w');
+    const ids = ['e1', 'e2'];
+    await store.saveListedPage(fence, {
+      items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
+      cursor: null,
+      complete: true,
+    });
+    await store.saveFetchedPage(fence, {
+      items: ids.map((id) => ({
+        accountingEntryId: id,
+        date: '2026-01-02',
+        payload: { accountingEntryId: id } as never,
+        attachments: [],
+        prefailure: null,
+      })),
+      cursor: null,
+      complete: true,
+    });
+    await store.recordProgress(fence, {
+      outcomes: [],
+      intents: ids.map((id) => ({ accountingEntryId: id, attempt: 1 })),
+    });
+    await store.recordProgress(fence, {
+      intents: [],
+      outcomes: [
+        {
+          accountingEntryId: 'e1',
+          outcome: {
+            status: 'booked',
+            externalId: 'X1',
+            externalUrl: null,
+            exportedAt: '2026-01-03T00:00:00.000Z',
+          },
+        },
+        {
+          accountingEntryId: 'e2',
+          outcome: {
+            status: 'failed',
+            failureReasonType: 'missing_configuration',
+            failureReason: 'no account',
+          },
+        },
+      ],
+    });
+    const rows = (): string[] => {
+      const db = new DatabaseSync(path);
+      try {
+        return db
+          .prepare('SELECT entry_id FROM payloads ORDER BY entry_id')
+          .all()
+          .map((r) => String(r['entry_id']));
+      } finally {
+        db.close();
+      }
+    };
+    expect((await store.findItemsByEntry('e1'))[0]?.payload).toBeNull();
+    expect((await store.findItemsByEntry('e2'))[0]?.payload).toEqual({ accountingEntryId: 'e2' });
+    await store.updateJob(fence, { phase: 'done' });
+    expect(rows()).toEqual(['e2']);
+    await store.close();
+  });
+});
