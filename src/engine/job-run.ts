@@ -515,8 +515,8 @@ class JobRun implements RunContext {
       () => (intentAt = this.ctx.now()), // when the fence was last checked for this item
       () => undefined, // the item's own `durable()` rethrows
     );
-    const durable = async (): Promise<number> => {
-      await intent.durable();
+    const durable = async (soon = false): Promise<number> => {
+      await intent.durable(soon);
       if (!announced) {
         announced = true;
         this.ctx.step('intent_recorded');
@@ -524,8 +524,9 @@ class JobRun implements RunContext {
       return intentAt;
     };
     if (adapter.stageAttachments !== undefined && receipts.attachments.length > 0) {
-      await durable();
-      // Receipts go to the accounting system while earlier entries are written (not in turn).
+      // Receipts go to the accounting system while earlier entries are written (not in turn); the
+      // intents of items staging together share one commit.
+      await durable(true);
       const stage = adapter.stageAttachments.bind(adapter);
       const staged = await this.adapterCall('Storing the receipts', () =>
         stage(receipts.attachments, { ...adapterCtx, idempotencyKey: key }),

@@ -46,8 +46,12 @@ interface QueuedOutcome extends Waiter {
 export interface PendingIntent {
   /** Settles when the intent is committed (or its flush failed); asks for nothing. */
   readonly committed: Promise<void>;
-  /** The same, flushing at once if the intent is still queued: call it before a side effect. */
-  durable(): Promise<void>;
+  /**
+   * The same, flushing if the intent is still queued: call it before a side effect. At once by
+   * default; `soon` flushes after this turn of the event loop, so the intents other items queue
+   * meanwhile share the commit (for side effects off the write order, such as staging receipts).
+   */
+  durable(soon?: boolean): Promise<void>;
 }
 
 export class ProgressBatcher {
@@ -87,8 +91,8 @@ export class ProgressBatcher {
     committed.catch(() => undefined);
     return {
       committed,
-      durable: () => {
-        if (queued) this.schedule(true);
+      durable: (soon = false) => {
+        if (queued) this.schedule(!soon);
         return committed;
       },
     };

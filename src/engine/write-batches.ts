@@ -12,7 +12,7 @@
 export class WriteBatches<In, Out> {
   private readonly queue: { input: In; resolve: (out: Out) => void; reject: (error: unknown) => void }[] = [];
   private running = 0;
-  private failed: { error: unknown } | null = null;
+  private failed: { error: Error } | null = null;
   private readonly slots: number;
   private readonly maxBatch: number;
   private readonly write: (batch: In[]) => Promise<Out[]>;
@@ -49,7 +49,7 @@ export class WriteBatches<In, Out> {
         throw new Error(`a batch of ${batch.length} entries got ${results.length} results`);
       batch.forEach((b, i) => b.resolve(results[i] as Out));
     } catch (error) {
-      this.failed ??= { error };
+      this.failed ??= { error: error instanceof Error ? error : new Error(String(error)) };
       for (const b of batch) b.reject(error);
       for (const b of this.queue.splice(0)) b.reject(error);
     } finally {

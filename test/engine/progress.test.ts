@@ -49,6 +49,18 @@ describe('ProgressBatcher', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('a demand made soon waits for the turn of the event loop: intents queued meanwhile share the commit', async () => {
+    const { calls, batcher } = recording();
+    const first = batcher.intent({ accountingEntryId: 'a', attempt: 1 });
+    const demanded = first.durable(true);
+    await Promise.resolve(); // other items go on within this turn...
+    const second = batcher.intent({ accountingEntryId: 'b', attempt: 1 });
+    expect(calls).toEqual([]); // ...before anything is committed
+    await demanded;
+    await second.committed;
+    expect(calls.map(ids)).toEqual([{ outcomes: [], intents: ['a', 'b'] }]);
+  });
+
   it('flushes whatever is queued; a failed commit rejects every write in it', async () => {
     const { calls, batcher } = recording(new Error('lease lost'));
     const intent = batcher.intent({ accountingEntryId: 'a', attempt: 1 });
