@@ -147,19 +147,31 @@ function aimsTable(input: ReportInput): string {
     both(x8 === null ? null : x8 >= 5, x8same === null ? null : x8same >= 5),
   ]);
 
-  // 6. Pleo API requests per item.
+  // 6. Pleo API requests per item. Issue 8 set the figure for jobs of 1,000 items or more ("the
+  // floor is about 0.03"); a job's fixed calls (started, the final event, its share of the job
+  // listings) weigh more on smaller jobs, where the aim is to make no more calls than the baseline,
+  // which makes only those the workflow requires.
   const perItem: string[] = [];
-  let worst: number | null = null;
+  let ok: boolean | null = null;
   for (const [id, s] of t) {
+    const large = s.measurement.workload.world.itemsPerJob >= 1000;
+    const base = baselineOf(s);
     for (const c of ran(s).filter((x) => x.spec.kind === 'engine')) {
-      perItem.push(`W${NUMBER[id]} ${c.spec.label}: ${fmt(c.apiPerItem, 4)}`);
-      worst = Math.max(worst ?? 0, c.apiPerItem);
+      const within = large ? c.apiPerItem <= 0.035 : base !== undefined && c.apiPerItem <= base.apiPerItem;
+      perItem.push(
+        `W${NUMBER[id]} ${c.spec.label}: ${fmt(c.apiPerItem, 4)}` +
+          (large
+            ? ''
+            : ` (jobs of ${s.measurement.workload.world.itemsPerJob} items; baseline ${base ? fmt(base.apiPerItem, 4) : '–'})`),
+      );
+      if (!large && base === undefined) continue;
+      ok = (ok ?? true) && within;
     }
   }
   rows.push([
-    '≤ 0.035 Pleo API requests per item at page size 100 (receipt downloads counted apart)',
+    '≤ 0.035 Pleo API requests per item at page size 100 (receipt downloads counted apart) on jobs of 1,000 items or more; on smaller jobs no more than the baseline',
     perItem.join('<br>') || '–',
-    verdict(worst === null ? null : worst <= 0.035),
+    verdict(ok),
   ]);
 
   // 7. Workload 4 RSS.
