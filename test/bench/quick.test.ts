@@ -326,4 +326,33 @@ describe('npm run bench -- --quick', () => {
       );
     },
   );
+
+  it(
+    'measures only the contenders named with --contender, and refuses an unknown name',
+    { timeout: 240_000 },
+    async () => {
+      const unknown = await bench(['--quick', '--only', 'w3', '--contender', 'engine, concurrency 3']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.output).toContain('--contender: no contender is called "engine, concurrency 3"');
+      expect(unknown.output).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      const out = join(dir, 'ONE.md');
+      const one = await bench([
+        '--quick',
+        '--only',
+        'w3',
+        '--contender',
+        'engine, concurrency 1, receipts off',
+        '--out',
+        out,
+      ]);
+      expect(one.code, one.output).toBe(0);
+      const raw = JSON.parse(readFileSync(join(dir, 'ONE.json'), 'utf8')) as {
+        throughput: [string, { measurement: { runs: { contender: string }[] } }][];
+      };
+      expect(raw.throughput.map(([id]) => id)).toEqual(['w3']);
+      expect(raw.throughput[0]![1].measurement.runs.map((r) => r.contender)).toEqual([
+        'engine-c1-noreceipts',
+      ]);
+    },
+  );
 });
