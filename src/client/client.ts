@@ -349,13 +349,13 @@ class HttpPleoClient implements PleoClient {
       path,
       keyOf,
       startAfter,
-      fetchPage: async (after, abort) => {
+      fetchPage: async (after, abort, sent) => {
         const query: [string, string][] = [...params, ['limit', String(pageSize)]];
         if (after !== undefined) query.push(['after', after]);
         const callSignal = signal === undefined ? abort : AbortSignal.any([signal, abort]);
         // Read without the schema check: paginate validates the page while the next one is fetched.
-        const { value, status } = await this.transport.send(
-          this.call(operation, path, query, undefined, callSignal, async (response) => ({
+        const { value, status } = await this.transport.send({
+          ...this.call(operation, path, query, undefined, callSignal, async (response) => ({
             value: await readJson(
               response,
               { operation, method: 'GET', path },
@@ -363,7 +363,8 @@ class HttpPleoClient implements PleoClient {
             ),
             status: response.status,
           })),
-        );
+          onSent: sent,
+        });
         let page: Page<T>;
         try {
           page = checkPageShape(value as Page<T>, { operation, path });

@@ -11,7 +11,8 @@
  * Validation overlaps the next request (issue 20): checking a page of 100 export items against
  * the OpenAPI schema costs ~6 ms of CPU, so as soon as page k has arrived and its cursor passed
  * the guards below, the request for page k+1 is sent, and page k is validated (`validatePage`)
- * while that request is on the wire. The order of pages and of errors is unchanged: page k is
+ * while that request is on the wire: validation waits until the request has left (a few turns of
+ * the event loop, see `TURNS_TO_LEAVE`), since a request still being written would wait for it. The order of pages and of errors is unchanged: page k is
  * yielded only once it is valid, and when it is not, its error is thrown, the request for page
  * k+1 is aborted and its answer (or failure) dropped — nothing after a malformed page is yielded.
  * Errors keep their precedence on one page: schema, then repeated item, then cursor guards.
@@ -34,18 +35,38 @@ import type { Page } from './types.js';
 interface Request<T> {
   page: Promise<Page<T>>;
   abort: AbortController;
+  /** True once the request is on the wire (or settled). */
+  left: () => boolean;
 }
 
 function send<T>(fetchPage: PaginateOptions<T>['fetchPage'], after: string | undefined): Request<T> {
   const abort = new AbortController();
-  const page = fetchPage(after, abort.signal);
-  page.catch(() => undefined); // surfaces when awaited, or is dropped after an abort
-  return { page, abort };
+  let gone = false;
+  const sent = (): void => {
+    gone = true;
+  };
+  const page = fetchPage(after, abort.signal, sent);
+  // A settled request has left too. This also keeps a rejection from counting as unhandled: it
+  // surfaces when awaited, or is dropped after an abort.
+  page.then(sent, sent);
+  return { page, abort, left: () => gone };
 }
 
 /** One turn of the event loop (I/O callbacks included), without a timer. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Turns of the event loop a request sent ahead is given to leave before the page in hand is
+ * validated. Node's fetch needs two on a kept-alive connection; a fetch that never says it has
+ * sent (see `fetchPage`), or a request held by pacing, costs at most these turns, not a wait.
+ */
+export const TURNS_TO_LEAVE = 8;
+
+/** Until `request` is on the wire, for at most {@link TURNS_TO_LEAVE} turns. */
+async function untilLeft(request: Request<unknown>): Promise<void> {
+  for (let turn = 0; turn < TURNS_TO_LEAVE && !request.left(); turn++) await nextTurn();
 }
 
 export interface PaginateOptions<T> {
@@ -55,9 +76,11 @@ export interface PaginateOptions<T> {
   /**
    * Fetches one page, its shape checked (`data` an array, `pagination` present) but not yet its
    * schema; `after` is undefined for the first page of a fresh run. `signal` aborts a request
-   * sent ahead that is no longer wanted.
+   * sent ahead that is no longer wanted. `sent` is called, if the fetch can tell, once the
+   * request is on the wire: validation of the page in hand waits for that (a few turns at most),
+   * so that its CPU work does not hold the request back.
    */
-  fetchPage: (after: string | undefined, signal: AbortSignal) => Promise<Page<T>>;
+  fetchPage: (after: string | undefined, signal: AbortSignal, sent: () => void) => Promise<Page<T>>;
   /**
    * Validates a fetched page (throws on a malformed one). Runs while the next page's request is
    * already in flight. @default no validation
@@ -123,9 +146,10 @@ export async function* paginate<T>(options: PaginateOptions<T>): AsyncGenerator<
         if (cursorProblem === null && endCursor !== undefined) {
           seenCursors.add(endCursor);
           ahead = send(options.fetchPage, endCursor);
-          // Let the request leave (its pacing, authorisation and write are asynchronous steps)
-          // before the CPU-bound validation below holds the event loop.
-          await nextTurn();
+          // Let the request leave (its pacing, authorisation and write are asynchronous steps
+          // taking several turns) before the CPU-bound validation below holds the event loop,
+          // and the consumer's work after it.
+          await untilLeft(ahead);
         }
       }
       options.validatePage?.(page);

@@ -26,6 +26,7 @@ import type { CompiledClientOptions, PleoOperation, RequestEvent } from './optio
 import { Pacer, type PaceOutcome, type Permit } from './rate-limit.js';
 import { readBytes } from './body.js';
 import type { Redactor } from './redact.js';
+import { watchSent } from './sent.js';
 import { type AttemptFailure, decideRetry, parseRetryAfter, type RetrySafety } from './retry.js';
 
 export interface HttpCall<T> {
@@ -51,6 +52,12 @@ export interface HttpCall<T> {
    * that follows redirects by hand). @default the client's `fetch`, redirects not followed
    */
   send?: (url: URL, init: RequestInit) => Promise<Response>;
+  /**
+   * Told once the request's headers are on the wire (sent.ts; the client's `fetch` only, and only
+   * when it is Node's). Lets a caller that sent a request ahead start CPU work without holding the
+   * request back.
+   */
+  onSent?: () => void;
 }
 
 type AttemptOutcome<T> =
@@ -188,6 +195,8 @@ export class HttpTransport {
     }, this.options.timeoutMs);
     const onAbort = (): void => controller.abort();
     call.signal?.addEventListener('abort', onAbort, { once: true });
+    const unwatch =
+      call.onSent === undefined || call.send !== undefined ? undefined : watchSent(call.url, call.onSent);
 
     const headers: Record<string, string> = {
       Accept: 'application/json',
@@ -270,6 +279,7 @@ export class HttpTransport {
           ),
       };
     } finally {
+      unwatch?.();
       clearTimeout(timer);
       call.signal?.removeEventListener('abort', onAbort);
     }

@@ -6,14 +6,18 @@
  * - the **data layer** (`GET /v3/export-items?job_id=`): every page joined on `accountingEntryId`,
  *   receipts downloaded before the page is committed (their URLs expire 24 h after the fetch); the
  *   last page plans the job (the deterministic order) in the same transaction.
+ *
+ * The two are read side by side (issue 20): the first data pages are read while the control layer
+ * is listed ({@link EARLY_EXPORT_PAGES}), and committed, in order, once it is. Nothing of the data
+ * layer is stored before the listing is complete, so a crash leaves the same states as before.
  */
-import type { ExportItem, ExportJob } from '../client/index.js';
+import type { ExportItem, ExportJob, Page } from '../client/index.js';
 import { ExportError, PaginationError } from '../errors/index.js';
 import { phaseReached, type Fence, type FetchedItem, type JobRecord } from '../store/index.js';
 import { downloadAttachments, receiptFolder, type ReceiptFolder } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { isJobFinalError, normaliseDate, type Fatal } from './outcomes.js';
-import { readAhead } from './read-ahead.js';
+import { ReadAhead } from './read-ahead.js';
 import { Semaphore } from './semaphore.js';
 
 /** What the listing steps need of a run. */
@@ -51,7 +55,59 @@ function overflow(run: RunContext, what: string, count: number): ExportError {
   );
 }
 
-/** Control layer: every page before any processing; each page and its cursor in one transaction. */
+/**
+ * Pages of export items read while the job's items are still being listed: the data layer's pages
+ * are committed only once the listing is (an export item whose entry is not listed yet would be
+ * dropped as unknown), but reading them needs nothing from it. Both listings then take one round
+ * trip per page side by side instead of one after the other, and the data layer starts with these
+ * pages in hand. About a thousand items (a few MB of export data) are held at most; a longer
+ * job's reading waits there until its listing is committed.
+ */
+export const EARLY_EXPORT_PAGES = 10;
+
+interface ExportReading {
+  /** The data cursor the reading started after. */
+  after: string | null;
+  pages: ReadAhead<Page<ExportItem>>;
+}
+
+/** Export items read by `listJobItems` for `fetchExportData`, by run. */
+const earlyReadings = new WeakMap<RunContext, ExportReading>();
+
+/**
+ * A listing read `depth` pages ahead of its consumer. Stopping early (an error, the overflow
+ * guard) aborts the requests in flight rather than waiting for pages nobody will read.
+ */
+function readPages<T>(
+  run: RunContext,
+  list: (signal: AbortSignal) => AsyncIterable<Page<T>>,
+  depth = 1,
+): ReadAhead<Page<T>> {
+  const stop = new AbortController();
+  const signal = run.signal === undefined ? stop.signal : AbortSignal.any([run.signal, stop.signal]);
+  return new ReadAhead(list(signal), depth, () => stop.abort());
+}
+
+/** Reads the data layer after `after`, up to `depth` pages ahead. */
+function readExportItems(run: RunContext, after: string | null, depth: number): ExportReading {
+  const pages = readPages(
+    run,
+    (signal) =>
+      run.ctx.client.listExportItems(run.job.id, {
+        pageSize: run.ctx.pageSize,
+        ...(after === null ? {} : { after }),
+        signal,
+      }),
+    depth,
+  );
+  return { after, pages };
+}
+
+/**
+ * Control layer: every page before any processing; each page and its cursor in one transaction.
+ * Meanwhile the data layer is read ahead ({@link EARLY_EXPORT_PAGES}), for `fetchExportData`; when
+ * the listing fails, that reading is stopped before the error leaves.
+ */
 export async function listJobItems(run: RunContext, record: JobRecord): Promise<void> {
   let after: string | null;
   if (!phaseReached(record.phase, 'items_listed')) after = record.listCursor;
@@ -63,12 +119,20 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
   // Items stored by an earlier run of an interrupted listing count towards the bound too.
   const before = after === null ? 0 : (await run.ctx.store.counts(run.fence)).total;
   const bound = listingBound(run.job.numberOfItems);
+  let early: ExportReading | null = null;
+  if (!phaseReached(record.phase, 'planned')) {
+    try {
+      early = readExportItems(run, record.dataCursor, EARLY_EXPORT_PAGES);
+    } catch {
+      early = null; // refused before anything was sent: fetchExportData asks again, and reports it
+    }
+  }
   try {
-    for await (const page of readAhead(
+    for await (const page of readPages(run, (signal) =>
       run.ctx.client.listJobItems(
         run.job.id,
         {},
-        { pageSize: run.ctx.pageSize, ...(after === null ? {} : { after }), ...run.opts() },
+        { pageSize: run.ctx.pageSize, ...(after === null ? {} : { after }), signal },
       ),
     )) {
       if (before + listed + page.data.length > bound)
@@ -98,13 +162,16 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
           ?.accountingEntryId,
       );
     }
+    if (!complete) {
+      await run.ctx.store.saveListedPage(run.fence, { items: [], cursor: after, complete: true });
+    }
   } catch (error) {
+    // Nothing read ahead may go on running once the run leaves this step.
+    await early?.pages.return();
     if (isJobFinalError(error)) await run.jobEnded();
     throw error;
   }
-  if (!complete) {
-    await run.ctx.store.saveListedPage(run.fence, { items: [], cursor: after, complete: true });
-  }
+  if (early !== null) earlyReadings.set(run, early);
 }
 
 /**
@@ -114,7 +181,15 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
  * (one download pool per job), so the pool never drains at a page boundary.
  */
 export async function fetchExportData(run: RunContext, record: JobRecord): Promise<Fatal | null> {
-  if (phaseReached(record.phase, 'planned')) return null;
+  const early = earlyReadings.get(run);
+  earlyReadings.delete(run);
+  // Read ahead by the listing (usually), unless it started elsewhere than where the data layer resumes.
+  const reading = early !== undefined && early.after === record.dataCursor ? early : undefined;
+  if (reading === undefined) await early?.pages.return();
+  if (phaseReached(record.phase, 'planned')) {
+    await reading?.pages.return();
+    return null;
+  }
   let after = record.dataCursor;
   let fetched = 0;
   let complete = false;
@@ -143,13 +218,7 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   const bound = listingBound(run.job.numberOfItems);
   let read = 0;
   try {
-    for await (const page of readAhead(
-      run.ctx.client.listExportItems(run.job.id, {
-        pageSize: run.ctx.pageSize,
-        ...(after === null ? {} : { after }),
-        ...run.opts(),
-      }),
-    )) {
+    for await (const page of (reading ?? readExportItems(run, after, 1)).pages) {
       read += page.data.length;
       if (read > bound) throw overflow(run, 'The export items', read);
       complete = !page.pagination.hasNextPage;

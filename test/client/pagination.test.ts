@@ -1,6 +1,8 @@
+import * as diagnostics from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from '../../src/client/index.js';
-import { paginate } from '../../src/client/pagination.js';
+import { paginate, TURNS_TO_LEAVE } from '../../src/client/pagination.js';
+import { watchedRequests } from '../../src/client/sent.js';
 import { MalformedResponseError, PaginationError } from '../../src/errors/index.js';
 import {
   checkNoSecretsLeak,
@@ -266,6 +268,111 @@ describe('validation overlaps the next request', () => {
       'valid 3',
       'yield item-3',
     ]);
+  });
+
+  it('validation waits until the request sent ahead says it has left (a few turns), then runs before the answer', async () => {
+    const events: string[] = [];
+    const pages = pagesOf(2);
+    const iterable = paginate<{ id: string }>({
+      operation: 'listJobs',
+      method: 'GET',
+      path: '/v3/export-jobs',
+      keyOf: (item) => item.id,
+      fetchPage: async (after, _signal, sent) => {
+        const n = after === undefined ? 0 : Number(after.slice(3));
+        events.push(`fetch ${n + 1}`);
+        // Written to the socket three turns later, answered three turns after that.
+        for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+        events.push(`sent ${n + 1}`);
+        sent();
+        for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+        events.push(`answered ${n + 1}`);
+        return pages[n]!;
+      },
+      validatePage: (p) => events.push(`validate ${pages.indexOf(p) + 1}`),
+    });
+    for await (const p of iterable) events.push(`yield ${p.data[0]?.id}`);
+    expect(events).toEqual([
+      'fetch 1',
+      'sent 1',
+      'answered 1',
+      'fetch 2',
+      'sent 2', // one turn would not have been enough: page 1 was not validated before this
+      'validate 1',
+      'yield item-1',
+      'answered 2',
+      'validate 2',
+      'yield item-2',
+    ]);
+  });
+
+  it(`a fetch that never says it has left holds validation back for at most ${TURNS_TO_LEAVE} turns`, async () => {
+    const events: string[] = [];
+    const pages = pagesOf(2);
+    let turns = 0;
+    let counting = false;
+    const count = (): void => {
+      turns += 1;
+      if (counting) setImmediate(count);
+    };
+    const iterable = paginate<{ id: string }>({
+      operation: 'listJobs',
+      method: 'GET',
+      path: '/v3/export-jobs',
+      keyOf: (item) => item.id,
+      fetchPage: async (after) => {
+        const n = after === undefined ? 0 : Number(after.slice(3));
+        events.push(`fetch ${n + 1}`);
+        if (n === 0) return pages[0]!;
+        counting = true;
+        setImmediate(count);
+        // Answers long after validation of page 1 has run.
+        for (let turn = 0; turn < 3 * TURNS_TO_LEAVE; turn++)
+          await new Promise((resolve) => setImmediate(resolve));
+        return pages[n]!;
+      },
+      validatePage: (p) => {
+        if (p === pages[0]) {
+          counting = false;
+          events.push(`validate 1 after ${turns} turns`);
+        } else events.push('validate 2');
+      },
+    });
+    for await (const p of iterable) events.push(`yield ${p.data[0]?.id}`);
+    expect(events).toEqual([
+      'fetch 1',
+      'fetch 2',
+      `validate 1 after ${TURNS_TO_LEAVE} turns`,
+      'yield item-1',
+      'validate 2',
+      'yield item-2',
+    ]);
+  });
+
+  it("through the client with Node's fetch: page k+1's request is written before page k reaches the caller", async () => {
+    const s = await serve(jobsServer(6));
+    const { client } = makeClient(s.url, { pageSize: 2 });
+    const written: string[] = [];
+    const record = (message: unknown): void => {
+      written.push((message as { request: { path: string } }).request.path);
+    };
+    diagnostics.subscribe('undici:client:sendHeaders', record);
+    try {
+      const writtenWhenYielded: string[][] = [];
+      for await (const p of client.listJobs({})) {
+        expect(p.data).toHaveLength(2);
+        writtenWhenYielded.push(written.map((path) => new URL(path, s.url).searchParams.get('after') ?? ''));
+      }
+      // Three pages: page 2 was on the wire when page 1 was handed over, page 3 when page 2 was.
+      expect(writtenWhenYielded).toEqual([
+        ['', cursor(2)],
+        ['', cursor(2), cursor(4)],
+        ['', cursor(2), cursor(4)],
+      ]);
+      expect(watchedRequests()).toBe(0);
+    } finally {
+      diagnostics.unsubscribe('undici:client:sendHeaders', record);
+    }
   });
 
   it('a malformed page still fails in order: nothing after it is yielded, the request sent ahead is aborted', async () => {

@@ -30,11 +30,17 @@ function slowClient(harness: Harness, pathPart: RegExp, msPerRequest: number): P
     sleep: noSleep,
     clock: () => harness.sim.admin.now(),
     retry: { maxAttempts: 8 },
+    // A read takes msPerRequest of simulated time from when it is sent to when it is answered;
+    // reads in flight at once share that time (the engine reads job items and export items side
+    // by side), as they would in real time.
     fetch: async (input, init) => {
       const url = String(input);
-      if (pathPart.test(url) && (init?.method ?? 'GET') === 'GET')
-        harness.sim.admin.advanceClock(msPerRequest);
-      return fetch(input, init);
+      if (!pathPart.test(url) || (init?.method ?? 'GET') !== 'GET') return fetch(input, init);
+      const due = harness.sim.admin.now() + msPerRequest;
+      const response = await fetch(input, init);
+      const now = harness.sim.admin.now();
+      if (now < due) harness.sim.admin.advanceClock(due - now);
+      return response;
     },
   });
 }
@@ -155,20 +161,23 @@ describe('accounting-system faults never fail a job for something a retry would 
 describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd answers', () => {
   it('keeps the job alive through two hours of slow listing and fetching (Pleo hears from us every keepAliveMs)', async () => {
     h = await startHarness();
-    const job = h.sim.admin.createJob(h.companyId, { itemCount: 60, profile: { failureRatio: 0 } });
-    // Every page read takes 4 minutes of simulated time: 15 pages of job items and 15 of export
-    // items (4 per page) = two hours, twice the expiry, with nothing to report until booking.
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 100, profile: { failureRatio: 0 } });
+    // Every page read takes 4 minutes of simulated time: 25 pages of job items and 25 of export
+    // items (4 per page). The first export pages are read while the job items are listed
+    // (EARLY_EXPORT_PAGES), the rest after: 25 + 15 reads one after another = 160 minutes, more
+    // than twice the expiry, with nothing to report until booking.
     const client = slowClient(h, /items/, 4 * 60 * 1000);
     const [result] = await h.engine({ client, pageSize: 4 }).runOnce();
     expect(result).toMatchObject({ disposition: 'completed', event: 'completed' });
     const snap = h.sim.admin.job(job.id)!;
     expect(snap.job.status).toBe('completed');
-    expect(snap.statusCounts.successful).toBe(60);
+    expect(snap.statusCounts.successful).toBe(100);
     // Pleo heard from us (an accepted event or item update) at least every keepAliveMs (10 min)
     // plus the page reads that may straddle it, from the claim to the final event. This clock
-    // charges a read's 4 minutes when it is sent, and the client sends the next read while it
-    // validates the current page (issue 20), one read ahead of the engine's read-ahead: two reads
-    // (8 min) may be charged between two checks, though in real time a check still waits for one.
+    // charges a read's 4 minutes by the time it is answered (reads in flight at once share them),
+    // and the client sends the next read while it validates the current page (issue 20), one read
+    // ahead of the engine's read-ahead: two reads (8 min) may pass between two checks, though in
+    // real time a check still waits for one.
     const writes = h.sim.admin
       .requestLog()
       .filter((r) => (r.operation === 'updateJobItems' || r.operation === 'createEvent') && r.status !== null)
