@@ -157,7 +157,7 @@ function floorText(s: ThroughputSummary, pageSize: number): string {
           : ''),
     );
   return [
-    `Floor: Pleo calls in sequence = 1 job listing + ${w.jobs} × (started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event) = ${int(1 + w.jobs * (2 * pages + 3))}.`,
+    `Floor: Pleo calls in sequence = 1 job listing + ${w.jobs} × (started + ${pages} job-item pages beside ${pages} export-item pages (the two listings need nothing from each other) + last item update + final event) = ${int(1 + w.jobs * (pages + 3))}.`,
     ...lines,
   ].join('\n');
 }
@@ -306,7 +306,7 @@ function scaleOutSection(index: number, s: ScaleOutMeasurement, cores: number): 
       ]),
     ),
     '',
-    `Floor: per company, the Pleo calls in sequence = list its jobs + started + ${pages} job-item pages + ${pages} export-item pages + last item update + final event = ${calls} calls × ${w.latencyMs} ms, once per round of companies (⌈${w.companies} ÷ workers⌉ rounds). It leaves out local work, which the CPU columns show.`,
+    `Floor: per company, the Pleo calls in sequence = list its jobs + started + ${pages} job-item pages beside ${pages} export-item pages + last item update + final event = ${calls} calls × ${w.latencyMs} ms, once per round of companies (⌈${w.companies} ÷ workers⌉ rounds). It leaves out local work, which the CPU columns show.`,
   ].join('\n');
 }
 
