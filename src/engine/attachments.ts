@@ -20,13 +20,29 @@
  * them before that write (hledger: once per journal append).
  *
  * What is on disk is not trusted by its name or its size (issue 17): a receipt found in place is
- * used only when it is a regular file — a symbolic link is never followed — whose SHA-256 is the
- * one recorded when it was downloaded; anything else is downloaded again, and a link or other
- * non-file found at a receipt's name is replaced, with a warning. Receipts are written 0640 in
- * folders created 0700, whatever the umask.
+ * used only when it is a regular file — a symbolic link is never followed — that is still the
+ * file written at download time (below), or whose SHA-256 is the one recorded then; anything else
+ * is downloaded again, and a link or other non-file found at a receipt's name is replaced, with a
+ * warning. Receipts are written 0640 in folders created 0700, whatever the umask.
+ *
+ * The file written, not its content, is what booking checks first (issue 20: re-reading and
+ * re-hashing every receipt at booking cost a read of every byte downloaded). When a receipt is
+ * written, its {@link fileIdentity} — device, inode, size, change and modification times, taken
+ * from the open file after the last write — is recorded with its hash; at booking one `lstat`
+ * (no link followed) that finds the same identity proves the bytes are the ones hashed: the
+ * kernel sets the change time (`ctime`) on every write, truncation, chmod, link and rename of an
+ * inode, and no system call sets it to a chosen value; a file removed and another created or
+ * renamed in its place is another inode, or has a later change time. Only the file's owner (this
+ * service's account: the folder is 0700) or root can change a receipt at all, and they can as well
+ * rewrite the recorded hash in the store, so the hash defended nothing the identity does not. The
+ * engine itself never writes into a receipt it recorded (it replaces by rename). Any other
+ * identity — another machine, a restored backup, a file edited or replaced, a link — falls back to
+ * the hash, as before. (On kernels before Linux 6.13, whose timestamps are one clock tick coarse,
+ * an in-place rewrite by the owner within the tick of the download keeps the change time; the
+ * owner is trusted, see above.)
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -125,8 +141,38 @@ interface FetchContext {
   signal: AbortSignal | undefined;
   logger: ReceiptLogger | undefined;
   into: AttachmentRecord[];
-  /** The hash recorded at download time: a file in place with this content is used as is. */
-  expectedSha256?: string | undefined;
+  /** What was recorded at download time: a file in place that is still that file is used as is. */
+  expected?: AttachmentRecord | undefined;
+}
+
+/**
+ * Identity of a file as written: device, inode, size, change and modification times (ns). The
+ * change time moves with every write, truncation, chmod, link or rename of the inode and cannot
+ * be set by a caller, so an unchanged identity means unchanged bytes (see the module comment).
+ */
+export function fileIdentity(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.ctimeNs}:${stats.mtimeNs}`;
+}
+
+/**
+ * The receipt at `path` when it is the one `expected` recorded: the same file (one `lstat`, no
+ * link followed), else a regular file with the recorded SHA-256 (read and hashed). Null when
+ * neither (missing, changed, replaced, a link), or when nothing was recorded to compare with.
+ */
+async function keptInPlace(
+  path: string,
+  expected: AttachmentRecord,
+): Promise<{ size: number; sha256: string; file: string } | null> {
+  if (expected.sha256 === undefined) return null; // an older record: size only, never trusted
+  if (expected.file !== undefined) {
+    const stats = await lstat(path, { bigint: true }).catch(() => null);
+    if (stats === null) return null;
+    if (stats.isFile() && fileIdentity(stats) === expected.file)
+      return { size: Number(stats.size), sha256: expected.sha256, file: expected.file };
+    if (!stats.isFile()) return null;
+  }
+  const present = await hashRegularFile(path);
+  return present?.sha256 === expected.sha256 ? present : null;
 }
 
 async function fetchOne(
@@ -140,18 +186,19 @@ async function fetchOne(
 ): Promise<ReceiptProblem | null> {
   const name = attachmentFileName(entryId, index, file.type);
   const path = join(dir.path, name);
-  const record = (size: number, sha256: string): AttachmentRecord => ({
+  const record = (size: number, sha256: string, identity: string): AttachmentRecord => ({
     key: attachmentKey(entryId, index),
     path,
     name,
     contentType: file.type,
     size,
     sha256,
+    file: identity,
   });
-  if (ctx.expectedSha256 !== undefined) {
-    const present = await hashRegularFile(path);
-    if (present?.sha256 === ctx.expectedSha256) {
-      ctx.into.push(record(present.size, present.sha256));
+  if (ctx.expected !== undefined) {
+    const present = await keptInPlace(path, ctx.expected);
+    if (present !== null) {
+      ctx.into.push(record(present.size, present.sha256, present.file));
       return null;
     }
   }
@@ -170,16 +217,20 @@ async function fetchOne(
     if (ctx.signal?.aborted === true) throw error;
     return { kind: 'download', index, detail: describeError(error) };
   }
-  const refused = await writeReceipt(dir, path, bytes, sha256, ctx.logger);
-  if (refused !== null) return { kind: 'download', index, detail: refused };
-  ctx.into.push(record(bytes.byteLength, sha256));
+  const written = await writeReceipt(dir, path, bytes, sha256, ctx.logger);
+  if ('refused' in written) return { kind: 'download', index, detail: written.refused };
+  ctx.into.push(record(bytes.byteLength, sha256, written.file));
   return null;
 }
+
+/** A receipt written (its {@link fileIdentity}), or why it was not. */
+type Written = { file: string } | { refused: string };
 
 /**
  * Writes a receipt at `path` (in `dir`) with mode {@link RECEIPT_FILE_MODE}, under its final name:
  * `O_CREAT | O_EXCL | O_NOFOLLOW` creates it only when the name is free, and never opens through a
- * link planted there. A taken name goes to {@link replaceReceipt}. Returns why it refused, or null.
+ * link planted there. A taken name goes to {@link replaceReceipt}. A new name costs open, write,
+ * fstat (the identity, and the mode: `chmod` only when the umask took the group bit), close.
  */
 async function writeReceipt(
   dir: ReceiptFolder,
@@ -187,7 +238,7 @@ async function writeReceipt(
   bytes: Uint8Array,
   sha256: string,
   logger?: ReceiptLogger,
-): Promise<string | null> {
+): Promise<Written> {
   await dir.ready();
   let handle;
   try {
@@ -200,16 +251,31 @@ async function writeReceipt(
     handle = await openExclusive(path);
   }
   try {
-    await handle.chmod(RECEIPT_FILE_MODE); // the umask may have removed the group bit
     await handle.writeFile(bytes);
+    return { file: await settle(handle) };
   } catch (error) {
+    // A partial file is never trusted (it was not recorded); remove it anyway.
     await handle.close().catch(() => undefined);
-    // A partial file is never trusted (its hash is checked before any use); remove it anyway.
+    handle = undefined;
     await unlink(path).catch(() => undefined);
     throw error;
+  } finally {
+    await handle?.close();
   }
-  await handle.close();
-  return null;
+}
+
+/**
+ * The identity of a receipt just written through `handle`, after giving it mode
+ * {@link RECEIPT_FILE_MODE} if the umask took some of it (the chmod moves the change time, so the
+ * identity is read again after it).
+ */
+async function settle(handle: Awaited<ReturnType<typeof open>>): Promise<string> {
+  let stats = await handle.stat({ bigint: true });
+  if ((Number(stats.mode) & 0o777) !== RECEIPT_FILE_MODE) {
+    await handle.chmod(RECEIPT_FILE_MODE);
+    stats = await handle.stat({ bigint: true });
+  }
+  return fileIdentity(stats);
 }
 
 function openExclusive(path: string): ReturnType<typeof open> {
@@ -224,19 +290,21 @@ function openExclusive(path: string): ReturnType<typeof open> {
  * The name of a receipt is taken (a re-run after a crash, a re-export, another worker): a regular
  * file with the same content is kept as it is; anything else is replaced atomically — a fresh
  * temporary file (`O_EXCL | O_NOFOLLOW`), then a rename, which replaces a link at `path` itself
- * rather than what it points to. Returns why it refused, or null.
+ * rather than what it points to. The identity is read from the open file after the rename (which
+ * moves its change time), never from whatever the name holds by then.
  */
 async function replaceReceipt(
   path: string,
   bytes: Uint8Array,
   sha256: string,
   logger?: ReceiptLogger,
-): Promise<string | null> {
+): Promise<Written> {
   const present = await hashRegularFile(path);
-  if (present !== null && present.sha256 === sha256 && present.size === bytes.byteLength) return null;
+  if (present !== null && present.sha256 === sha256 && present.size === bytes.byteLength)
+    return { file: present.file };
   const existing = await lstat(path).catch(() => null);
   if (existing !== null && !existing.isFile()) {
-    if (existing.isDirectory()) return `${path} is a folder, not a receipt file`;
+    if (existing.isDirectory()) return { refused: `${path} is a folder, not a receipt file` };
     logger?.warn(
       { path, type: existing.isSymbolicLink() ? 'symbolic link' : 'special file' },
       'receipts folder: replacing something that is not a regular file with the downloaded receipt',
@@ -252,15 +320,21 @@ async function replaceReceipt(
   try {
     await handle.chmod(RECEIPT_FILE_MODE);
     await handle.writeFile(bytes);
+    await rename(temporary, path);
+    return { file: fileIdentity(await handle.stat({ bigint: true })) };
   } finally {
     await handle.close();
   }
-  await rename(temporary, path);
-  return null;
 }
 
-/** Size and SHA-256 of `path` when it is a regular file (a symbolic link is not followed); else null. */
-export async function hashRegularFile(path: string): Promise<{ size: number; sha256: string } | null> {
+/**
+ * Size, SHA-256 and {@link fileIdentity} of `path` when it is a regular file (a symbolic link is
+ * not followed); else null. The identity is taken before the bytes are read: a change during the
+ * read moves the change time, so it can never be recorded as matching the hash.
+ */
+export async function hashRegularFile(
+  path: string,
+): Promise<{ size: number; sha256: string; file: string } | null> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -268,11 +342,11 @@ export async function hashRegularFile(path: string): Promise<{ size: number; sha
     return null; // missing, or a link (ELOOP)
   }
   try {
-    const stats = await handle.stat();
+    const stats = await handle.stat({ bigint: true });
     if (!stats.isFile()) return null;
     const hash = createHash('sha256');
     for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
-    return { size: stats.size, sha256: hash.digest('hex') };
+    return { size: Number(stats.size), sha256: hash.digest('hex'), file: fileIdentity(stats) };
   } finally {
     await handle.close();
   }
@@ -321,7 +395,7 @@ export async function ensureAttachmentsHere(
               signal,
               logger,
               into: result.attachments,
-              expectedSha256: record.sha256,
+              expected: record,
             },
           );
     if (problem === null) continue;
