@@ -254,6 +254,28 @@ describe('receipts checked at booking by the identity of the file written', () =
     expect(lstatSync(record.path).isFile()).toBe(true);
   });
 
+  it('a receipt found in place at download (a re-run) is recorded with the identity it has', async () => {
+    const { dir, record } = await downloaded();
+    // Same content already there (a crash before the page was committed): kept, identity recorded.
+    const again = (await downloadAttachments(fakeClient().client, item(ENTRY), dir, POLICY)).attachments[0]!;
+    expect(again.file).toBe(record.file);
+    // Other content there (half-written by a crash): replaced by rename; the new file's identity.
+    writeFileSync(record.path, RECEIPT.subarray(0, 5));
+    const replaced = (await downloadAttachments(fakeClient().client, item(ENTRY), dir, POLICY))
+      .attachments[0]!;
+    expect(replaced.file).toBe(fileIdentity(lstatSync(record.path, { bigint: true })));
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(
+      booking.client,
+      item(ENTRY),
+      [{ ...replaced, sha256: sha256(OTHER) }], // kept by its identity alone
+      POLICY,
+    );
+    expect(booking.downloads).toEqual([]);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+    expect(result.attachments[0]?.file).toBe(replaced.file);
+  });
+
   it('an identity without a hash (a forged or partial record) is never trusted', async () => {
     const { record } = await downloaded();
     const { sha256: _dropped, ...noHash } = record;
