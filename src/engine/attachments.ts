@@ -18,7 +18,7 @@
  * copy into the page cache, cheaper than the SHA-256 already computed over them on this thread.
  * No rename is needed for crash safety because nothing trusts a file by its name: a file
  * left half-written by a crash was never recorded (the page is committed after its downloads
- * finish), and any later use of a file found in place checks its SHA-256 first. Only when the
+ * finish), and any later use of a file found in place checks it first (below). Only when the
  * name is taken (a re-run, a re-export) is the file in place hashed: identical content is kept
  * as is; anything else is replaced atomically (temporary file, then rename). Receipts are not
  * synced here: the store records their hash, and an adapter that names them in its books syncs
