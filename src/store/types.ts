@@ -121,6 +121,12 @@ export interface AttachmentRecord {
   size: number;
   /** SHA-256 (hex) of the bytes downloaded: a file found in place is trusted only with this hash. */
   sha256?: string;
+  /**
+   * Identity of the file as written (device, inode, size, change and modification times; see
+   * `fileIdentity` in engine/attachments.ts): a file in place with this identity holds the bytes
+   * hashed, and is used without being read again.
+   */
+  file?: string;
 }
 
 export interface ItemFailureFields {

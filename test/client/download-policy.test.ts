@@ -285,6 +285,34 @@ describe('receipt download size', () => {
     expect(short.message).toContain('5 bytes');
   });
 
+  it('a connection cut before the body ends fails the download (never a short file, never a hang)', async () => {
+    const api = await serve((_request, response: ServerResponse) => {
+      response.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': '100000' });
+      response.write(Buffer.alloc(1000, 7), () => response.socket?.destroy());
+    });
+    const { client: c } = makeClient(api.url);
+    const error = await failure(c.download(`${api.url}/r.pdf`, { expectedBytes: 100_000 }));
+    expect(error).toMatchObject({ code: 'NETWORK' });
+    expect(api.requests.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a body streamed in many chunks arrives whole, in order', async () => {
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(16 * 1024, i));
+    const whole = Buffer.concat(chunks);
+    const api = await serve((_request, response: ServerResponse) => {
+      response.writeHead(200, { 'Content-Type': 'application/pdf' });
+      const next = (i: number): void => {
+        if (i === chunks.length) return void response.end();
+        response.write(chunks[i], () => setImmediate(() => next(i + 1)));
+      };
+      next(0);
+    });
+    const { client: c } = makeClient(api.url);
+    const file = await c.download(`${api.url}/r.pdf`);
+    expect(Buffer.from(file.bytes).equals(whole)).toBe(true);
+    expect(file.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+  });
+
   it('accepts exactly the declared size and returns its hash', async () => {
     const body = Buffer.alloc(70_000, 3);
     const api = await serve(pdf(body));

@@ -4,11 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -20,7 +22,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ExportItem, PleoClient } from '../../src/client/index.js';
-import { downloadAttachments, ensureAttachmentsHere, receiptFolder } from '../../src/engine/attachments.js';
+import type { AttachmentRecord } from '../../src/store/index.js';
+import {
+  downloadAttachments,
+  ensureAttachmentsHere,
+  fileIdentity,
+  receiptFolder,
+} from '../../src/engine/attachments.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pleo-receipts-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -80,6 +88,8 @@ describe.each([
     expect(readFileSync(record!.path)).toEqual(RECEIPT);
     expect(mode(record!.path)).toBe('640');
     expect(mode(dir)).toBe('700');
+    // The identity recorded is the file's as it stays (taken after any chmod the umask needed).
+    expect(record!.file).toBe(fileIdentity(lstatSync(record!.path, { bigint: true })));
   });
 });
 
@@ -143,6 +153,135 @@ describe('receipts found on disk', () => {
     const result = await ensureAttachmentsHere(again.client, item(), [legacy], POLICY);
     expect(again.downloads).toHaveLength(1);
     expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+  });
+});
+
+/**
+ * Issue 20: at booking, a receipt that is still the file written at download (same device, inode,
+ * size, change and modification times: one lstat) is not read and hashed again; any change or
+ * replacement after the download is still caught and the receipt downloaded again.
+ */
+describe('receipts checked at booking by the identity of the file written', () => {
+  const ENTRY = 'e0000000-0000-4000-8000-000000000001';
+  const OTHER = Buffer.alloc(RECEIPT.length, 0x41); // same size, other bytes
+
+  async function downloaded(): Promise<{ dir: string; record: AttachmentRecord }> {
+    const dir = join(root, `d${n++}`);
+    const record = (await downloadAttachments(fakeClient().client, item(ENTRY), dir, POLICY)).attachments[0]!;
+    return { dir, record };
+  }
+
+  it('the file written at download is used as it is, without reading it again', async () => {
+    const { record } = await downloaded();
+    expect(record.file).toEqual(expect.any(String));
+    // A record whose hash the file does not have: kept only because the file was not read again.
+    const trusted = { ...record, sha256: sha256(OTHER) };
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(booking.client, item(ENTRY), [trusted], POLICY);
+    expect(booking.downloads).toEqual([]);
+    expect(result.attachments).toEqual([trusted]);
+  });
+
+  it('a receipt rewritten in place with other bytes of the same size is downloaded again', async () => {
+    const { record } = await downloaded();
+    writeFileSync(record.path, OTHER);
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(booking.client, item(ENTRY), [record], POLICY);
+    expect(booking.downloads).toHaveLength(1);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+    expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+    // The new file's identity is recorded, not the old one.
+    expect(result.attachments[0]?.file).toBe(fileIdentity(lstatSync(record.path, { bigint: true })));
+    expect(result.attachments[0]?.file).not.toBe(record.file);
+  });
+
+  it('a receipt replaced by another file (a rename over it) is downloaded again', async () => {
+    const { dir, record } = await downloaded();
+    const planted = join(dir, 'planted');
+    writeFileSync(planted, OTHER);
+    renameSync(planted, record.path);
+    const booking = fakeClient();
+    await ensureAttachmentsHere(booking.client, item(ENTRY), [record], POLICY);
+    expect(booking.downloads).toHaveLength(1);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+  });
+
+  it('a receipt removed and created again (the inode may be reused) is downloaded again', async () => {
+    const { record } = await downloaded();
+    rmSync(record.path);
+    writeFileSync(record.path, OTHER, { mode: 0o640 });
+    const booking = fakeClient();
+    await ensureAttachmentsHere(booking.client, item(ENTRY), [record], POLICY);
+    expect(booking.downloads).toHaveLength(1);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+  });
+
+  it('a receipt whose only change is its mode or times is checked by its hash, not trusted blindly', async () => {
+    const { record } = await downloaded();
+    // chmod moves the change time: the identity no longer matches, the hash decides (same bytes).
+    chmodSync(record.path, 0o600);
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(
+      booking.client,
+      item(ENTRY),
+      [{ ...record, sha256: sha256(OTHER) }], // the hash is what is checked now
+      POLICY,
+    );
+    expect(booking.downloads).toHaveLength(1);
+    expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+  });
+
+  it('a file with the recorded content but another identity is kept after hashing it', async () => {
+    const { dir, record } = await downloaded();
+    const copy = join(dir, 'copy');
+    writeFileSync(copy, RECEIPT, { mode: 0o640 });
+    renameSync(copy, record.path);
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(booking.client, item(ENTRY), [record], POLICY);
+    expect(booking.downloads).toEqual([]);
+    expect(result.attachments[0]?.sha256).toBe(sha256(RECEIPT));
+    expect(result.attachments[0]?.file).toBe(fileIdentity(lstatSync(record.path, { bigint: true })));
+  });
+
+  it('a symbolic link to the very file written is not the file: downloaded again', async () => {
+    const { dir, record } = await downloaded();
+    const moved = join(dir, 'moved.pdf');
+    renameSync(record.path, moved); // the same inode, elsewhere (a rename changes only its ctime)
+    symlinkSync(moved, record.path);
+    const booking = fakeClient();
+    await ensureAttachmentsHere(booking.client, item(ENTRY), [record], POLICY, undefined, recorder());
+    expect(booking.downloads).toHaveLength(1);
+    expect(lstatSync(record.path).isFile()).toBe(true);
+  });
+
+  it('a receipt found in place at download (a re-run) is recorded with the identity it has', async () => {
+    const { dir, record } = await downloaded();
+    // Same content already there (a crash before the page was committed): kept, identity recorded.
+    const again = (await downloadAttachments(fakeClient().client, item(ENTRY), dir, POLICY)).attachments[0]!;
+    expect(again.file).toBe(record.file);
+    // Other content there (half-written by a crash): replaced by rename; the new file's identity.
+    writeFileSync(record.path, RECEIPT.subarray(0, 5));
+    const replaced = (await downloadAttachments(fakeClient().client, item(ENTRY), dir, POLICY))
+      .attachments[0]!;
+    expect(replaced.file).toBe(fileIdentity(lstatSync(record.path, { bigint: true })));
+    const booking = fakeClient();
+    const result = await ensureAttachmentsHere(
+      booking.client,
+      item(ENTRY),
+      [{ ...replaced, sha256: sha256(OTHER) }], // kept by its identity alone
+      POLICY,
+    );
+    expect(booking.downloads).toEqual([]);
+    expect(readFileSync(record.path)).toEqual(RECEIPT);
+    expect(result.attachments[0]?.file).toBe(replaced.file);
+  });
+
+  it('an identity without a hash (a forged or partial record) is never trusted', async () => {
+    const { record } = await downloaded();
+    const { sha256: _dropped, ...noHash } = record;
+    const booking = fakeClient();
+    await ensureAttachmentsHere(booking.client, item(ENTRY), [noHash], POLICY);
+    expect(booking.downloads).toHaveLength(1);
   });
 });
 
