@@ -88,19 +88,36 @@ function readPages<T>(
   return new ReadAhead(list(signal), depth, () => stop.abort());
 }
 
-/** Reads the data layer after `after`, up to `depth` pages ahead. */
+/**
+ * Reads the data layer after `after`, up to `depth` pages ahead. The keep-alive is checked as each
+ * page arrives, not only as pages are committed: while receipts download, commits trail the reads
+ * by the pages read ahead, and Pleo must still hear from us within `keepAliveMs`.
+ */
 function readExportItems(run: RunContext, after: string | null, depth: number): ExportReading {
   const pages = readPages(
     run,
     (signal) =>
-      run.ctx.client.listExportItems(run.job.id, {
-        pageSize: run.ctx.pageSize,
-        ...(after === null ? {} : { after }),
-        signal,
-      }),
+      keepingAlive(
+        run,
+        run.ctx.client.listExportItems(run.job.id, {
+          pageSize: run.ctx.pageSize,
+          ...(after === null ? {} : { after }),
+          signal,
+        }),
+      ),
     depth,
   );
   return { after, pages };
+}
+
+async function* keepingAlive<T>(
+  run: RunContext,
+  pages: AsyncIterable<T>,
+): AsyncGenerator<T, void, undefined> {
+  for await (const page of pages) {
+    await run.keepAlive(undefined); // the item named by the listing (none yet: nothing to do)
+    yield page;
+  }
 }
 
 /**

@@ -230,7 +230,7 @@ describe('crash safety with batched writes (hledger journal)', () => {
     ['entry_written', 45],
     ['outcome_recorded', 60],
     ['progress_committed', 4],
-    ['progress_committed', 20],
+    ['progress_committed', 6],
     ['report_sent', 1],
   ];
   for (const [step, at] of HLEDGER_STEPS) {
