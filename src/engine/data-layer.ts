@@ -69,6 +69,32 @@ interface ExportReading {
   /** The data cursor the reading started after. */
   after: string | null;
   pages: ReadAhead<Page<ExportItem>>;
+  limit: DownloadLimits;
+  /**
+   * Receipts of each page's items, downloaded as the page arrived while the job's items were being
+   * listed (which items are wanted is known only once the listing is committed; one that is not is
+   * downloaded for nothing, and kept under its deterministic name). Null when read after the listing.
+   */
+  started: WeakMap<Page<ExportItem>, Promise<FetchedItem[]>> | null;
+  /** Every download started early, to wait for when the reading is given up. */
+  downloads: Promise<unknown>[];
+}
+
+/** Stops a reading: no more pages, and every receipt download it started has ended. */
+async function giveUp(reading: ExportReading | null | undefined): Promise<void> {
+  if (!reading) return;
+  await reading.pages.return();
+  await Promise.allSettled(reading.downloads);
+}
+
+function downloadLimits(run: RunContext): DownloadLimits {
+  const dir = run.ctx.attachmentsDir;
+  return {
+    count: new Semaphore(run.ctx.downloadConcurrency),
+    bytes: new Semaphore(DOWNLOAD_BYTES_IN_FLIGHT),
+    // One folder per job: created once for all its receipts (issue 20).
+    folder: dir === null ? null : receiptFolder(`${dir}/${run.job.companyId}`),
+  };
 }
 
 /** Export items read by `listJobItems` for `fetchExportData`, by run. */
@@ -93,12 +119,26 @@ function readPages<T>(
  * page arrives, not only as pages are committed: while receipts download, commits trail the reads
  * by the pages read ahead, and Pleo must still hear from us within `keepAliveMs`.
  */
-function readExportItems(run: RunContext, after: string | null, depth: number): ExportReading {
-  const pages = readPages(
+function readExportItems(
+  run: RunContext,
+  after: string | null,
+  depth: number,
+  early: boolean,
+  limit: DownloadLimits = downloadLimits(run),
+): ExportReading {
+  const reading: ExportReading = {
+    after,
+    limit,
+    started: early ? new WeakMap() : null,
+    downloads: [],
+    pages: undefined as unknown as ReadAhead<Page<ExportItem>>,
+  };
+  reading.pages = readPages(
     run,
     (signal) =>
-      keepingAlive(
+      arriving(
         run,
+        reading,
         run.ctx.client.listExportItems(run.job.id, {
           pageSize: run.ctx.pageSize,
           ...(after === null ? {} : { after }),
@@ -107,15 +147,23 @@ function readExportItems(run: RunContext, after: string | null, depth: number): 
       ),
     depth,
   );
-  return { after, pages };
+  return reading;
 }
 
-async function* keepingAlive<T>(
+/** What is done with each page as it arrives: the keep-alive, and (early) its receipts started. */
+async function* arriving(
   run: RunContext,
-  pages: AsyncIterable<T>,
-): AsyncGenerator<T, void, undefined> {
+  reading: ExportReading,
+  pages: AsyncIterable<Page<ExportItem>>,
+): AsyncGenerator<Page<ExportItem>, void, undefined> {
   for await (const page of pages) {
     await run.keepAlive(undefined); // the item named by the listing (none yet: nothing to do)
+    if (reading.started !== null) {
+      const items = downloadAll(run, page.data, reading.limit);
+      items.catch(() => undefined); // surfaces where the page is committed
+      reading.started.set(page, items);
+      reading.downloads.push(items);
+    }
     yield page;
   }
 }
@@ -139,7 +187,7 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
   let early: ExportReading | null = null;
   if (!phaseReached(record.phase, 'planned')) {
     try {
-      early = readExportItems(run, record.dataCursor, EARLY_EXPORT_PAGES);
+      early = readExportItems(run, record.dataCursor, EARLY_EXPORT_PAGES, true);
     } catch {
       early = null; // refused before anything was sent: fetchExportData asks again, and reports it
     }
@@ -184,7 +232,7 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
     }
   } catch (error) {
     // Nothing read ahead may go on running once the run leaves this step.
-    await early?.pages.return();
+    await giveUp(early); // and no receipt started early goes on either
     if (isJobFinalError(error)) await run.jobEnded();
     throw error;
   }
@@ -202,21 +250,15 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   earlyReadings.delete(run);
   // Read ahead by the listing (usually), unless it started elsewhere than where the data layer resumes.
   const reading = early !== undefined && early.after === record.dataCursor ? early : undefined;
-  if (reading === undefined) await early?.pages.return();
+  if (reading === undefined) await giveUp(early);
   if (phaseReached(record.phase, 'planned')) {
-    await reading?.pages.return();
+    await giveUp(reading);
     return null;
   }
   let after = record.dataCursor;
   let fetched = 0;
   let complete = false;
-  const dir = run.ctx.attachmentsDir;
-  const limit: DownloadLimits = {
-    count: new Semaphore(run.ctx.downloadConcurrency),
-    bytes: new Semaphore(DOWNLOAD_BYTES_IN_FLIGHT),
-    // One folder per job: created once for all its receipts (issue 20).
-    folder: dir === null ? null : receiptFolder(`${dir}/${run.job.companyId}`),
-  };
+  const limit = reading?.limit ?? downloadLimits(run);
   const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
   const commitOldest = async (): Promise<void> => {
     const page = downloading.shift();
@@ -235,7 +277,7 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   const bound = listingBound(run.job.numberOfItems);
   let read = 0;
   try {
-    for await (const page of (reading ?? readExportItems(run, after, 1)).pages) {
+    for await (const page of (reading ?? readExportItems(run, after, 1, false, limit)).pages) {
       read += page.data.length;
       if (read > bound) throw overflow(run, 'The export items', read);
       complete = !page.pagination.hasNextPage;
@@ -244,11 +286,15 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
         run.fence,
         page.data.map((item) => item.accountingEntryId),
       );
-      const items = downloadAll(
-        run,
-        page.data.filter((item) => wanted.has(item.accountingEntryId)),
-        limit,
-      );
+      const early = reading?.started?.get(page);
+      const items =
+        early === undefined
+          ? downloadAll(
+              run,
+              page.data.filter((item) => wanted.has(item.accountingEntryId)),
+              limit,
+            )
+          : early.then((all) => all.filter((item) => wanted.has(item.accountingEntryId)));
       items.catch(() => undefined); // surfaces in commitOldest
       downloading.push({ items, cursor: after, complete });
       if (downloading.length > 1) await commitOldest();
@@ -257,6 +303,7 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
   } catch (error) {
     // Nothing may go on writing receipts once the run leaves this step.
     await Promise.allSettled(downloading.map((page) => page.items));
+    await giveUp(reading);
     if (error instanceof ExportError && error.code === 'MISSING_CONTRA_ACCOUNTS') {
       return {
         failureReasonType: 'missing_configuration',

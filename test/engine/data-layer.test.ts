@@ -117,4 +117,23 @@ describe('data layer read beside the listing (issue 20)', () => {
     expect(h.requests.filter((r) => r.operation === 'listExportItems')).toHaveLength(1);
     expect(h.adapter.bookings()).toHaveLength(0);
   });
+
+  it('downloads the receipts of the pages read early while the listing runs, and commits only the listed open items, once', async () => {
+    h = await startHarness();
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 40, profile: { failureRatio: 0 } });
+    const [result] = await h.engine({ pageSize: 4 }).runOnce();
+    expect(result).toMatchObject({ disposition: 'completed', event: 'completed' });
+    const log = h.sim.admin.requestLog().map((r) => r.operation);
+    const lastListing = log.lastIndexOf('listJobItems');
+    const firstFile = log.indexOf('files');
+    expect(firstFile).toBeGreaterThanOrEqual(0);
+    expect(firstFile).toBeLessThan(lastListing); // receipts went down beside the listing
+    // Every receipt downloaded once, every booked entry has its receipts.
+    const files = log.filter((op) => op === 'files').length;
+    const attached = h.adapter.bookings().flatMap((b) => b.attachments);
+    expect(attached.length).toBe(files);
+    expect(new Set(attached.map((a) => a.key)).size).toBe(files);
+    expect(h.adapter.bookings()).toHaveLength(40);
+    expect(h.sim.admin.job(job.id)!.statusCounts.successful).toBe(40);
+  });
 });
