@@ -378,8 +378,7 @@ describe('engine: resume and reconciliation', () => {
     // that write finished (already staged when it began, or staged while it was held).
     let firstWritten: string | null = null;
     const staged = new Set<string>();
-    const stagedAhead = (): boolean =>
-      [...staged].some((key) => key !== refusedKey && key !== firstWritten);
+    const stagedAhead = (): boolean => [...staged].some((key) => key !== refusedKey && key !== firstWritten);
     let stagedWhileWriting: () => void = () => undefined;
     const otherStaged = new Promise<void>((resolve) => (stagedWhileWriting = resolve));
     const adapter: AccountingAdapter = {
