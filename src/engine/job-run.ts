@@ -132,6 +132,25 @@ interface BatchWrite extends BatchEntry {
 /** One entry's answer from a batch: written or refused, the job's end, or not written (stopped). */
 type BatchWritten = Called<RecordOutcome> | { fatal: Fatal } | null;
 
+/**
+ * What a fault of a call to the accounting system means once its retries are spent (the fault
+ * policy, `adapters/errors.ts`): a refusal of this entry, the end of the job, or, transient, a run
+ * to defer (thrown).
+ */
+function judgeFault(what: string, error: unknown): { refusal: ItemRefusal } | { fatal: Fatal } {
+  const fault = classifyAccountingError(error);
+  if (fault.kind === 'transient') throw new RunDeferred(what, fault.error);
+  if (fault.kind === 'job')
+    return { fatal: { failureReasonType: fault.failureReasonType, failureReason: fault.failureReason } };
+  return {
+    refusal: {
+      status: 'failed',
+      failureReasonType: fault.failureReasonType,
+      failureReason: fault.failureReason,
+    },
+  };
+}
+
 export async function runJob(ctx: CompiledEngine, job: ExportJob, signal?: AbortSignal): Promise<JobResult> {
   const ref: JobRef = { companyId: job.companyId, jobId: job.id };
   const before = await ctx.store.upsertJob({
@@ -591,15 +610,10 @@ class JobRun implements RunContext {
       return results;
     });
     if ('refusal' in written) return batch.map(() => written);
-    return written.value.map((r): BatchWritten => {
-      if (r.status === 'fulfilled') return { value: r.value };
-      const fault = classifyAccountingError(r.reason);
-      if (fault.kind === 'job')
-        return { fatal: { failureReasonType: fault.failureReasonType, failureReason: fault.failureReason } };
-      if (fault.kind === 'transient') throw new RunDeferred('Recording the entries', fault.error);
-      const { failureReasonType, failureReason } = fault;
-      return { refusal: { status: 'failed', failureReasonType, failureReason } };
-    });
+    // No entry is rejected as transient here (that retried the batch above).
+    return written.value.map((r) =>
+      r.status === 'fulfilled' ? { value: r.value } : judgeFault('Recording the entries', r.reason),
+    );
   }
 
   /** The item's receipts on this machine (downloaded again when another worker fetched them). */
@@ -672,21 +686,9 @@ class JobRun implements RunContext {
       return { value: await this.withAdapterRetry(fn) };
     } catch (error) {
       if (error instanceof LeaseLostError || this.interrupted()) throw error;
-      const fault = classifyAccountingError(error);
-      if (fault.kind === 'transient') throw new RunDeferred(what, fault.error);
-      if (fault.kind === 'job') {
-        throw new JobFatal({
-          failureReasonType: fault.failureReasonType,
-          failureReason: fault.failureReason,
-        });
-      }
-      return {
-        refusal: {
-          status: 'failed',
-          failureReasonType: fault.failureReasonType,
-          failureReason: fault.failureReason,
-        },
-      };
+      const judged = judgeFault(what, error);
+      if ('fatal' in judged) throw new JobFatal(judged.fatal);
+      return judged;
     }
   }
 
