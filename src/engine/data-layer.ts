@@ -126,19 +126,14 @@ function readExportItems(
   early: boolean,
   limit: DownloadLimits = downloadLimits(run),
 ): ExportReading {
-  const reading: ExportReading = {
-    after,
-    limit,
-    started: early ? new WeakMap() : null,
-    downloads: [],
-    pages: undefined as unknown as ReadAhead<Page<ExportItem>>,
-  };
-  reading.pages = readPages(
+  const started: ExportReading['started'] = early ? new WeakMap() : null;
+  const downloads: Promise<unknown>[] = [];
+  const pages = readPages(
     run,
     (signal) =>
       arriving(
         run,
-        reading,
+        { limit, started, downloads },
         run.ctx.client.listExportItems(run.job.id, {
           pageSize: run.ctx.pageSize,
           ...(after === null ? {} : { after }),
@@ -147,13 +142,13 @@ function readExportItems(
       ),
     depth,
   );
-  return reading;
+  return { after, pages, limit, started, downloads };
 }
 
 /** What is done with each page as it arrives: the keep-alive, and (early) its receipts started. */
 async function* arriving(
   run: RunContext,
-  reading: ExportReading,
+  reading: Pick<ExportReading, 'limit' | 'started' | 'downloads'>,
   pages: AsyncIterable<Page<ExportItem>>,
 ): AsyncGenerator<Page<ExportItem>, void, undefined> {
   for await (const page of pages) {
