@@ -10,20 +10,19 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import type { ExportItem } from '../../src/client/index.js';
 import { LeaseLostError } from '../../src/errors/index.js';
 import { isRetryablePostgresError, type RetryInfo } from '../../src/store/postgres/index.js';
 import { compileRetry, retryDelayMs } from '../../src/store/postgres/retry.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/schema.js';
 import {
   createPostgresStore,
-  type Fence,
   type PostgresStoreOptions,
   type Store,
   markBooking,
   recordOutcome,
 } from '../../src/store/index.js';
 import { runStoreContract } from './contract.js';
+import { newJob as newStoreJob, planItems } from './fixtures.js';
 
 const DATABASE_URL = process.env['PLEO_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const APP = `pleo-export-test-${process.pid}`;
@@ -112,35 +111,7 @@ const COMPANY = 'c0000000-0000-4000-8000-000000000001';
 const ref = { companyId: COMPANY, jobId: 'j0000000-0000-4000-8000-000000000001' };
 const entry = (n: number) => `e0000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-async function newJob(store: Store, jobRef = ref): Promise<void> {
-  await store.upsertJob({
-    ...jobRef,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    pleoStatus: 'in_progress',
-    vendorBasedBookkeeping: false,
-    numberOfItems: 0,
-  });
-}
-
-/** Lists and fetches `ids` (one page each) under `fence`: the job is planned, its items open. */
-async function planItems(store: Store, fence: Fence, ids: readonly string[]): Promise<void> {
-  await store.saveListedPage(fence, {
-    items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
-    cursor: null,
-    complete: true,
-  });
-  await store.saveFetchedPage(fence, {
-    items: ids.map((id) => ({
-      accountingEntryId: id,
-      date: '2026-01-01T00:00:00.000Z',
-      payload: { accountingEntryId: id } as unknown as ExportItem,
-      attachments: [],
-      prefailure: null,
-    })),
-    cursor: null,
-    complete: true,
-  });
-}
+const newJob = (store: Store, jobRef = ref): Promise<void> => newStoreJob(store, jobRef);
 
 describe('postgres store: workers sharing one database', () => {
   it('two workers race acquireJob, then write: the stale one gets LeaseLostError and changed nothing', async () => {

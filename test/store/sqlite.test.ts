@@ -9,6 +9,7 @@ import { createSqliteStore } from '../../src/store/index.js';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/schema.js';
 import { runStoreContract } from './contract.js';
+import { newJob, planItems } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pleo-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,31 +130,10 @@ describe('sqlite store: payloads of booked items', () => {
     const store = createSqliteStore({ path });
     await store.migrate();
     const ref = { companyId: 'c', jobId: 'j' };
-    await store.upsertJob({
-      ...ref,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      pleoStatus: 'in_progress',
-      vendorBasedBookkeeping: false,
-      numberOfItems: 2,
-    });
+    await newJob(store, ref);
     const fence = await store.acquireJob(ref, 'w');
     const ids = ['e1', 'e2'];
-    await store.saveListedPage(fence, {
-      items: ids.map((id) => ({ accountingEntryId: id, status: 'pending' as const })),
-      cursor: null,
-      complete: true,
-    });
-    await store.saveFetchedPage(fence, {
-      items: ids.map((id) => ({
-        accountingEntryId: id,
-        date: '2026-01-02',
-        payload: { accountingEntryId: id } as never,
-        attachments: [],
-        prefailure: null,
-      })),
-      cursor: null,
-      complete: true,
-    });
+    await planItems(store, fence, ids);
     await store.recordProgress(fence, {
       outcomes: [],
       intents: ids.map((id) => ({ accountingEntryId: id, attempt: 1 })),
