@@ -26,6 +26,7 @@
  * random `latencyJitterMs`) is added to every request.
  */
 import type { Operation } from './http.js';
+import { Rng } from './data/prng.js';
 
 export type Fault =
   | { kind: 'status'; status: 429 | 500 | 502 | 503; /** @default 1 */ retryAfterSeconds?: number }
@@ -97,14 +98,8 @@ export interface FaultDecision {
 
 /** mulberry32: small, fast, seeded; reproducible fault sequences for a given seed. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 function checkFault(f: Fault): void {

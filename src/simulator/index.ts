@@ -17,6 +17,8 @@ export type { RunningSimulator } from './server.js';
 export type { SimulatorOptions } from './options.js';
 export type { IncludeItems, ItemSnapshot, JobSnapshot, SimulatorAdmin, SimulatorSnapshot } from './admin.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
+/** The simulator's seeded PRNG (mulberry32), for reproducible fault and test sequences. */
+export { Rng } from './data/index.js';
 export type { Clock } from './clock.js';
 export { DEFAULT_FAULT_MIX, FAULT_ENDPOINTS, parseFaultRule } from './faults.js';
 export type { Fault, FaultConfig, FaultEndpoint, FaultRule } from './faults.js';

@@ -19,6 +19,7 @@ import {
   type ReceiverOptions,
   type ReceiverStats,
 } from '../adapters/index.js';
+import { Rng } from '../simulator/index.js';
 
 export interface ReceiverFaults {
   /** Answer the next N non-admin requests with `status` (and do nothing). */
@@ -73,14 +74,8 @@ export interface ReferenceReceiver extends Receiver {
 
 /** mulberry32: a small seeded PRNG, so a fault sequence can be replayed. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -19,6 +19,7 @@ import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testin
 import { simulatorAccountingConfig } from '../../src/cli/demo/catalog-config.js';
 import { createWorkQueue, type WorkQueue } from '../../src/queue/index.js';
 import { startSimulator, type ItemSnapshot, type RunningSimulator } from '../../src/simulator/index.js';
+import { Rng } from '../../src/simulator/data/index.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export const SEED = 23;
@@ -334,12 +335,6 @@ export function logLines(world: World, index: number, msg: RegExp): Record<strin
 
 /** Deterministic PRNG for kill timing (reproducible runs). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }

@@ -43,6 +43,7 @@ import { specEnumValues, type ExportItem } from '../../src/client/index.js';
 import { hledger } from '../adapters/hledger-cli.js';
 import { BASE_CONFIG } from '../accounting/golden-cases.js';
 import { COMPANY, JOB, item, line } from '../accounting/items.js';
+import { Rng } from '../../src/simulator/data/index.js';
 
 const RUNS = Number(process.env['SINKS_RUNS'] ?? 5000);
 const PER_JOURNAL = 1250;
@@ -128,14 +129,8 @@ const POINTS = [
 
 /** A deterministic pseudo-random generator (mulberry32): one fast-check integer → one string. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /**

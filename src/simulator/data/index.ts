@@ -45,6 +45,7 @@ export type {
   CatalogVendor,
 } from './catalog.js';
 export { catalog } from './catalog.js';
+export { Rng } from './prng.js';
 export type { CompanySpec } from './companies.js';
 export { companyAt } from './companies.js';
 export type { FileToken } from './files.js';
