@@ -136,4 +136,32 @@ describe('data layer read beside the listing (issue 20)', () => {
     expect(h.adapter.bookings()).toHaveLength(40);
     expect(h.sim.admin.job(job.id)!.statusCounts.successful).toBe(40);
   });
+
+  it('an item already final at Pleo, read early with its receipts, is neither stored with data nor booked', async () => {
+    h = await startHarness();
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 20, profile: { failureRatio: 0 } });
+    // Claimed earlier by someone, and three items already reported as exported.
+    await h.client.sendJobEvent({ jobId: job.id, event: 'started' });
+    const listed = [];
+    for await (const page of h.client.listJobItems(job.id, {}, { pageSize: 100 })) listed.push(...page.data);
+    const done = listed.slice(0, 3).map((i) => i.accountingEntryId);
+    await h.client.updateJobItems(
+      job.id,
+      done.map((accountingEntryId) => ({
+        accountingEntryId,
+        status: 'successful' as const,
+        externalId: `X-${accountingEntryId}`,
+        exportedAt: '2026-06-01T09:00:00.000Z',
+      })),
+    );
+    const [result] = await h.engine({ pageSize: 4 }).runOnce();
+    expect(result).toMatchObject({ disposition: 'completed', event: 'completed' });
+    const booked = h.adapter.bookings().map((b) => b.entry.accountingEntryId);
+    expect(booked).toHaveLength(17);
+    for (const id of done) expect(booked).not.toContain(id);
+    const items = await h.store.listItems({ companyId: h.companyId, jobId: job.id });
+    for (const id of done)
+      expect(items.find((i) => i.accountingEntryId === id)).toMatchObject({ state: 'skipped' });
+    for (const id of done) expect((await h.store.findItemsByEntry(id))[0]?.payload ?? null).toBeNull();
+  });
 });
