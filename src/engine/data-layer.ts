@@ -7,9 +7,10 @@
  *   receipts downloaded before the page is committed (their URLs expire 24 h after the fetch); the
  *   last page plans the job (the deterministic order) in the same transaction.
  *
- * The two are read side by side (issue 20): the first data pages are read while the control layer
- * is listed ({@link EARLY_EXPORT_PAGES}), and committed, in order, once it is. Nothing of the data
- * layer is stored before the listing is complete, so a crash leaves the same states as before.
+ * The two are read side by side (issue 20): data pages read while the control layer is still being
+ * listed are staged in the store (receipts downloaded first), and committed, in order, once the
+ * listing is complete. Nothing reaches the item rows before then, so a crash leaves the same item
+ * states as before, and a job of any size holds only a few pages in memory.
  */
 import type { ExportItem, ExportJob, Page } from '../client/index.js';
 import { ExportError, PaginationError } from '../errors/index.js';
@@ -56,35 +57,52 @@ function overflow(run: RunContext, what: string, count: number): ExportError {
 }
 
 /**
- * Pages of export items read while the job's items are still being listed: the data layer's pages
- * are committed only once the listing is (an export item whose entry is not listed yet would be
- * dropped as unknown), but reading them needs nothing from it. Both listings then take one round
- * trip per page side by side instead of one after the other, and the data layer starts with these
- * pages in hand. About a thousand items (a few MB of export data) are held at most; a longer
- * job's reading waits there until its listing is committed.
+ * Pages of export items read ahead of the one whose receipts are downloading: enough to keep the
+ * download pool busy across page boundaries, few enough that a job of any size holds only a few
+ * pages in memory (every other page is in the store, committed or staged).
  */
-export const EARLY_EXPORT_PAGES = 10;
+export const EXPORT_READ_AHEAD = 2;
 
-interface ExportReading {
+/**
+ * One reading of the data layer, from `after` to its last page, and the pump that stores it: a
+ * page read while the job's items are still being listed is staged (`Store.stageFetchedPage`,
+ * receipts downloaded first); once the listing is complete the staged pages are committed, in
+ * order, and the pages after them are committed as they come. Nothing reaches the item rows before
+ * the listing is complete, so a crash leaves the same item states as before; a staged page is read
+ * back only by the run that staged it (by its fence), and the job's staged pages are deleted when
+ * it is planned or done.
+ */
+interface DataReading {
   /** The data cursor the reading started after. */
-  after: string | null;
-  pages: ReadAhead<Page<ExportItem>>;
-  limit: DownloadLimits;
-  /**
-   * Receipts of each page's items, downloaded as the page arrived while the job's items were being
-   * listed (which items are wanted is known only once the listing is committed; one that is not is
-   * downloaded for nothing, and kept under its deterministic name). Null when read after the listing.
-   */
-  started: WeakMap<Page<ExportItem>, Promise<FetchedItem[]>> | null;
-  /** Every download started early, to wait for when the reading is given up. */
-  downloads: Promise<unknown>[];
+  readonly after: string | null;
+  /** Every job item is listed and stored: pages are committed, no longer staged. */
+  listed: boolean;
+  /** The reading was given up: store nothing more. */
+  stopped: boolean;
+  /** Settles true once the listing is complete, false once the reading is given up. */
+  readonly listing: Promise<boolean>;
+  settleListing(complete: boolean): void;
+  readonly pages: ReadAhead<ArrivedPage>;
+  /** Downloads started and not yet ended, to wait for when the reading stops. */
+  readonly inFlight: Set<Promise<unknown>>;
+  /** The pump: settles once every page is stored (or the reading stopped), rejects on the first failure. */
+  done: Promise<void>;
 }
 
-/** Stops a reading: no more pages, and every receipt download it started has ended. */
-async function giveUp(reading: ExportReading | null | undefined): Promise<void> {
+interface ArrivedPage {
+  page: Page<ExportItem>;
+  /** The page's items with their receipts, downloading since the page arrived. */
+  items: Promise<FetchedItem[]>;
+}
+
+/** Stops a reading: no more pages, nothing more stored, and every download it started has ended. */
+async function giveUp(reading: DataReading | null | undefined): Promise<void> {
   if (!reading) return;
+  reading.stopped = true;
+  reading.settleListing(false);
   await reading.pages.return();
-  await Promise.allSettled(reading.downloads);
+  await reading.done.catch(() => undefined);
+  await Promise.allSettled([...reading.inFlight]);
 }
 
 function downloadLimits(run: RunContext): DownloadLimits {
@@ -97,76 +115,195 @@ function downloadLimits(run: RunContext): DownloadLimits {
   };
 }
 
-/** Export items read by `listJobItems` for `fetchExportData`, by run. */
-const earlyReadings = new WeakMap<RunContext, ExportReading>();
+/** Data-layer readings started by `listJobItems` for `fetchExportData`, by run. */
+const readings = new WeakMap<RunContext, DataReading>();
 
 /**
  * A listing read `depth` pages ahead of its consumer. Stopping early (an error, the overflow
  * guard) aborts the requests in flight rather than waiting for pages nobody will read.
  */
-function readPages<T>(
+function readPages<T, U = Page<T>>(
   run: RunContext,
-  list: (signal: AbortSignal) => AsyncIterable<Page<T>>,
+  list: (signal: AbortSignal) => AsyncIterable<U>,
   depth = 1,
-): ReadAhead<Page<T>> {
+): ReadAhead<U> {
   const stop = new AbortController();
   const signal = run.signal === undefined ? stop.signal : AbortSignal.any([run.signal, stop.signal]);
   return new ReadAhead(list(signal), depth, () => stop.abort());
 }
 
 /**
- * Reads the data layer after `after`, up to `depth` pages ahead. The keep-alive is checked as each
- * page arrives, not only as pages are committed: while receipts download, commits trail the reads
- * by the pages read ahead, and Pleo must still hear from us within `keepAliveMs`.
+ * Starts reading the data layer after `after` and storing it. `listed`: the job's items are all
+ * stored already (pages are committed as they come); otherwise they are staged until
+ * {@link DataReading.settleListing} says the listing is complete.
  */
-function readExportItems(
-  run: RunContext,
-  after: string | null,
-  depth: number,
-  early: boolean,
-  limit: DownloadLimits = downloadLimits(run),
-): ExportReading {
-  const started: ExportReading['started'] = early ? new WeakMap() : null;
-  const downloads: Promise<unknown>[] = [];
-  const pages = readPages(
-    run,
-    (signal) =>
-      arriving(
-        run,
-        { limit, started, downloads },
-        run.ctx.client.listExportItems(run.job.id, {
-          pageSize: run.ctx.pageSize,
-          ...(after === null ? {} : { after }),
-          signal,
-        }),
-      ),
-    depth,
-  );
-  return { after, pages, limit, started, downloads };
+function startReading(run: RunContext, after: string | null, listed: boolean, known: boolean): DataReading {
+  let settle: (complete: boolean) => void = () => undefined;
+  const listing = new Promise<boolean>((resolve) => {
+    settle = resolve;
+  });
+  const limit = downloadLimits(run);
+  const inFlight = new Set<Promise<unknown>>();
+  const reading: DataReading = {
+    after,
+    listed,
+    stopped: false,
+    listing,
+    settleListing: (complete) => {
+      if (complete && !reading.stopped) reading.listed = true;
+      settle(complete);
+    },
+    pages: readPages(
+      run,
+      (signal) =>
+        arriving(
+          run,
+          { limit, inFlight, known: () => known || reading.listed },
+          run.ctx.client.listExportItems(run.job.id, {
+            pageSize: run.ctx.pageSize,
+            ...(after === null ? {} : { after }),
+            signal,
+          }),
+        ),
+      EXPORT_READ_AHEAD,
+    ),
+    inFlight,
+    done: Promise.resolve(),
+  };
+  if (listed) settle(true);
+  reading.done = pump(run, reading);
+  reading.done.catch(() => undefined); // surfaces in fetchExportData
+  return reading;
 }
 
-/** What is done with each page as it arrives: the keep-alive, and (early) its receipts started. */
+/**
+ * What is done with each page as it arrives: the keep-alive is checked (while receipts download,
+ * stores trail the reads by the pages read ahead, and Pleo must still hear from us within
+ * `keepAliveMs`), and the page's receipts start downloading. Once the job's items are known, only
+ * those of items still waiting for their data; before, all of them (an item the listing then shows
+ * final at Pleo was downloaded for nothing, and is kept under its deterministic name).
+ */
 async function* arriving(
   run: RunContext,
-  reading: Pick<ExportReading, 'limit' | 'started' | 'downloads'>,
+  reading: { limit: DownloadLimits; inFlight: Set<Promise<unknown>>; known: () => boolean },
   pages: AsyncIterable<Page<ExportItem>>,
-): AsyncGenerator<Page<ExportItem>, void, undefined> {
+): AsyncGenerator<ArrivedPage, void, undefined> {
   for await (const page of pages) {
     await run.keepAlive(undefined); // the item named by the listing (none yet: nothing to do)
-    if (reading.started !== null) {
-      const items = downloadAll(run, page.data, reading.limit);
-      items.catch(() => undefined); // surfaces where the page is committed
-      reading.started.set(page, items);
-      reading.downloads.push(items);
+    const known = reading.known();
+    const items = (async () => {
+      const wanted = known
+        ? await run.ctx.store.entriesAwaitingData(
+            run.fence,
+            page.data.map((item) => item.accountingEntryId),
+          )
+        : null;
+      return downloadAll(
+        run,
+        wanted === null ? page.data : page.data.filter((item) => wanted.has(item.accountingEntryId)),
+        reading.limit,
+      );
+    })();
+    reading.inFlight.add(items);
+    const forget = (): void => void reading.inFlight.delete(items);
+    items.then(forget, forget); // a failure surfaces where the page is stored
+    yield { page, items };
+  }
+}
+
+/**
+ * Stores a reading's pages one by one, in order, while they overlap on the wire: the next pages are
+ * read ahead while this one's receipts download, and their receipts start while this one's last
+ * ones finish (one download pool per job), so the pool never drains at a page boundary. A page
+ * whose receipts are down is staged while the listing runs, committed once it is complete (the
+ * staged pages first, in order). The last page plans the job.
+ */
+async function pump(run: RunContext, reading: DataReading): Promise<void> {
+  const { store } = run.ctx;
+  const bound = listingBound(run.job.numberOfItems);
+  const staged: number[] = [];
+  let position = 0;
+  let fetched = 0;
+  let read = 0;
+  let after = reading.after;
+  let complete = false;
+  const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
+  const commit = async (
+    items: readonly FetchedItem[],
+    page: { cursor: string | null; complete: boolean },
+    stagedAt?: number,
+  ): Promise<void> => {
+    const saved = await store.saveFetchedPage(run.fence, {
+      items,
+      cursor: page.cursor,
+      complete: page.complete,
+      ...(stagedAt === undefined ? {} : { staged: stagedAt }),
+    });
+    run.ctx.step('fetched_page');
+    fetched += saved.stored;
+    run.ctx.emit({ kind: 'items_fetched', jobId: run.job.id, fetched, total: run.job.numberOfItems });
+    await run.keepAlive(items[0]?.accountingEntryId);
+  };
+  const commitStaged = async (): Promise<void> => {
+    for (let at = staged.shift(); at !== undefined; at = staged.shift()) {
+      const page = await store.stagedPage(run.fence, at);
+      if (page === null) {
+        throw new ExportError(
+          `The export items of job ${run.job.id} read while its items were listed (page ${at + 1}) are ` +
+            'no longer in the store; the next run reads them again.',
+          { code: 'RUN_DEFERRED', retryable: true },
+        );
+      }
+      await commit(page.items, page, at);
     }
-    yield page;
+  };
+  const storeOldest = async (): Promise<void> => {
+    const page = downloading.shift();
+    if (page === undefined) return;
+    const items = await page.items;
+    if (reading.stopped) return;
+    if (!reading.listed) {
+      const at = position++;
+      await store.stageFetchedPage(run.fence, {
+        position: at,
+        items,
+        cursor: page.cursor,
+        complete: page.complete,
+      });
+      staged.push(at);
+      run.ctx.step('staged_page');
+      return;
+    }
+    await commitStaged();
+    await commit(items, page);
+  };
+  try {
+    for await (const { page, items } of reading.pages) {
+      read += page.data.length;
+      if (read > bound) throw overflow(run, 'The export items', read);
+      complete = !page.pagination.hasNextPage;
+      after = page.pagination.endCursor ?? after;
+      downloading.push({ items, cursor: after, complete });
+      if (downloading.length > 1) await storeOldest();
+    }
+    while (downloading.length > 0) await storeOldest();
+    // The last page may come before the listing's: its staged pages wait for it.
+    if (!(await reading.listing) || reading.stopped) return;
+    await commitStaged();
+    if (!complete) await store.saveFetchedPage(run.fence, { items: [], cursor: after, complete: true });
+  } catch (error) {
+    // Nothing may go on writing receipts once the reading fails.
+    reading.stopped = true;
+    await reading.pages.return();
+    await Promise.allSettled([...reading.inFlight]);
+    throw error;
   }
 }
 
 /**
  * Control layer: every page before any processing; each page and its cursor in one transaction.
- * Meanwhile the data layer is read ahead ({@link EARLY_EXPORT_PAGES}), for `fetchExportData`; when
- * the listing fails, that reading is stopped before the error leaves.
+ * Meanwhile the data layer is read and staged beside it (`startReading`); when the listing fails,
+ * that reading is stopped before the error leaves.
  */
 export async function listJobItems(run: RunContext, record: JobRecord): Promise<void> {
   let after: string | null;
@@ -179,12 +316,12 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
   // Items stored by an earlier run of an interrupted listing count towards the bound too.
   const before = after === null ? 0 : (await run.ctx.store.counts(run.fence)).total;
   const bound = listingBound(run.job.numberOfItems);
-  let early: ExportReading | null = null;
+  let reading: DataReading | null = null;
   if (!phaseReached(record.phase, 'planned')) {
     try {
-      early = readExportItems(run, record.dataCursor, EARLY_EXPORT_PAGES, true);
+      reading = startReading(run, record.dataCursor, false, phaseReached(record.phase, 'items_listed'));
     } catch {
-      early = null; // refused before anything was sent: fetchExportData asks again, and reports it
+      reading = null; // refused before anything was sent: fetchExportData asks again, and reports it
     }
   }
   try {
@@ -226,78 +363,46 @@ export async function listJobItems(run: RunContext, record: JobRecord): Promise<
       await run.ctx.store.saveListedPage(run.fence, { items: [], cursor: after, complete: true });
     }
   } catch (error) {
-    // Nothing read ahead may go on running once the run leaves this step.
-    await giveUp(early); // and no receipt started early goes on either
+    // Nothing read beside the listing may go on once the run leaves this step.
+    await giveUp(reading); // and no receipt download started by it goes on either
     if (isJobFinalError(error)) await run.jobEnded();
     throw error;
   }
-  if (early !== null) earlyReadings.set(run, early);
+  if (reading !== null) {
+    reading.settleListing(true);
+    readings.set(run, reading);
+  }
+}
+
+/** Stops the run's reading of the data layer if it is still going (a run that failed in between). */
+export async function stopDataReading(run: RunContext): Promise<void> {
+  const reading = readings.get(run);
+  readings.delete(run);
+  await giveUp(reading);
 }
 
 /**
- * Data layer: every page, receipts downloaded before the page is committed; the last page plans.
- * Pages are committed one by one, in order, but overlap on the wire: the next page is read ahead
- * while this one's receipts download, and its receipts start while this one's last ones finish
- * (one download pool per job), so the pool never drains at a page boundary.
+ * Data layer: every page, receipts downloaded before the page is stored; the last page plans. Usually
+ * the reading started beside the listing (`listJobItems`) and only needs finishing here; otherwise
+ * (a resumed run past its listing) it starts here, committing each page as it comes.
  */
 export async function fetchExportData(run: RunContext, record: JobRecord): Promise<Fatal | null> {
-  const early = earlyReadings.get(run);
-  earlyReadings.delete(run);
-  // Read ahead by the listing (usually), unless it started elsewhere than where the data layer resumes.
-  const reading = early !== undefined && early.after === record.dataCursor ? early : undefined;
-  if (reading === undefined) await giveUp(early);
+  const started = readings.get(run);
+  readings.delete(run);
   if (phaseReached(record.phase, 'planned')) {
-    await giveUp(reading);
+    await giveUp(started);
     return null;
   }
-  let after = record.dataCursor;
-  let fetched = 0;
-  let complete = false;
-  const limit = reading?.limit ?? downloadLimits(run);
-  const downloading: { items: Promise<FetchedItem[]>; cursor: string | null; complete: boolean }[] = [];
-  const commitOldest = async (): Promise<void> => {
-    const page = downloading.shift();
-    if (page === undefined) return;
-    const items = await page.items;
-    await run.ctx.store.saveFetchedPage(run.fence, {
-      items,
-      cursor: page.cursor,
-      complete: page.complete,
-    });
-    run.ctx.step('fetched_page');
-    fetched += items.length;
-    run.ctx.emit({ kind: 'items_fetched', jobId: run.job.id, fetched, total: run.job.numberOfItems });
-    await run.keepAlive(items[0]?.accountingEntryId);
-  };
-  const bound = listingBound(run.job.numberOfItems);
-  let read = 0;
+  let reading = started;
+  if (reading !== undefined && reading.after !== record.dataCursor) {
+    // Started elsewhere than where the data layer resumes: read again from there.
+    await giveUp(reading);
+    reading = undefined;
+  }
   try {
-    for await (const page of (reading ?? readExportItems(run, after, 1, false, limit)).pages) {
-      read += page.data.length;
-      if (read > bound) throw overflow(run, 'The export items', read);
-      complete = !page.pagination.hasNextPage;
-      after = page.pagination.endCursor ?? after;
-      const wanted = await run.ctx.store.entriesAwaitingData(
-        run.fence,
-        page.data.map((item) => item.accountingEntryId),
-      );
-      const early = reading?.started?.get(page);
-      const items =
-        early === undefined
-          ? downloadAll(
-              run,
-              page.data.filter((item) => wanted.has(item.accountingEntryId)),
-              limit,
-            )
-          : early.then((all) => all.filter((item) => wanted.has(item.accountingEntryId)));
-      items.catch(() => undefined); // surfaces in commitOldest
-      downloading.push({ items, cursor: after, complete });
-      if (downloading.length > 1) await commitOldest();
-    }
-    while (downloading.length > 0) await commitOldest();
+    reading ??= startReading(run, record.dataCursor, true, true);
+    await reading.done;
   } catch (error) {
-    // Nothing may go on writing receipts once the run leaves this step.
-    await Promise.allSettled(downloading.map((page) => page.items));
     await giveUp(reading);
     if (error instanceof ExportError && error.code === 'MISSING_CONTRA_ACCOUNTS') {
       return {
@@ -309,7 +414,6 @@ export async function fetchExportData(run: RunContext, record: JobRecord): Promi
     if (isJobFinalError(error)) await run.jobEnded();
     throw error;
   }
-  if (!complete) await run.ctx.store.saveFetchedPage(run.fence, { items: [], cursor: after, complete: true });
   const counts = await run.ctx.store.counts(run.fence);
   run.ctx.emit({
     kind: 'job_planned',

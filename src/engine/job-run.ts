@@ -52,7 +52,7 @@ import { ensureAttachmentsHere, type DownloadResult } from './attachments.js';
 import type { CompiledEngine } from './compile.js';
 import { asError } from './errors.js';
 import { assertFence } from './fence.js';
-import { fetchExportData, listJobItems, type RunContext } from './data-layer.js';
+import { fetchExportData, listJobItems, stopDataReading, type RunContext } from './data-layer.js';
 import { eventStatus, isJobFinalError, jobTypeFor, unexpected, type Fatal } from './outcomes.js';
 import { ProgressBatcher } from './progress.js';
 import { outcomeUpdate, Reporter } from './reporter.js';
@@ -230,9 +230,13 @@ class JobRun implements RunContext {
       if (!reached(record, 'completing')) {
         await this.validate();
         if (this.fatal === null && this.deferred === null) {
-          await listJobItems(this, record);
-          record = await this.current();
-          this.fatal = await fetchExportData(this, record);
+          try {
+            await listJobItems(this, record);
+            record = await this.current();
+            this.fatal = await fetchExportData(this, record);
+          } finally {
+            await stopDataReading(this); // nothing of the data layer is stored once this step is left
+          }
           await this.process();
         }
         if (this.interrupted()) {

@@ -59,6 +59,8 @@ export type EngineStep =
   | 'claimed'
   | 'listed_page'
   | 'fetched_page'
+  /** A page of export items staged while the job's items are still being listed (data-layer.ts). */
+  | 'staged_page'
   | 'intent_recorded'
   | 'receipts_staged'
   | 'entry_written'

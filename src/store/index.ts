@@ -28,6 +28,7 @@ export type {
   ProgressStore,
   ReportRejection,
   SaveFetchedPageResult,
+  StagedPage,
   SaveListedPageResult,
   Store,
   StoreLifecycle,

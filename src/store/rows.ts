@@ -14,6 +14,7 @@ import type {
   ItemWithPayload,
   JobPhase,
   JobRecord,
+  StagedPage,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -88,6 +89,15 @@ export function toItem(row: Row): ItemRecord {
 
 export function toItemWithPayload(row: Row): ItemWithPayload {
   return { ...toItem(row), payload: parseJson<ItemWithPayload['payload']>(row['payload']) };
+}
+
+export function toStagedPage(position: number, row: Row): StagedPage {
+  return {
+    position,
+    items: parseJson<FetchedItem[]>(row['items']) ?? [],
+    cursor: nullableString(row['cursor']),
+    complete: flag(row['complete']),
+  };
 }
 
 export function toBooking(row: Row): BookingRecord {

@@ -190,6 +190,22 @@ export interface FetchedItem {
   prefailure: ItemFailureFields | null;
 }
 
+/**
+ * A page of export items read while the job's items were still being listed, kept by the store
+ * until the listing is complete and the page can be committed (`stageFetchedPage`). Its receipts
+ * are already downloaded. Only the run that staged a page reads it back (by its fence and
+ * position); pages a run left behind are deleted when the job is planned or done.
+ */
+export interface StagedPage {
+  /** The page's place in its run's reading of the data layer (0, 1, …). */
+  position: number;
+  items: readonly FetchedItem[];
+  /** The page's `endCursor` (null when Pleo gave none). */
+  cursor: string | null;
+  /** The last page of the data layer. */
+  complete: boolean;
+}
+
 export interface SaveFetchedPageResult {
   /** Rows stored (in scope and not yet planned). */
   stored: number;
@@ -348,12 +364,22 @@ export interface ProgressStore {
   /**
    * Stores one page of export items and its cursor in one transaction. With `complete`, also plans
    * the job in the same transaction: assigns `seq` by (date, accountingEntryId) to every in-scope
-   * item, fails in-scope items that got no data, and moves the job to `planned`.
+   * item, fails in-scope items that got no data, and moves the job to `planned`. With `staged`, the
+   * page staged at that position under this fence is deleted in the same transaction. Moving the
+   * job to `planned` or `done` deletes every page staged for it.
    */
   saveFetchedPage(
     fence: Fence,
-    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
+    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean; staged?: number },
   ): Promise<SaveFetchedPageResult>;
+  /**
+   * Keeps a page of export items read before the job's items are all listed (fenced; replaces a
+   * page staged at the same position). Nothing else changes: the page is committed later, with
+   * `saveFetchedPage`, once the listing is.
+   */
+  stageFetchedPage(fence: Fence, page: StagedPage): Promise<void>;
+  /** The page staged at `position` under this fence, or null. */
+  stagedPage(fence: Fence, position: number): Promise<StagedPage | null>;
   /** Of `accountingEntryIds`, those still waiting for their data (state `listed`). */
   entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>>;
 

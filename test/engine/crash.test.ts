@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { startReferenceReceiver, type ReferenceReceiver } from '../../src/testing/index.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { createSqliteStore } from '../../src/store/index.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/engine/index.js', import.meta.url));
@@ -176,6 +177,34 @@ describe('crash safety (kill -9 of the engine process)', () => {
       assertExactlyOnce(w, jobId, 260);
     });
   }
+
+  it('killed after staging a page of export items while the listing runs: resumes, reads the data layer again, books everything exactly once', async () => {
+    const { w, jobId } = await setup(260);
+    // The listing's second page waits until two export pages are staged; the kill comes at the second.
+    const crashed = await runChild({
+      ...w.env,
+      HOLD_LISTING_UNTIL_STAGED: '2',
+      CRASH_STEP: 'staged_page',
+      CRASH_AT: '2',
+    });
+    expect(crashed.signal).toBe('SIGKILL');
+    const job = w.sim.admin.job(jobId, { items: true })!;
+    expect(job.items!.filter((i) => i.updateCount > 0)).toHaveLength(0); // nothing reported yet
+    // What the kill left: two staged pages of 100 items, no item with its data yet.
+    const ref = { companyId: w.env['COMPANY_ID']!, jobId };
+    const state = createSqliteStore({ path: join(w.dir, 'state.db') });
+    const record = (await state.getJob(ref))!;
+    const fence = { ...ref, token: record.fenceToken, owner: 'test' };
+    expect((await state.stagedPage(fence, 0))?.items).toHaveLength(100);
+    expect((await state.stagedPage(fence, 1))?.items).toHaveLength(100);
+    expect((await state.counts(ref)).fetched).toBe(0);
+    expect(record.dataCursor).toBeNull();
+    await finish(w);
+    assertExactlyOnce(w, jobId, 260);
+    // The dead run's staged pages went when the job was planned.
+    expect(await state.stagedPage(fence, 0)).toBeNull();
+    await state.close();
+  });
 
   it('killed after a group commit with concurrency 4: the outcomes queued behind it are found by lookup', async () => {
     const { w, jobId } = await setup(260, 2);

@@ -1,13 +1,13 @@
 /**
  * Issue 20: the data layer (export items) is read while the control layer (job items) is listed;
- * its pages are still committed after the listing, in order, and a listing that fails stops the
- * reading beside it.
+ * its pages are staged in the store meanwhile, committed after the listing, in order, and a
+ * listing that fails stops the reading beside it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createPleoClient, type PleoClient } from '../../src/client/index.js';
-import { EARLY_EXPORT_PAGES } from '../../src/engine/data-layer.js';
-import type { EngineStep } from '../../src/engine/index.js';
+import { EXPORT_READ_AHEAD } from '../../src/engine/data-layer.js';
+import type { Store } from '../../src/store/index.js';
 import { noSleep, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -17,9 +17,15 @@ afterEach(async () => {
 });
 
 /** A client that records, in `log`, each page request as it is sent and answered. */
-function loggingClient(harness: Harness, log: string[]): { client: PleoClient; inFlight: () => number } {
+function loggingClient(
+  harness: Harness,
+  log: string[],
+  /** Called before the n-th page request of a kind is sent; the request waits for it. */
+  hold: (kind: 'jobItems' | 'exportItems', n: number) => Promise<void> = () => Promise.resolve(),
+): { client: PleoClient; inFlight: () => number } {
   const company = harness.sim.companies[0]!;
   let inFlight = 0;
+  const sent = { jobItems: 0, exportItems: 0 };
   const client = createPleoClient({
     baseUrl: harness.sim.url,
     companyId: company.id,
@@ -35,6 +41,7 @@ function loggingClient(harness: Harness, log: string[]): { client: PleoClient; i
           ? 'exportItems'
           : null;
       if (kind === null || (init?.method ?? 'GET') !== 'GET') return fetch(input, init);
+      await hold(kind, ++sent[kind]);
       inFlight += 1;
       log.push(`send ${kind}`);
       try {
@@ -49,20 +56,18 @@ function loggingClient(harness: Harness, log: string[]): { client: PleoClient; i
 }
 
 describe('data layer read beside the listing (issue 20)', () => {
-  it('reads export items while job items are listed, and commits them only after the listing, in order', async () => {
+  it('reads export items while job items are listed, stages them, and commits them only after the listing, in order', async () => {
     h = await startHarness();
     const job = h.sim.admin.createJob(h.companyId, { itemCount: 60, profile: { failureRatio: 0 } });
     const log: string[] = [];
     const { client } = loggingClient(h, log);
-    const steps: EngineStep[] = [];
     const [result] = await h
       .engine({
         client,
         pageSize: 4,
         attachmentsDir: null,
         onStep: (step) => {
-          if (step === 'listed_page' || step === 'fetched_page') log.push(step);
-          steps.push(step);
+          if (step === 'listed_page' || step === 'fetched_page' || step === 'staged_page') log.push(step);
         },
       })
       .runOnce();
@@ -75,16 +80,90 @@ describe('data layer read beside the listing (issue 20)', () => {
     expect(log.filter((e) => e === 'fetched_page')).toHaveLength(15);
     expect(firstFetched).toBeGreaterThan(lastListed);
     // The first export request went out with the first job-items request, before any page was
-    // committed; by the end of the listing, EARLY_EXPORT_PAGES pages were read (and the next
-    // one possibly sent ahead by the client), not more.
+    // committed; pages that came while the listing ran were staged, never committed before it ended.
     expect(log.indexOf('send exportItems')).toBeLessThan(log.indexOf('listed_page'));
-    const answeredEarly = log.slice(0, lastListed).filter((e) => e === 'answer exportItems').length;
-    expect(answeredEarly).toBeGreaterThanOrEqual(1);
-    expect(answeredEarly).toBeLessThanOrEqual(EARLY_EXPORT_PAGES + 1);
+    expect(log.slice(0, lastListed).filter((e) => e === 'answer exportItems').length).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(log.slice(lastListed).filter((e) => e === 'staged_page')).toHaveLength(0);
     // No page is read twice: one listing of each layer.
     expect(log.filter((e) => e === 'send jobItems')).toHaveLength(15);
     expect(log.filter((e) => e === 'send exportItems')).toHaveLength(15);
     expect(h.sim.admin.job(job.id)!.statusCounts.successful).toBe(60);
+    // Nothing staged is left behind once the job is planned.
+    expect(
+      await h.store.stagedPage(await h.store.acquireJob({ companyId: h.companyId, jobId: job.id }, 'x'), 0),
+    ).toBeNull();
+  });
+
+  it('a listing slower than the data layer: every export page is staged, a bounded few held in memory at a time, then committed in order', async () => {
+    h = await startHarness();
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 80, profile: { failureRatio: 0 } });
+    const log: string[] = [];
+    let staged = 0;
+    let release: () => void = () => undefined;
+    const allStaged = new Promise<void>((resolve) => (release = resolve));
+    // The second page of job items is held until the data layer's 20 pages are all staged.
+    const { client, inFlight } = loggingClient(h, log, (kind, n) =>
+      kind === 'jobItems' && n === 2 ? allStaged : Promise.resolve(),
+    );
+    // The store is slow to stage the first page: the reading runs on until its read-ahead is full
+    // (no export request in flight and no new answer for a while), or one page past the bound.
+    const answers = (): number => log.filter((e) => e === 'answer exportItems').length;
+    const bound = EXPORT_READ_AHEAD + 3;
+    let first = true;
+    const store = h.store;
+    const slow = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'stageFetchedPage')
+          return async (...args: Parameters<Store['stageFetchedPage']>) => {
+            if (first) {
+              first = false;
+              for (let quiet = 0, seen = answers(); quiet < 200 && answers() <= bound;) {
+                await new Promise<void>((resolve) => setImmediate(resolve));
+                quiet = answers() === seen && inFlight() === 0 ? quiet + 1 : 0;
+                seen = answers();
+              }
+            }
+            return target.stageFetchedPage(...args);
+          };
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const [result] = await h
+      .engine({
+        store: slow,
+        client,
+        pageSize: 4,
+        attachmentsDir: null,
+        onStep: (step) => {
+          if (step === 'staged_page' && ++staged === 20) release();
+          if (step === 'listed_page' || step === 'fetched_page' || step === 'staged_page') log.push(step);
+        },
+      })
+      .runOnce();
+    expect(result).toMatchObject({ disposition: 'completed', event: 'completed' });
+    const steps = log.filter((e) => e.endsWith('_page'));
+    // The first listed page and all 20 data pages staged (in either order), then the rest of the
+    // listing, then the commits of the staged pages.
+    expect([...steps.slice(0, 21)].sort()).toEqual(['listed_page', ...Array<string>(20).fill('staged_page')]);
+    expect(steps.slice(21, 40)).toEqual(Array<string>(19).fill('listed_page'));
+    expect(steps.slice(40)).toEqual(Array<string>(20).fill('fetched_page'));
+    // Pages answered and not yet staged: the read-ahead, the page whose receipts download, the one
+    // being stored, and the request the client sends ahead.
+    let answered = 0;
+    let stored = 0;
+    let most = 0;
+    for (const e of log) {
+      if (e === 'answer exportItems') answered++;
+      if (e === 'staged_page') stored++;
+      most = Math.max(most, answered - stored);
+    }
+    expect(answered).toBe(20);
+    expect(most).toBeLessThanOrEqual(bound);
+    expect(new Set(h.adapter.bookings().map((b) => b.entry.accountingEntryId)).size).toBe(80);
+    expect(h.sim.admin.job(job.id)!.statusCounts.successful).toBe(80);
   });
 
   it('a listing that fails (overflow) stops the export items read beside it: nothing is left running, nothing committed', async () => {

@@ -161,17 +161,17 @@ describe('accounting-system faults never fail a job for something a retry would 
 describe('Pleo-side weather: long reads, stale jobs, refused claims, expiry, odd answers', () => {
   it('keeps the job alive through two hours of slow listing and fetching (Pleo hears from us every keepAliveMs)', async () => {
     h = await startHarness();
-    const job = h.sim.admin.createJob(h.companyId, { itemCount: 100, profile: { failureRatio: 0 } });
-    // Every page read takes 4 minutes of simulated time: 25 pages of job items and 25 of export
-    // items (4 per page). The first export pages are read while the job items are listed
-    // (EARLY_EXPORT_PAGES), the rest after: 25 + 15 reads one after another = 160 minutes, more
-    // than twice the expiry, with nothing to report until booking.
+    const job = h.sim.admin.createJob(h.companyId, { itemCount: 160, profile: { failureRatio: 0 } });
+    // Every page read takes 4 minutes of simulated time: 40 pages of job items and 40 of export
+    // items (4 per page), the two read side by side (export pages staged while the job items are
+    // listed): 40 reads one after another = 160 minutes, more than twice the expiry, with nothing
+    // to report until booking.
     const client = slowClient(h, /items/, 4 * 60 * 1000);
     const [result] = await h.engine({ client, pageSize: 4 }).runOnce();
     expect(result).toMatchObject({ disposition: 'completed', event: 'completed' });
     const snap = h.sim.admin.job(job.id)!;
     expect(snap.job.status).toBe('completed');
-    expect(snap.statusCounts.successful).toBe(100);
+    expect(snap.statusCounts.successful).toBe(160);
     // Pleo heard from us (an accepted event or item update) at least every keepAliveMs (10 min)
     // plus the page reads that may straddle it, from the claim to the final event. This clock
     // charges a read's 4 minutes by the time it is answered (reads in flight at once share them),

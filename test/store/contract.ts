@@ -125,6 +125,78 @@ export function runStoreContract(
       });
     });
 
+    it('stages pages of export items by fence and position, and lets them go when committed, planned or done', async () => {
+      await store.upsertJob(snapshot());
+      const first = await store.acquireJob(ref, 'w1');
+      await store.updateJob(first, { phase: 'claimed' });
+      const page = (n: number, cursor: string | null, complete = false) => ({
+        position: n,
+        items: [fetched(entry(2 * n + 1), '2026-01-02'), fetched(entry(2 * n + 2), '2026-01-01')],
+        cursor,
+        complete,
+      });
+      await store.stageFetchedPage(first, page(0, 'A'));
+      await store.stageFetchedPage(first, { ...page(0, 'A2'), items: [fetched(entry(1), '2026-01-03')] });
+      expect(await store.stagedPage(first, 0)).toEqual({
+        position: 0,
+        items: [fetched(entry(1), '2026-01-03')],
+        cursor: 'A2',
+        complete: false,
+      }); // replaced at the same position
+      expect(await store.stagedPage(first, 1)).toBeNull();
+      // Staging changes no item and no cursor: nothing is listed yet.
+      expect((await store.counts(ref)).total).toBe(0);
+      expect((await store.getJob(ref))!.dataCursor).toBeNull();
+      // Another run's fence sees none of it, and the old fence can no longer stage.
+      const second = await store.acquireJob(ref, 'w2');
+      expect(await store.stagedPage(second, 0)).toBeNull();
+      await expect(store.stageFetchedPage(first, page(1, 'B'))).rejects.toBeInstanceOf(LeaseLostError);
+      await store.stageFetchedPage(second, page(0, 'A'));
+      await store.stageFetchedPage(second, page(1, null, true));
+      // Listed, then committed from the stage: the staged page goes in the same transaction.
+      await store.saveListedPage(second, {
+        items: [1, 2, 3, 4].map((n) => ({ accountingEntryId: entry(n), status: 'pending' as const })),
+        cursor: null,
+        complete: true,
+      });
+      const staged = (await store.stagedPage(second, 0))!;
+      expect(await store.saveFetchedPage(second, { ...staged, staged: 0 })).toEqual({
+        stored: 2,
+        unknown: [],
+      });
+      expect(await store.stagedPage(second, 0)).toBeNull();
+      expect(await store.stagedPage(second, 1)).not.toBeNull();
+      expect((await store.getJob(ref))!.dataCursor).toBe('A');
+      // Planning deletes every page staged for the job, by any fence.
+      await store.saveFetchedPage(second, {
+        items: (await store.stagedPage(second, 1))!.items,
+        cursor: null,
+        complete: true,
+      });
+      expect(await store.stagedPage(second, 1)).toBeNull();
+      expect(await store.stagedPage(first, 0)).toBeNull();
+      expect((await store.getJob(ref))!.phase).toBe('planned');
+      expect((await store.itemsToProcess(ref, 0, 10)).map((i) => i.accountingEntryId)).toEqual([
+        entry(2),
+        entry(4),
+        entry(1),
+        entry(3),
+      ]); // by date, then id
+    });
+
+    it('a job done before its data layer was committed leaves no staged page', async () => {
+      await store.upsertJob(snapshot());
+      const fence = await store.acquireJob(ref, 'w1');
+      await store.stageFetchedPage(fence, {
+        position: 0,
+        items: [fetched(entry(1), '2026-01-01')],
+        cursor: 'A',
+        complete: false,
+      });
+      await store.updateJob(fence, { phase: 'done', completedAt: '2026-01-02T00:00:00.000Z' });
+      expect(await store.stagedPage(fence, 0)).toBeNull();
+    });
+
     it('fences: a stale fence changes nothing and throws LeaseLostError', async () => {
       await store.upsertJob(snapshot());
       const first = await store.acquireJob(ref, 'w1');

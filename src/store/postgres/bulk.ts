@@ -54,6 +54,7 @@ export interface Tables {
   audit: string;
   writes: string;
   payloads: string;
+  staged: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -67,6 +68,7 @@ export function tablesOf(schema: string): Tables {
     audit: `${s}.audit`,
     writes: `${s}.writes`,
     payloads: `${s}.payloads`,
+    staged: `${s}.staged_pages`,
   };
 }
 

@@ -54,6 +54,7 @@ import type {
   ReportRejection,
   SaveFetchedPageResult,
   SaveListedPageResult,
+  StagedPage,
   Store,
 } from '../types.js';
 import { JOB_PHASES, phaseReached } from '../types.js';
@@ -70,7 +71,7 @@ import {
 } from './bulk.js';
 import { Database, type CommitFaults, type RetryInfo, type Row, type Tx } from './database.js';
 import { compileRetry, type PostgresRetryOptions } from './retry.js';
-import { toAuditEvent } from '../rows.js';
+import { toAuditEvent, toStagedPage } from '../rows.js';
 import { ITEM_COLUMNS, toBooking, toFailureSummary, toItem, toItemWithPayload, toJob } from './rows.js';
 import { isValidSchemaName, migrateSchema } from './schema.js';
 
@@ -314,6 +315,12 @@ class PostgresStore implements Store {
       `UPDATE ${this.t.jobs} SET ${sets.join(', ')} WHERE company_id = $1 AND job_id = $2 RETURNING *`,
       params,
     );
+    if (patch.phase === 'planned' || patch.phase === 'done') {
+      await tx.execute(`DELETE FROM ${this.t.staged} WHERE company_id = $1 AND job_id = $2`, [
+        ref.companyId,
+        ref.jobId,
+      ]);
+    }
     return mustHave(rows[0], ref);
   }
 
@@ -334,10 +341,16 @@ class PostgresStore implements Store {
 
   async saveFetchedPage(
     fence: Fence,
-    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
+    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean; staged?: number },
   ): Promise<SaveFetchedPageResult> {
     return this.fenced(fence, async (tx) => {
       const now = this.iso();
+      if (page.staged !== undefined) {
+        await tx.execute(
+          `DELETE FROM ${this.t.staged} WHERE company_id = $1 AND job_id = $2 AND fence_token = $3 AND position = $4`,
+          [fence.companyId, fence.jobId, fence.token, page.staged],
+        );
+      }
       const result = await storeFetchedPage(tx, this.t, fence, page.items, now);
       const patch: JobPatch = { dataCursor: page.cursor };
       if (page.complete) {
@@ -347,6 +360,36 @@ class PostgresStore implements Store {
       await this.patchJob(tx, fence, patch);
       return result;
     });
+  }
+
+  async stageFetchedPage(fence: Fence, page: StagedPage): Promise<void> {
+    await this.fenced(fence, async (tx) => {
+      await tx.execute(
+        `INSERT INTO ${this.t.staged} (company_id, job_id, fence_token, position, cursor, complete, items)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (company_id, job_id, fence_token, position) DO UPDATE
+           SET cursor = excluded.cursor, complete = excluded.complete, items = excluded.items`,
+        [
+          fence.companyId,
+          fence.jobId,
+          fence.token,
+          page.position,
+          page.cursor,
+          page.complete,
+          JSON.stringify(page.items),
+        ],
+      );
+    });
+  }
+
+  async stagedPage(fence: Fence, position: number): Promise<StagedPage | null> {
+    const rows = await this.db.query(
+      `SELECT cursor, complete, items FROM ${this.t.staged}
+       WHERE company_id = $1 AND job_id = $2 AND fence_token = $3 AND position = $4`,
+      [fence.companyId, fence.jobId, fence.token, position],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toStagedPage(position, row);
   }
 
   async entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>> {

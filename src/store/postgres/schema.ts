@@ -172,6 +172,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     ALTER TABLE items DROP COLUMN payload;
     `,
   },
+  {
+    // Pages of export items read while the job's items are still being listed (StagedPage), kept
+    // until the listing is complete, by the fence of the run that read them.
+    name: 'staged_pages',
+    sql: `
+    CREATE TABLE staged_pages (
+      company_id text COLLATE "C" NOT NULL,
+      job_id text COLLATE "C" NOT NULL,
+      fence_token bigint NOT NULL,
+      position integer NOT NULL,
+      cursor text,
+      complete boolean NOT NULL,
+      items text NOT NULL,
+      PRIMARY KEY (company_id, job_id, fence_token, position)
+    );
+    `,
+  },
 ];
 
 /** `"name"`, for a schema name already checked by `assertSchemaName`. */

@@ -116,4 +116,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     SELECT company_id, job_id, entry_id, payload FROM items WHERE payload IS NOT NULL;
   ALTER TABLE items DROP COLUMN payload;
   `,
+  // Pages of export items read while the job's items are still being listed (StagedPage), kept
+  // until the listing is complete, by the fence of the run that read them.
+  `
+  CREATE TABLE staged_pages (
+    company_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    fence_token INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    cursor TEXT,
+    complete INTEGER NOT NULL,
+    items TEXT NOT NULL,
+    PRIMARY KEY (company_id, job_id, fence_token, position)
+  );
+  `,
 ];

@@ -46,6 +46,7 @@ import type {
   SaveFetchedPageResult,
   SaveListedPageResult,
   Store,
+  StagedPage,
 } from '../types.js';
 import { JOB_PHASES, phaseReached } from '../types.js';
 import {
@@ -69,6 +70,7 @@ import {
   toItem,
   toItemWithPayload,
   toJob,
+  toStagedPage,
   type Row,
 } from '../rows.js';
 import { Checkpointer } from './checkpointer.js';
@@ -302,6 +304,9 @@ class SqliteStore implements Store {
     }
     params.push(ref.companyId, ref.jobId);
     this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE company_id = ? AND job_id = ?`).run(...params);
+    if (patch.phase === 'planned' || patch.phase === 'done') {
+      this.run('DELETE FROM staged_pages WHERE company_id = ? AND job_id = ?', ref.companyId, ref.jobId);
+    }
     if (patch.phase === 'done') {
       this.run(
         `DELETE FROM payloads WHERE company_id = ? AND job_id = ? AND entry_id IN
@@ -381,11 +386,20 @@ class SqliteStore implements Store {
 
   async saveFetchedPage(
     fence: Fence,
-    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean },
+    page: { items: readonly FetchedItem[]; cursor: string | null; complete: boolean; staged?: number },
   ): Promise<SaveFetchedPageResult> {
     return this.tx(() => {
       this.checkFence(fence);
       const now = this.iso();
+      if (page.staged !== undefined) {
+        this.run(
+          'DELETE FROM staged_pages WHERE company_id = ? AND job_id = ? AND fence_token = ? AND position = ?',
+          fence.companyId,
+          fence.jobId,
+          fence.token,
+          page.staged,
+        );
+      }
       let stored = 0;
       const unknown: string[] = [];
       for (const item of page.items) {
@@ -464,6 +478,37 @@ class SqliteStore implements Store {
       this.patchJob(fence, patch);
       return { stored, unknown };
     });
+  }
+
+  async stageFetchedPage(fence: Fence, page: StagedPage): Promise<void> {
+    this.tx(() => {
+      this.checkFence(fence);
+      this.run(
+        `INSERT INTO staged_pages (company_id, job_id, fence_token, position, cursor, complete, items)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (company_id, job_id, fence_token, position) DO UPDATE
+           SET cursor = excluded.cursor, complete = excluded.complete, items = excluded.items`,
+        fence.companyId,
+        fence.jobId,
+        fence.token,
+        page.position,
+        page.cursor,
+        page.complete ? 1 : 0,
+        JSON.stringify(page.items),
+      );
+    });
+  }
+
+  async stagedPage(fence: Fence, position: number): Promise<StagedPage | null> {
+    const row = this.get(
+      `SELECT cursor, complete, items FROM staged_pages
+       WHERE company_id = ? AND job_id = ? AND fence_token = ? AND position = ?`,
+      fence.companyId,
+      fence.jobId,
+      fence.token,
+      position,
+    );
+    return row === undefined ? null : toStagedPage(position, row);
   }
 
   async entriesAwaitingData(ref: JobRef, accountingEntryIds: readonly string[]): Promise<Set<string>> {
